@@ -1,0 +1,360 @@
+//! Cache configuration, with documented defaults.
+//!
+//! ```
+//! use std::time::Duration;
+//! use webcache_core::Config;
+//!
+//! let config = Config::builder()
+//!     .resource_exemptions(["/static/", "/admin"])
+//!     .master_salt("release-42")
+//!     .max_body_size(1 << 20)
+//!     .refresh_ahead(Duration::from_secs(5))
+//!     .build()
+//!     .unwrap();
+//! assert!(config.is_shared());
+//! assert!(config.is_exempt("/admin/users"));
+//! ```
+
+use std::time::Duration;
+
+use crate::error::Error;
+use crate::headers::list::is_token;
+
+/// What the cache does with the responses it forwards besides caching them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// The cache sits inside the application, in front of its handlers, and
+    /// finishes the origin's job on the way out: it adds a strong `ETag`
+    /// computed from the body when the handler set none, and evaluates the
+    /// client's preconditions (RFC 9110 §13.2) on GET and HEAD responses,
+    /// answering 304 or 412. This is the default for the framework
+    /// adapters.
+    Application,
+    /// The cache is an intermediary in front of another server (the
+    /// reverse proxy): it never invents validators and evaluates a client's
+    /// preconditions only against responses it serves from storage (RFC
+    /// 9111 §4.3.2); on a miss they go to the origin untouched.
+    Gateway,
+}
+
+/// Cache configuration. Build one with [`Config::builder`]; `Config::default()`
+/// is the builder's defaults.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub(crate) shared: bool,
+    pub(crate) role: Role,
+    pub(crate) resource_exemptions: Vec<String>,
+    pub(crate) master_salt: Vec<u8>,
+    pub(crate) request_controls_cache: bool,
+    pub(crate) max_body_size: usize,
+    pub(crate) max_header_bytes: usize,
+    pub(crate) heuristic_fraction: f64,
+    pub(crate) heuristic_max: Duration,
+    pub(crate) refresh_ahead: Option<Duration>,
+    pub(crate) cache_status: Option<String>,
+    pub(crate) cache_status_key: bool,
+    pub(crate) store_set_cookie: bool,
+    pub(crate) coalesce: bool,
+    pub(crate) coalesce_timeout: Duration,
+    pub(crate) store_timeout: Duration,
+    pub(crate) stale_retention: Duration,
+    pub(crate) default_scheme: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        ConfigBuilder::default().config
+    }
+}
+
+impl Config {
+    /// A builder starting from the defaults listed on each of its methods.
+    pub fn builder() -> ConfigBuilder {
+        ConfigBuilder::default()
+    }
+
+    /// A builder with the defaults for a caching reverse proxy: shared,
+    /// [`Role::Gateway`].
+    pub fn gateway_builder() -> ConfigBuilder {
+        ConfigBuilder::default().role(Role::Gateway)
+    }
+
+    /// True for a shared cache (RFC 9111 §1).
+    pub fn is_shared(&self) -> bool {
+        self.shared
+    }
+    /// The cache's role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+    /// True when `path` starts with one of the resource exemptions.
+    pub fn is_exempt(&self, path: &str) -> bool {
+        self.resource_exemptions
+            .iter()
+            .any(|prefix| path.starts_with(prefix.as_str()))
+    }
+    /// The master salt mixed into every key.
+    pub fn master_salt(&self) -> &[u8] {
+        &self.master_salt
+    }
+    /// Whether request Cache-Control directives are honoured.
+    pub fn request_controls_cache(&self) -> bool {
+        self.request_controls_cache
+    }
+    /// The largest body that is stored.
+    pub fn max_body_size(&self) -> usize {
+        self.max_body_size
+    }
+    /// The largest header section that is stored.
+    pub fn max_header_bytes(&self) -> usize {
+        self.max_header_bytes
+    }
+    /// The fraction of the time since Last-Modified used as heuristic
+    /// freshness (RFC 9111 §4.2.2).
+    pub fn heuristic_fraction(&self) -> f64 {
+        self.heuristic_fraction
+    }
+    /// The cap on heuristic freshness.
+    pub fn heuristic_max(&self) -> Duration {
+        self.heuristic_max
+    }
+    /// The refresh-ahead threshold, if enabled.
+    pub fn refresh_ahead(&self) -> Option<Duration> {
+        self.refresh_ahead
+    }
+    /// The Cache-Status cache name, when Cache-Status is enabled.
+    pub fn cache_status(&self) -> Option<&str> {
+        self.cache_status.as_deref()
+    }
+    /// Whether Cache-Status carries the `key` parameter.
+    pub fn cache_status_key(&self) -> bool {
+        self.cache_status_key
+    }
+    /// Whether a shared cache stores responses carrying Set-Cookie without
+    /// `public` or `s-maxage`.
+    pub fn store_set_cookie(&self) -> bool {
+        self.store_set_cookie
+    }
+    /// Whether concurrent misses are collapsed into one forward request.
+    pub fn coalesce(&self) -> bool {
+        self.coalesce
+    }
+    /// How long a collapsed request waits for the one in flight.
+    pub fn coalesce_timeout(&self) -> Duration {
+        self.coalesce_timeout
+    }
+    /// The bound on each store operation.
+    pub fn store_timeout(&self) -> Duration {
+        self.store_timeout
+    }
+    /// How long a response is kept after it becomes stale.
+    pub fn stale_retention(&self) -> Duration {
+        self.stale_retention
+    }
+    /// The scheme assumed when the request line carries none.
+    pub fn default_scheme(&self) -> &str {
+        &self.default_scheme
+    }
+}
+
+/// Builds a [`Config`].
+#[derive(Clone, Debug)]
+pub struct ConfigBuilder {
+    config: Config,
+}
+
+impl Default for ConfigBuilder {
+    fn default() -> Self {
+        ConfigBuilder {
+            config: Config {
+                shared: true,
+                role: Role::Application,
+                resource_exemptions: Vec::new(),
+                master_salt: Vec::new(),
+                request_controls_cache: true,
+                max_body_size: 8 << 20,
+                max_header_bytes: 64 << 10,
+                heuristic_fraction: 0.1,
+                heuristic_max: Duration::from_secs(24 * 60 * 60),
+                refresh_ahead: None,
+                cache_status: Some("webcache".to_owned()),
+                cache_status_key: false,
+                store_set_cookie: false,
+                coalesce: true,
+                coalesce_timeout: Duration::from_secs(10),
+                store_timeout: Duration::from_millis(250),
+                stale_retention: Duration::from_secs(60 * 60),
+                default_scheme: "http".to_owned(),
+            },
+        }
+    }
+}
+
+impl ConfigBuilder {
+    /// Shared cache (`true`, the default: a cache in front of an
+    /// application serves many users) or private cache (`false`).
+    pub fn shared(mut self, shared: bool) -> Self {
+        self.config.shared = shared;
+        self
+    }
+
+    /// The cache's [`Role`]; default [`Role::Application`].
+    pub fn role(mut self, role: Role) -> Self {
+        self.config.role = role;
+        self
+    }
+
+    /// URL path prefixes that are never looked up nor stored; default none.
+    pub fn resource_exemptions<I, T>(mut self, prefixes: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        self.config.resource_exemptions = prefixes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// A salt mixed into every key: changing it invalidates the whole
+    /// cache. Default empty.
+    pub fn master_salt(mut self, salt: impl AsRef<[u8]>) -> Self {
+        self.config.master_salt = salt.as_ref().to_vec();
+        self
+    }
+
+    /// Honour request Cache-Control directives (`true`, the default).
+    ///
+    /// `false` ignores `no-cache`, `max-age`, `max-stale`, `min-fresh`,
+    /// `no-store` and `only-if-cached` in requests. This is **not
+    /// compliant** with RFC 9111 §5.2.1 (which lets a cache ignore them but
+    /// not `no-store`), and is there for sites where clients must not be able
+    /// to bypass the cache.
+    pub fn request_controls_cache(mut self, honour: bool) -> Self {
+        self.config.request_controls_cache = honour;
+        self
+    }
+
+    /// The largest response body stored; larger ones stream through and are
+    /// not stored. Default 8 MiB.
+    pub fn max_body_size(mut self, bytes: usize) -> Self {
+        self.config.max_body_size = bytes;
+        self
+    }
+
+    /// The largest response header section stored, and the largest total of
+    /// request header values a response may vary on. Default 64 KiB.
+    pub fn max_header_bytes(mut self, bytes: usize) -> Self {
+        self.config.max_header_bytes = bytes;
+        self
+    }
+
+    /// The fraction of the interval since Last-Modified used as heuristic
+    /// freshness (RFC 9111 §4.2.2); default 0.1, must be within 0..=1.
+    pub fn heuristic_fraction(mut self, fraction: f64) -> Self {
+        self.config.heuristic_fraction = fraction;
+        self
+    }
+
+    /// The cap on heuristic freshness; default 24 hours.
+    pub fn heuristic_max(mut self, max: Duration) -> Self {
+        self.config.heuristic_max = max;
+        self
+    }
+
+    /// Refresh ahead (the original's "preemptive recache"): when a hit has
+    /// less than `threshold` of freshness left, serve it and refresh it in
+    /// the background, at most one refresh per resource at a time. Default
+    /// off.
+    pub fn refresh_ahead(mut self, threshold: Duration) -> Self {
+        self.config.refresh_ahead = Some(threshold);
+        self
+    }
+
+    /// Add a Cache-Status field (RFC 9211) naming this cache `name`; `None`
+    /// turns it off. Default `Some("webcache")`. The name must be a token.
+    pub fn cache_status(mut self, name: Option<&str>) -> Self {
+        self.config.cache_status = name.map(str::to_owned);
+        self
+    }
+
+    /// Include the `key` parameter (the effective request URI) in
+    /// Cache-Status; default off.
+    pub fn cache_status_key(mut self, include: bool) -> Self {
+        self.config.cache_status_key = include;
+        self
+    }
+
+    /// Let a shared cache store responses that set cookies even without
+    /// `public` or `s-maxage`. Default `false`: such responses are not
+    /// stored, the one documented deviation (RFC 9111 §7.3 allows storing
+    /// them; Varnish and nginx refuse by default, and a leaked session
+    /// cookie is worse than a miss).
+    pub fn store_set_cookie(mut self, store: bool) -> Self {
+        self.config.store_set_cookie = store;
+        self
+    }
+
+    /// Collapse concurrent misses for one key into one forward request
+    /// (RFC 9111 §4); default on.
+    pub fn coalesce(mut self, coalesce: bool) -> Self {
+        self.config.coalesce = coalesce;
+        self
+    }
+
+    /// How long a collapsed request waits for the request in flight before
+    /// going forward itself; default 10 s.
+    pub fn coalesce_timeout(mut self, timeout: Duration) -> Self {
+        self.config.coalesce_timeout = timeout;
+        self
+    }
+
+    /// The bound on each store operation; past it the cache fails open.
+    /// Default 250 ms.
+    pub fn store_timeout(mut self, timeout: Duration) -> Self {
+        self.config.store_timeout = timeout;
+        self
+    }
+
+    /// How long a response is kept after it becomes stale, for revalidation,
+    /// `max-stale` and `stale-if-error`; default 1 hour.
+    pub fn stale_retention(mut self, retention: Duration) -> Self {
+        self.config.stale_retention = retention;
+        self
+    }
+
+    /// The scheme assumed for the cache key when the request line carries
+    /// none (origin-form requests); default `http`.
+    pub fn default_scheme(mut self, scheme: &str) -> Self {
+        self.config.default_scheme = scheme.to_ascii_lowercase();
+        self
+    }
+
+    /// Checks the values and returns the configuration.
+    pub fn build(self) -> Result<Config, Error> {
+        let c = &self.config;
+        if !(0.0..=1.0).contains(&c.heuristic_fraction) {
+            return Err(Error::Config("heuristic_fraction must be within 0..=1"));
+        }
+        if let Some(name) = &c.cache_status {
+            if !is_token(name.as_bytes()) {
+                return Err(Error::Config("the Cache-Status name must be a token"));
+            }
+        }
+        if !matches!(c.default_scheme.as_str(), "http" | "https") {
+            return Err(Error::Config("default_scheme must be http or https"));
+        }
+        Ok(self.config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builder_rejects_bad_values() {
+        assert!(Config::builder().heuristic_fraction(1.5).build().is_err());
+        assert!(Config::builder().cache_status(Some("a b")).build().is_err());
+        assert!(Config::builder().default_scheme("ftp").build().is_err());
+        assert!(Config::builder().build().is_ok());
+    }
+}

@@ -1,0 +1,48 @@
+//! Errors of this crate.
+
+/// A boxed error from a backend.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Errors from configuring or building a cache.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A configuration value is out of range.
+    #[error("invalid configuration: {0}")]
+    Config(&'static str),
+}
+
+/// Errors a [`Store`](crate::store::Store) reports. The cache never passes
+/// them to a client: it logs them, counts them, and fails open.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The backend cannot be reached (connection refused, pool exhausted).
+    #[error("store unavailable: {0}")]
+    Unavailable(#[source] BoxError),
+    /// The operation did not finish within the configured bound.
+    #[error("store operation timed out")]
+    Timeout,
+    /// The backend answered with an error.
+    #[error("store backend error: {0}")]
+    Backend(#[source] BoxError),
+}
+
+/// Why stored bytes could not be decoded. The cache treats every such entry
+/// as a miss.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The bytes end before the encoding does.
+    #[error("stored entry is truncated")]
+    Truncated,
+    /// Not an entry written by webcache.
+    #[error("stored entry has no webcache header")]
+    BadMagic,
+    /// Written by a format version this release does not read.
+    #[error("stored entry has unknown format version {0}")]
+    UnknownVersion(u8),
+    /// A field holds a value that cannot be valid.
+    #[error("stored entry is invalid: {0}")]
+    Invalid(&'static str),
+}

@@ -1,0 +1,178 @@
+//! The behaviours a user can override, one small trait each, every method
+//! with a default that applies the RFC rule. A [`Cache`](super::Cache) is
+//! built from one of each; replace one with
+//! [`CacheBuilder::retrieval`](super::CacheBuilder::retrieval),
+//! [`validation`](super::CacheBuilder::validation) or
+//! [`storage`](super::CacheBuilder::storage) without touching the others.
+//!
+//! ```
+//! use http::request::Parts;
+//! use webcache_core::handler::Retrieval;
+//! use webcache_core::key::PrimaryKey;
+//! use webcache_core::Config;
+//!
+//! /// Ignores the query string's `utm_*` parameters when keying.
+//! struct IgnoreTracking;
+//!
+//! impl Retrieval for IgnoreTracking {
+//!     fn primary_key(&self, parts: &Parts, config: &Config) -> PrimaryKey {
+//!         let mut parts = parts.clone();
+//!         let path = parts.uri.path().to_owned();
+//!         let query: Vec<&str> = parts.uri.query().unwrap_or("").split('&')
+//!             .filter(|p| !p.is_empty() && !p.starts_with("utm_")).collect();
+//!         let pq = if query.is_empty() { path } else { format!("{path}?{}", query.join("&")) };
+//!         parts.uri = pq.parse().unwrap_or(parts.uri);
+//!         PrimaryKey::from_request(&parts, config)
+//!     }
+//! }
+//! ```
+
+use std::time::{Duration, SystemTime};
+
+use http::header::HeaderMap;
+use http::request::Parts;
+use http::{Method, StatusCode};
+
+use crate::config::Config;
+use crate::freshness::Freshness;
+use crate::headers::{CacheControl, EntityTag};
+use crate::key::PrimaryKey;
+use crate::request::RequestFacts;
+use crate::storage::{self, NotStorable};
+use crate::validation::{self, Evaluator, Precondition};
+
+/// How a request is recognised and keyed.
+pub trait Retrieval: Send + Sync + 'static {
+    /// True when the request must bypass the cache entirely: not looked up,
+    /// not stored, no invalidation. Default: the path starts with one of
+    /// [`Config`]'s resource exemptions.
+    fn is_exempt(&self, parts: &Parts, config: &Config) -> bool {
+        config.is_exempt(parts.uri.path())
+    }
+
+    /// The primary cache key. Default: the effective request URI (RFC 9110
+    /// §7.1) salted with the master salt.
+    fn primary_key(&self, parts: &Parts, config: &Config) -> PrimaryKey {
+        PrimaryKey::from_request(parts, config)
+    }
+
+    /// The request facts the rules read. Default: the request's own
+    /// directives, honoured per [`Config::request_controls_cache`].
+    fn request_facts(&self, parts: &Parts, config: &Config) -> RequestFacts {
+        RequestFacts::from_parts(parts, config)
+    }
+}
+
+/// How validators are generated and preconditions evaluated.
+pub trait Validation: Send + Sync + 'static {
+    /// The ETag to add to a response whose handler set none (application
+    /// role only). Default: a strong tag from the SHA-256 of the body.
+    /// Return `None` to add no ETag.
+    fn etag(&self, body: &[u8]) -> Option<EntityTag> {
+        Some(validation::strong_etag(body))
+    }
+
+    /// Evaluates a request's preconditions against a representation (RFC
+    /// 9110 §13.2.2). Default: [`validation::evaluate_preconditions`].
+    fn evaluate(
+        &self,
+        method: &Method,
+        request: &HeaderMap,
+        representation: &HeaderMap,
+        evaluator: Evaluator,
+        received: Option<SystemTime>,
+    ) -> Precondition {
+        validation::evaluate_preconditions(method, request, representation, evaluator, received)
+    }
+}
+
+/// What is stored, and for how long.
+pub trait Storage: Send + Sync + 'static {
+    /// May the response be stored? Default: [`storage::is_storable`]
+    /// (RFC 9111 §3). An override may refuse more; allowing more than the
+    /// RFC does is the overrider's responsibility.
+    fn is_storable(
+        &self,
+        request: &RequestFacts,
+        status: StatusCode,
+        headers: &HeaderMap,
+        cc: &CacheControl,
+        config: &Config,
+    ) -> Result<(), NotStorable> {
+        storage::is_storable(request, status, headers, cc, config)
+    }
+
+    /// The header fields to store. Default: [`storage::headers_to_store`]
+    /// (RFC 9111 §3.1).
+    fn headers_to_store(
+        &self,
+        headers: &HeaderMap,
+        cc: &CacheControl,
+        config: &Config,
+    ) -> HeaderMap {
+        storage::headers_to_store(headers, cc, config)
+    }
+
+    /// How long the store keeps the response. Default:
+    /// [`storage::retention`].
+    fn retention(&self, freshness: &Freshness, cc: &CacheControl, config: &Config) -> Duration {
+        storage::retention(freshness, cc, config)
+    }
+}
+
+/// The default [`Retrieval`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DefaultRetrieval;
+impl Retrieval for DefaultRetrieval {}
+
+/// The default [`Validation`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DefaultValidation;
+impl Validation for DefaultValidation {}
+
+/// The default [`Storage`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DefaultStorage;
+impl Storage for DefaultStorage {}
+
+/// One of each behaviour.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Mixins<R = DefaultRetrieval, V = DefaultValidation, P = DefaultStorage> {
+    /// How requests are keyed.
+    pub retrieval: R,
+    /// How validators are made and checked.
+    pub validation: V,
+    /// What is stored.
+    pub storage: P,
+}
+
+/// The behaviours a cache is built from; implemented by [`Mixins`].
+pub trait Policy: Send + Sync + 'static {
+    /// The request behaviour.
+    type Retrieval: Retrieval;
+    /// The validation behaviour.
+    type Validation: Validation;
+    /// The storage behaviour.
+    type Storage: Storage;
+    /// The request behaviour.
+    fn retrieval(&self) -> &Self::Retrieval;
+    /// The validation behaviour.
+    fn validation(&self) -> &Self::Validation;
+    /// The storage behaviour.
+    fn storage(&self) -> &Self::Storage;
+}
+
+impl<R: Retrieval, V: Validation, P: Storage> Policy for Mixins<R, V, P> {
+    type Retrieval = R;
+    type Validation = V;
+    type Storage = P;
+    fn retrieval(&self) -> &R {
+        &self.retrieval
+    }
+    fn validation(&self) -> &V {
+        &self.validation
+    }
+    fn storage(&self) -> &P {
+        &self.storage
+    }
+}

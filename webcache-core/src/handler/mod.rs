@@ -1,0 +1,506 @@
+//! The handlers: a [`RequestHandler`] that answers from storage or says
+//! what to forward, a [`ResponseHandler`] that stores, freshens,
+//! invalidates and finishes forwarded responses, and [`Cache`], which owns
+//! both and runs the whole exchange with [`Cache::serve`].
+//!
+//! Requests flow top to bottom, responses bottom to top: the two handlers
+//! can sit at different depths of a middleware stack, joined by the
+//! [`Pending`] the request handler returns.
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use bytes::Bytes;
+//! use http::{Request, Response};
+//! use http_body_util::{BodyExt, Full};
+//! use webcache_core::{Cache, Config, Upstream};
+//! # use std::collections::HashMap;
+//! # use std::sync::Mutex;
+//! # use webcache_core::store::{Store, StoreKey, Write};
+//! # #[derive(Default)]
+//! # struct MapStore(Mutex<HashMap<StoreKey, Bytes>>);
+//! # impl Store for MapStore {
+//! #     async fn get_many(&self, keys: &[StoreKey]) -> Result<Vec<Option<Bytes>>, webcache_core::StoreError> {
+//! #         let map = self.0.lock().unwrap();
+//! #         Ok(keys.iter().map(|k| map.get(k).cloned()).collect())
+//! #     }
+//! #     async fn put_many(&self, writes: Vec<Write>) -> Result<(), webcache_core::StoreError> {
+//! #         let mut map = self.0.lock().unwrap();
+//! #         for w in writes { map.insert(w.key, w.value); }
+//! #         Ok(())
+//! #     }
+//! #     async fn delete_many(&self, keys: &[StoreKey]) -> Result<(), webcache_core::StoreError> {
+//! #         let mut map = self.0.lock().unwrap();
+//! #         for k in keys { map.remove(k); }
+//! #         Ok(())
+//! #     }
+//! # }
+//!
+//! /// The application: every call counts.
+//! #[derive(Clone)]
+//! struct App;
+//!
+//! impl Upstream<Full<Bytes>> for App {
+//!     type Body = Full<Bytes>;
+//!     type Error = Infallible;
+//!     async fn call(&mut self, _req: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>, Infallible> {
+//!         Ok(Response::builder()
+//!             .header("cache-control", "max-age=60")
+//!             .body(Full::new(Bytes::from("hello")))
+//!             .unwrap())
+//!     }
+//! }
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let cache = Cache::new(MapStore::default(), Config::default());
+//! let req = || Request::get("http://example.com/").body(Full::default()).unwrap();
+//!
+//! let miss = cache.serve(req(), App).await.unwrap();
+//! assert_eq!(miss.headers()["cache-status"], "webcache; fwd=uri-miss; fwd-status=200; stored");
+//!
+//! let hit = cache.serve(req(), App).await.unwrap();
+//! assert_eq!(hit.headers()["cache-status"], "webcache; hit; ttl=60");
+//! assert_eq!(hit.headers()["age"], "0");
+//! assert_eq!(hit.into_body().collect().await.unwrap().to_bytes(), "hello");
+//! # });
+//! ```
+
+mod body;
+mod flight;
+mod mixins;
+mod request;
+mod response;
+mod serve;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use http::HeaderName;
+use tokio::sync::Notify;
+
+pub use body::CacheBody;
+pub use flight::FlightGuard;
+pub use mixins::{
+    DefaultRetrieval, DefaultStorage, DefaultValidation, Mixins, Policy, Retrieval, Storage,
+    Validation,
+};
+pub use request::{Pending, RequestHandler, RequestOutcome};
+pub use response::{ResponseHandler, ResponseOutcome};
+pub use serve::Upstream;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::error::StoreError;
+use crate::key::{DIGEST_LEN, PrimaryKey};
+use crate::store::{Store, StoreKey, Write};
+use flight::Flights;
+
+/// An HTTP cache: a store, a configuration and the behaviours it is built
+/// from. Cheap to clone; clones share everything.
+pub struct Cache<S, M = Mixins> {
+    shared: Arc<Shared<S, M>>,
+}
+
+impl<S, M> Clone for Cache<S, M> {
+    fn clone(&self) -> Self {
+        Cache {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<S, M> std::fmt::Debug for Cache<S, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cache")
+            .field("config", &self.shared.config)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct Shared<S, M> {
+    pub(crate) store: S,
+    pub(crate) config: Config,
+    pub(crate) mixins: M,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) flights: Arc<Flights>,
+    pub(crate) hints: VaryHints,
+    pub(crate) tasks: Arc<Tasks>,
+    pub(crate) counters: Counters,
+}
+
+/// Builds a [`Cache`].
+pub struct CacheBuilder<S, M> {
+    store: S,
+    config: Config,
+    mixins: M,
+    clock: Arc<dyn Clock>,
+}
+
+impl<S: Store> Cache<S> {
+    /// A builder over `store` with the default configuration and
+    /// behaviours.
+    pub fn builder(store: S) -> CacheBuilder<S, Mixins> {
+        CacheBuilder {
+            store,
+            config: Config::default(),
+            mixins: Mixins::default(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// A cache over `store` with `config` and the default behaviours.
+    pub fn new(store: S, config: Config) -> Cache<S> {
+        Self::builder(store).config(config).build()
+    }
+}
+
+impl<S, R, V, P> CacheBuilder<S, Mixins<R, V, P>> {
+    /// Replaces how requests are keyed.
+    pub fn retrieval<R2: Retrieval>(self, retrieval: R2) -> CacheBuilder<S, Mixins<R2, V, P>> {
+        let Mixins {
+            validation,
+            storage,
+            ..
+        } = self.mixins;
+        CacheBuilder {
+            store: self.store,
+            config: self.config,
+            mixins: Mixins {
+                retrieval,
+                validation,
+                storage,
+            },
+            clock: self.clock,
+        }
+    }
+
+    /// Replaces how validators are made and checked.
+    pub fn validation<V2: Validation>(self, validation: V2) -> CacheBuilder<S, Mixins<R, V2, P>> {
+        let Mixins {
+            retrieval, storage, ..
+        } = self.mixins;
+        CacheBuilder {
+            store: self.store,
+            config: self.config,
+            mixins: Mixins {
+                retrieval,
+                validation,
+                storage,
+            },
+            clock: self.clock,
+        }
+    }
+
+    /// Replaces what is stored.
+    pub fn storage<P2: Storage>(self, storage: P2) -> CacheBuilder<S, Mixins<R, V, P2>> {
+        let Mixins {
+            retrieval,
+            validation,
+            ..
+        } = self.mixins;
+        CacheBuilder {
+            store: self.store,
+            config: self.config,
+            mixins: Mixins {
+                retrieval,
+                validation,
+                storage,
+            },
+            clock: self.clock,
+        }
+    }
+}
+
+impl<S, M> CacheBuilder<S, M> {
+    /// Sets the configuration.
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Sets the clock (tests use [`ManualClock`](crate::clock::ManualClock)).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Builds the cache.
+    pub fn build(self) -> Cache<S, M> {
+        Cache {
+            shared: Arc::new(Shared {
+                store: self.store,
+                config: self.config,
+                mixins: self.mixins,
+                clock: self.clock,
+                flights: Arc::new(Flights::default()),
+                hints: VaryHints::default(),
+                tasks: Arc::new(Tasks::default()),
+                counters: Counters::default(),
+            }),
+        }
+    }
+}
+
+impl<S: Store, M: Policy> Cache<S, M> {
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.shared.config
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.shared.store
+    }
+
+    /// The time according to the cache's clock.
+    pub fn now(&self) -> SystemTime {
+        self.shared.clock.now()
+    }
+
+    /// The request side, to place on its own in a middleware stack.
+    pub fn request_handler(&self) -> RequestHandler<S, M> {
+        RequestHandler::new(self.shared.clone())
+    }
+
+    /// The response side, to place on its own in a middleware stack.
+    pub fn response_handler(&self) -> ResponseHandler<S, M> {
+        ResponseHandler::new(self.shared.clone())
+    }
+
+    /// Counters since the cache was built.
+    pub fn stats(&self) -> Stats {
+        self.shared.counters.snapshot()
+    }
+
+    /// Waits until every background task (stores of streamed bodies,
+    /// background refreshes) has finished. Tests call this instead of
+    /// sleeping.
+    pub async fn quiesce(&self) {
+        self.shared.tasks.idle().await;
+    }
+
+    /// Invalidates every stored representation of the absolute URI `uri`
+    /// (e.g. `https://example.com/a?b`). Returns an error when `uri` is not
+    /// absolute or the store fails.
+    pub async fn invalidate(&self, uri: &str) -> Result<(), StoreError> {
+        let key = PrimaryKey::from_uri(uri, &self.shared.config)
+            .ok_or_else(|| StoreError::Backend(format!("not an absolute URI: {uri}").into()))?;
+        self.shared
+            .store
+            .delete(StoreKey::metadata(*key.digest()))
+            .await?;
+        self.shared.hints.remove(key.digest());
+        Ok(())
+    }
+}
+
+impl<S: Store, M> Shared<S, M> {
+    /// Reads `keys`, failing open: `None` on error or timeout.
+    pub(crate) async fn get_many(&self, keys: &[StoreKey]) -> Option<Vec<Option<Bytes>>> {
+        match tokio::time::timeout(self.config.store_timeout(), self.store.get_many(keys)).await {
+            Ok(Ok(values)) if values.len() == keys.len() => Some(values),
+            Ok(Ok(_)) => {
+                self.store_failed(&StoreError::Backend(
+                    "store returned the wrong number of values".into(),
+                ));
+                None
+            }
+            Ok(Err(e)) => {
+                self.store_failed(&e);
+                None
+            }
+            Err(_) => {
+                self.store_failed(&StoreError::Timeout);
+                None
+            }
+        }
+    }
+
+    /// Writes, failing open: false on error or timeout.
+    pub(crate) async fn put_many(&self, writes: Vec<Write>) -> bool {
+        match tokio::time::timeout(self.config.store_timeout(), self.store.put_many(writes)).await {
+            Ok(Ok(())) => {
+                self.counters.stores.fetch_add(1, Ordering::Relaxed);
+                true
+            }
+            Ok(Err(e)) => {
+                self.store_failed(&e);
+                false
+            }
+            Err(_) => {
+                self.store_failed(&StoreError::Timeout);
+                false
+            }
+        }
+    }
+
+    /// Deletes, failing open.
+    pub(crate) async fn delete_many(&self, keys: &[StoreKey]) -> bool {
+        match tokio::time::timeout(self.config.store_timeout(), self.store.delete_many(keys)).await
+        {
+            Ok(Ok(())) => true,
+            Ok(Err(e)) => {
+                self.store_failed(&e);
+                false
+            }
+            Err(_) => {
+                self.store_failed(&StoreError::Timeout);
+                false
+            }
+        }
+    }
+
+    fn store_failed(&self, error: &StoreError) {
+        self.counters.store_errors.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(target: "webcache", %error, "store failed; serving without the cache");
+    }
+}
+
+/// Counters of what the cache did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Requests answered from storage without going forward (fresh or
+    /// allowed stale).
+    pub hits: u64,
+    /// Requests that went forward with nothing usable stored.
+    pub misses: u64,
+    /// Stored responses validated with the origin.
+    pub revalidations: u64,
+    /// Requests that bypassed the cache (exempt or not cacheable methods).
+    pub bypasses: u64,
+    /// Successful store writes.
+    pub stores: u64,
+    /// Store operations that failed or timed out.
+    pub store_errors: u64,
+    /// Resources invalidated.
+    pub invalidations: u64,
+    /// Requests that waited for another request's fill.
+    pub collapsed: u64,
+    /// Background refreshes started.
+    pub refreshes: u64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) hits: AtomicU64,
+    pub(crate) misses: AtomicU64,
+    pub(crate) revalidations: AtomicU64,
+    pub(crate) bypasses: AtomicU64,
+    pub(crate) stores: AtomicU64,
+    pub(crate) store_errors: AtomicU64,
+    pub(crate) invalidations: AtomicU64,
+    pub(crate) collapsed: AtomicU64,
+    pub(crate) refreshes: AtomicU64,
+}
+
+impl Counters {
+    fn snapshot(&self) -> Stats {
+        let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        Stats {
+            hits: l(&self.hits),
+            misses: l(&self.misses),
+            revalidations: l(&self.revalidations),
+            bypasses: l(&self.bypasses),
+            stores: l(&self.stores),
+            store_errors: l(&self.store_errors),
+            invalidations: l(&self.invalidations),
+            collapsed: l(&self.collapsed),
+            refreshes: l(&self.refreshes),
+        }
+    }
+
+    pub(crate) fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Remembers the Vary field names of resources that have them, so that a
+/// lookup can fetch metadata and the right representation in one store
+/// round trip. A wrong or missing hint costs a second round trip, never a
+/// wrong answer: the metadata read in the same trip is authoritative.
+#[derive(Debug, Default)]
+pub(crate) struct VaryHints {
+    map: Mutex<HashMap<[u8; DIGEST_LEN], Arc<[HeaderName]>>>,
+}
+
+const MAX_HINTS: usize = 1 << 16;
+
+impl VaryHints {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; DIGEST_LEN], Arc<[HeaderName]>>> {
+        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn get(&self, resource: &[u8; DIGEST_LEN]) -> Option<Arc<[HeaderName]>> {
+        self.lock().get(resource).cloned()
+    }
+
+    pub(crate) fn set(&self, resource: &[u8; DIGEST_LEN], names: &[HeaderName]) {
+        let mut map = self.lock();
+        if names.is_empty() {
+            map.remove(resource);
+            return;
+        }
+        if map.get(resource).is_some_and(|n| &n[..] == names) {
+            return;
+        }
+        if map.len() >= MAX_HINTS {
+            map.clear();
+        }
+        map.insert(*resource, names.into());
+    }
+
+    pub(crate) fn remove(&self, resource: &[u8; DIGEST_LEN]) {
+        self.lock().remove(resource);
+    }
+}
+
+/// Background tasks, counted so that [`Cache::quiesce`] can wait for them.
+#[derive(Debug, Default)]
+pub(crate) struct Tasks {
+    running: AtomicUsize,
+    idle: Notify,
+}
+
+impl Tasks {
+    /// Spawns `task` on the current Tokio runtime; false (and `task`
+    /// dropped) when there is none.
+    pub(crate) fn spawn<F>(self: &Arc<Self>, task: F) -> bool
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return false;
+        };
+        self.running.fetch_add(1, Ordering::SeqCst);
+        let tasks = self.clone();
+        handle.spawn(async move {
+            struct Done(Arc<Tasks>);
+            impl Drop for Done {
+                fn drop(&mut self) {
+                    if self.0.running.fetch_sub(1, Ordering::SeqCst) == 1 {
+                        self.0.idle.notify_waiters();
+                    }
+                }
+            }
+            let _done = Done(tasks);
+            task.await;
+        });
+        true
+    }
+
+    async fn idle(&self) {
+        loop {
+            let notified = self.idle.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.running.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}

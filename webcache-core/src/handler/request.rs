@@ -1,0 +1,647 @@
+//! The request side: look the request up, answer it from storage when the
+//! rules allow, otherwise say what to forward.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use http::header::{AGE, CONTENT_LENGTH, DATE, HeaderMap, HeaderValue};
+use http::request::Parts;
+use http::{Method, Request, Response, StatusCode, Uri, Version};
+
+use super::flight::{FillOutcome, FlightKey, Join, wait};
+use super::mixins::{Policy, Retrieval, Validation};
+use super::{Counters, Shared};
+use crate::config::{Config, Role};
+use crate::freshness::Freshness;
+use crate::headers::{CacheControl, fmt_http_date};
+use crate::key::{Metadata, PrimaryKey, SecondaryKey};
+use crate::request::RequestFacts;
+use crate::reuse::{Reuse, ValidateReason, freshness, reuse};
+use crate::status::{CacheStatus, Forward};
+use crate::store::{Store, StoreKey, StoredResponse};
+use crate::validation::{
+    Evaluator, Precondition, has_preconditions, not_modified_headers, remove_preconditions,
+    remove_validators, validation_headers,
+};
+
+/// What kind of forward a [`Pending`] stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// Exempt by configuration: untouched both ways.
+    Exempt,
+    /// A method whose responses are not reused: written through, and
+    /// invalidating when unsafe (RFC 9111 §4, §4.4).
+    Method,
+    /// Nothing usable stored.
+    Miss(Forward),
+    /// A stored response is being validated (RFC 9111 §4.3).
+    Validate(ValidateReason),
+    /// A background refresh (refresh-ahead or stale-while-revalidate).
+    Refresh,
+    /// An unconditional request after a 304 that matched nothing stored.
+    Retry,
+}
+
+/// The request handler's account of a request that goes forward; give it
+/// back to the [`ResponseHandler`](super::ResponseHandler) with the
+/// response.
+pub struct Pending {
+    pub(crate) kind: Kind,
+    pub(crate) facts: RequestFacts,
+    pub(crate) primary: PrimaryKey,
+    pub(crate) metadata: Option<Metadata>,
+    pub(crate) stored: Option<StoredResponse>,
+    pub(crate) stale_if_error: bool,
+    pub(crate) request_headers: HeaderMap,
+    pub(crate) uri: Uri,
+    pub(crate) version: Version,
+    pub(crate) request_time: SystemTime,
+    pub(crate) flight: Option<super::FlightGuard>,
+    pub(crate) role: Role,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending")
+            .field("kind", &self.kind)
+            .field("uri", &self.primary.uri())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Pending {
+    fn new(
+        kind: Kind,
+        parts: &Parts,
+        facts: RequestFacts,
+        primary: PrimaryKey,
+        config: &Config,
+        now: SystemTime,
+    ) -> Self {
+        Pending {
+            kind,
+            facts,
+            primary,
+            metadata: None,
+            stored: None,
+            stale_if_error: false,
+            request_headers: parts.headers.clone(),
+            uri: parts.uri.clone(),
+            version: parts.version,
+            request_time: now,
+            flight: None,
+            role: config.role(),
+        }
+    }
+
+    /// The effective request URI being forwarded.
+    pub fn uri(&self) -> &str {
+        self.primary.uri()
+    }
+
+    /// Adjusts the request about to be forwarded: the cache's own
+    /// validators on a validation (RFC 9111 §4.3.1), and in the application
+    /// role no client preconditions (the cache evaluates them on the way
+    /// out, against the full response).
+    pub fn prepare(&self, parts: &mut Parts) {
+        match self.kind {
+            Kind::Exempt | Kind::Method => {}
+            Kind::Miss(_) => {
+                if self.role == Role::Application {
+                    remove_preconditions(&mut parts.headers);
+                }
+            }
+            Kind::Validate(_) | Kind::Refresh => {
+                if self.role == Role::Application {
+                    remove_preconditions(&mut parts.headers);
+                } else {
+                    remove_validators(&mut parts.headers);
+                }
+                if let Some(stored) = &self.stored {
+                    for (name, value) in &validation_headers(&stored.headers) {
+                        parts.headers.insert(name.clone(), value.clone());
+                    }
+                }
+            }
+            Kind::Retry => remove_preconditions(&mut parts.headers),
+        }
+    }
+
+    /// A request with no body for a background refresh or a retry, built
+    /// from the client request that caused it (its headers, so that Vary
+    /// selects the same representation) and prepared as above.
+    pub fn synthesize_request<B: Default>(&self) -> Request<B> {
+        let mut request = Request::new(B::default());
+        *request.method_mut() = if self.kind == Kind::Refresh {
+            Method::GET
+        } else {
+            self.facts.method.clone()
+        };
+        *request.uri_mut() = self.uri.clone();
+        *request.version_mut() = self.version;
+        *request.headers_mut() = self.request_headers.clone();
+        let (mut parts, body) = request.into_parts();
+        parts.headers.remove(CONTENT_LENGTH);
+        self.prepare(&mut parts);
+        Request::from_parts(parts, body)
+    }
+
+    /// True when an error from upstream (no response, or 500/502/503/504)
+    /// may be answered with the stored response, stale (RFC 5861 §4).
+    pub fn may_serve_stale_on_error(&self) -> bool {
+        self.stale_if_error && self.stored.is_some()
+    }
+
+    pub(crate) fn finish(&mut self, outcome: FillOutcome) {
+        if let Some(flight) = self.flight.take() {
+            flight.finish(outcome);
+        }
+    }
+
+    /// The Cache-Status `fwd` value for this forward.
+    pub(crate) fn forward_reason(&self) -> Forward {
+        match self.kind {
+            Kind::Exempt => Forward::Bypass,
+            Kind::Method => Forward::Method,
+            Kind::Miss(f) => f,
+            Kind::Validate(ValidateReason::Request) => Forward::Request,
+            Kind::Validate(_) | Kind::Refresh => Forward::Stale,
+            Kind::Retry => Forward::Miss,
+        }
+    }
+}
+
+/// What the request handler decided.
+#[derive(Debug)]
+pub enum RequestOutcome {
+    /// Answer with this response from storage. When a [`Pending`] comes
+    /// with it, refresh the stored response in the background: send
+    /// [`Pending::synthesize_request`] forward and give the response to the
+    /// response handler (refresh-ahead, stale-while-revalidate).
+    Respond(Response<Bytes>, Option<Pending>),
+    /// Forward the request, after [`Pending::prepare`], and give the
+    /// response and this to the response handler.
+    Forward(Pending),
+}
+
+/// The request side of the cache.
+pub struct RequestHandler<S, M> {
+    shared: Arc<Shared<S, M>>,
+}
+
+impl<S, M> Clone for RequestHandler<S, M> {
+    fn clone(&self) -> Self {
+        RequestHandler {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+/// What a lookup found.
+pub(crate) struct Found {
+    pub(crate) metadata: Option<Metadata>,
+    pub(crate) secondary: SecondaryKey,
+    pub(crate) stored: Option<StoredResponse>,
+}
+
+impl<S: Store, M: Policy> Shared<S, M> {
+    /// Fetches the metadata and the selected representation, in one round
+    /// trip when the Vary hint is right (RFC 9111 §4.1).
+    pub(crate) async fn lookup(&self, primary: &PrimaryKey, request: &HeaderMap) -> Found {
+        let resource = *primary.digest();
+        let hint = self.hints.get(&resource);
+        let guess = SecondaryKey::new(primary, hint.as_deref().unwrap_or(&[]), request);
+        let keys = [
+            StoreKey::metadata(resource),
+            StoreKey::representation(resource, *guess.digest()),
+        ];
+        let miss = |secondary| Found {
+            metadata: None,
+            secondary,
+            stored: None,
+        };
+        let Some(mut values) = self.get_many(&keys).await else {
+            return miss(SecondaryKey::new(primary, &[], request));
+        };
+        let representation = values.pop().flatten();
+        let metadata = values
+            .pop()
+            .flatten()
+            .and_then(|bytes| match Metadata::decode(&bytes) {
+                Ok(m) => Some(m),
+                Err(error) => {
+                    tracing::debug!(target: "webcache", %error, "undecodable metadata: a miss");
+                    None
+                }
+            });
+        let Some(metadata) = metadata else {
+            self.hints.remove(&resource);
+            return miss(SecondaryKey::new(primary, &[], request));
+        };
+        let (secondary, representation) =
+            if hint.as_deref().unwrap_or(&[]) == metadata.vary.as_slice() {
+                (guess, representation)
+            } else {
+                self.hints.set(&resource, &metadata.vary);
+                let secondary = SecondaryKey::new(primary, &metadata.vary, request);
+                let key = StoreKey::representation(resource, *secondary.digest());
+                let representation = self
+                    .get_many(&[key])
+                    .await
+                    .and_then(|mut v| v.pop().flatten());
+                (secondary, representation)
+            };
+        let stored = representation
+            .and_then(|bytes| match StoredResponse::decode(bytes) {
+                Ok(s) => Some(s),
+                Err(error) => {
+                    tracing::debug!(target: "webcache", %error, "undecodable entry: a miss");
+                    None
+                }
+            })
+            .filter(|s| {
+                s.salt == metadata.salt
+                    && s.uri == primary.uri()
+                    && s.selecting == secondary.selecting()
+            });
+        Found {
+            metadata: Some(metadata),
+            secondary,
+            stored,
+        }
+    }
+
+    /// Builds the response for a stored response served to `parts`: the
+    /// stored status, fields and body with a fresh Age (RFC 9111 §4), or a
+    /// 304 / 412 when the request's preconditions say so (RFC 9111 §4.3.2,
+    /// RFC 9110 §13.2).
+    pub(crate) fn respond_from_storage(
+        &self,
+        stored: &StoredResponse,
+        f: &Freshness,
+        method: &Method,
+        request: &HeaderMap,
+        status: CacheStatus,
+    ) -> Response<Bytes> {
+        let evaluator = match self.config.role() {
+            Role::Application => Evaluator::Origin,
+            Role::Gateway => Evaluator::Cache,
+        };
+        let precondition = if stored.status == StatusCode::OK && has_preconditions(request) {
+            self.mixins.validation().evaluate(
+                method,
+                request,
+                &stored.headers,
+                evaluator,
+                Some(stored.response_time),
+            )
+        } else {
+            Precondition::Proceed
+        };
+        let age = HeaderValue::from(f.age_secs());
+        let (status_code, mut headers, body) = match precondition {
+            Precondition::Proceed => {
+                let body = if *method == Method::HEAD {
+                    Bytes::new()
+                } else {
+                    stored.body.clone()
+                };
+                (stored.status, stored.headers.clone(), body)
+            }
+            Precondition::NotModified => (
+                StatusCode::NOT_MODIFIED,
+                not_modified_headers(&stored.headers),
+                Bytes::new(),
+            ),
+            Precondition::Failed => {
+                let mut h = HeaderMap::new();
+                h.insert(DATE, fmt_http_date(self.clock.now()));
+                (StatusCode::PRECONDITION_FAILED, h, Bytes::new())
+            }
+        };
+        headers.insert(AGE, age);
+        self.add_status(&mut headers, status, stored.uri.as_str());
+        let mut response = Response::new(body);
+        *response.status_mut() = status_code;
+        *response.headers_mut() = headers;
+        response
+    }
+
+    /// Appends Cache-Status when enabled.
+    pub(crate) fn add_status(&self, headers: &mut HeaderMap, status: CacheStatus, uri: &str) {
+        if self.config.cache_status().is_some() {
+            let status = if self.config.cache_status_key() {
+                status.key(uri)
+            } else {
+                status
+            };
+            status.append_to(headers);
+        }
+    }
+
+    pub(crate) fn status_name(&self) -> &str {
+        self.config.cache_status().unwrap_or("webcache")
+    }
+}
+
+impl<S: Store, M: Policy> RequestHandler<S, M> {
+    pub(crate) fn new(shared: Arc<Shared<S, M>>) -> Self {
+        RequestHandler { shared }
+    }
+
+    /// Handles the request head `parts` (RFC 9111 §4): unsafe and other
+    /// non-GET/HEAD methods are written through; otherwise the stored
+    /// response selected by the URI and Vary is served when fresh or
+    /// allowed stale, validated when not, and a miss goes forward —
+    /// collapsed with concurrent misses for the same key.
+    pub async fn handle(&self, parts: &Parts) -> RequestOutcome {
+        let s = &*self.shared;
+        let config = &s.config;
+        let now = s.clock.now();
+        let retrieval = s.mixins.retrieval();
+        let facts = retrieval.request_facts(parts, config);
+        let primary = retrieval.primary_key(parts, config);
+        if retrieval.is_exempt(parts, config) {
+            Counters::bump(&s.counters.bypasses);
+            return RequestOutcome::Forward(Pending::new(
+                Kind::Exempt,
+                parts,
+                facts,
+                primary,
+                config,
+                now,
+            ));
+        }
+        if !facts.is_cacheable_method() {
+            Counters::bump(&s.counters.bypasses);
+            return RequestOutcome::Forward(Pending::new(
+                Kind::Method,
+                parts,
+                facts,
+                primary,
+                config,
+                now,
+            ));
+        }
+        let mut collapsed = false;
+        for _ in 0..3 {
+            let found = s.lookup(&primary, &parts.headers).await;
+            let flight_key: FlightKey = (*primary.digest(), *found.secondary.digest());
+            let miss_reason = if found.metadata.is_none() {
+                Forward::UriMiss
+            } else {
+                Forward::VaryMiss
+            };
+            let (kind, stored, stale_if_error) = match found.stored {
+                Some(stored) => {
+                    let cc = CacheControl::from_headers(&stored.headers).unwrap_or_default();
+                    match reuse(&stored, &cc, &facts, config, now) {
+                        Reuse::Fresh(f) => {
+                            Counters::bump(&s.counters.hits);
+                            tracing::debug!(target: "webcache", uri = primary.uri(), outcome = "hit");
+                            let refresh = config
+                                .refresh_ahead()
+                                .filter(|threshold| f.remaining() < *threshold)
+                                .and_then(|_| {
+                                    self.refresh(
+                                        &found.metadata,
+                                        &stored,
+                                        flight_key,
+                                        parts,
+                                        &facts,
+                                        &primary,
+                                        now,
+                                    )
+                                });
+                            let status = CacheStatus::hit(s.status_name(), f.ttl_secs())
+                                .collapsed(collapsed);
+                            let response = s.respond_from_storage(
+                                &stored,
+                                &f,
+                                &parts.method,
+                                &parts.headers,
+                                status,
+                            );
+                            return RequestOutcome::Respond(response, refresh);
+                        }
+                        Reuse::StaleAccepted(f) => {
+                            Counters::bump(&s.counters.hits);
+                            tracing::debug!(target: "webcache", uri = primary.uri(), outcome = "stale");
+                            let status = CacheStatus::hit(s.status_name(), f.ttl_secs())
+                                .collapsed(collapsed);
+                            let response = s.respond_from_storage(
+                                &stored,
+                                &f,
+                                &parts.method,
+                                &parts.headers,
+                                status,
+                            );
+                            return RequestOutcome::Respond(response, None);
+                        }
+                        Reuse::StaleWhileRevalidate(f) => {
+                            Counters::bump(&s.counters.hits);
+                            tracing::debug!(target: "webcache", uri = primary.uri(), outcome = "stale-while-revalidate");
+                            let refresh = self.refresh(
+                                &found.metadata,
+                                &stored,
+                                flight_key,
+                                parts,
+                                &facts,
+                                &primary,
+                                now,
+                            );
+                            let status = CacheStatus::hit(s.status_name(), f.ttl_secs())
+                                .collapsed(collapsed);
+                            let response = s.respond_from_storage(
+                                &stored,
+                                &f,
+                                &parts.method,
+                                &parts.headers,
+                                status,
+                            );
+                            return RequestOutcome::Respond(response, refresh);
+                        }
+                        Reuse::Validate {
+                            reason,
+                            stale_if_error,
+                            ..
+                        } => (Kind::Validate(reason), Some(stored), stale_if_error),
+                    }
+                }
+                None => (Kind::Miss(miss_reason), None, false),
+            };
+            if facts.cache_control.is_only_if_cached() {
+                // RFC 9111 §5.2.1.7: a stored response consistent with the
+                // request's constraints, or 504.
+                return RequestOutcome::Respond(s.gateway_timeout(primary.uri()), None);
+            }
+            let mut pending =
+                Pending::new(kind, parts, facts.clone(), primary.clone(), config, now);
+            pending.metadata = found.metadata;
+            pending.stored = stored;
+            pending.stale_if_error = stale_if_error;
+            if !config.coalesce() {
+                return RequestOutcome::Forward(s.forwarding(pending));
+            }
+            match s.flights.join(flight_key) {
+                Join::Leader(guard) => {
+                    pending.flight = Some(guard);
+                    return RequestOutcome::Forward(s.forwarding(pending));
+                }
+                Join::Follower(rx) => {
+                    Counters::bump(&s.counters.collapsed);
+                    collapsed = true;
+                    match wait(rx, config.coalesce_timeout()).await {
+                        FillOutcome::NotStored => {
+                            return RequestOutcome::Forward(s.forwarding(pending));
+                        }
+                        FillOutcome::Stored | FillOutcome::Abandoned => continue,
+                    }
+                }
+            }
+        }
+        // Collapsed too many times: go forward alone.
+        let found = s.lookup(&primary, &parts.headers).await;
+        let kind = if found.metadata.is_none() {
+            Forward::UriMiss
+        } else {
+            Forward::VaryMiss
+        };
+        let mut pending = Pending::new(Kind::Miss(kind), parts, facts, primary, config, now);
+        pending.metadata = found.metadata;
+        RequestOutcome::Forward(s.forwarding(pending))
+    }
+
+    /// A background refresh of `stored`, if none is running for the key.
+    #[allow(clippy::too_many_arguments)]
+    fn refresh(
+        &self,
+        metadata: &Option<Metadata>,
+        stored: &StoredResponse,
+        key: FlightKey,
+        parts: &Parts,
+        facts: &RequestFacts,
+        primary: &PrimaryKey,
+        now: SystemTime,
+    ) -> Option<Pending> {
+        let s = &*self.shared;
+        let guard = s.flights.try_lead(key)?;
+        Counters::bump(&s.counters.refreshes);
+        tracing::debug!(target: "webcache", uri = primary.uri(), "background refresh");
+        let mut pending = Pending::new(
+            Kind::Refresh,
+            parts,
+            facts.clone(),
+            primary.clone(),
+            &s.config,
+            now,
+        );
+        pending.facts.method = Method::GET;
+        pending.metadata = metadata.clone();
+        pending.stored = Some(stored.clone());
+        pending.flight = Some(guard);
+        Some(pending)
+    }
+}
+
+impl<S: Store, M: Policy> Shared<S, M> {
+    fn forwarding(&self, pending: Pending) -> Pending {
+        match pending.kind {
+            Kind::Validate(_) => {
+                Counters::bump(&self.counters.revalidations);
+                tracing::debug!(target: "webcache", uri = pending.uri(), outcome = "revalidate");
+            }
+            _ => {
+                Counters::bump(&self.counters.misses);
+                tracing::debug!(target: "webcache", uri = pending.uri(), outcome = "miss");
+            }
+        }
+        pending
+    }
+
+    /// 504 for `only-if-cached` without a usable stored response.
+    pub(crate) fn gateway_timeout(&self, uri: &str) -> Response<Bytes> {
+        let mut headers = HeaderMap::new();
+        headers.insert(DATE, fmt_http_date(self.clock.now()));
+        self.add_status(
+            &mut headers,
+            CacheStatus::empty(self.status_name()).detail("only-if-cached"),
+            uri,
+        );
+        let mut response = Response::new(Bytes::new());
+        *response.status_mut() = StatusCode::GATEWAY_TIMEOUT;
+        *response.headers_mut() = headers;
+        response
+    }
+
+    /// Serves `stored` stale because validation failed with an error (RFC
+    /// 5861 §4).
+    pub(crate) fn stale_on_error(
+        &self,
+        pending: &Pending,
+        error_status: Option<StatusCode>,
+    ) -> Option<Response<Bytes>> {
+        let stored = pending
+            .stored
+            .as_ref()
+            .filter(|_| pending.may_serve_stale_on_error())?;
+        let cc = CacheControl::from_headers(&stored.headers).unwrap_or_default();
+        let f = freshness(stored, &cc, &self.config, self.clock.now());
+        let mut status = CacheStatus::forward(self.status_name(), Forward::Stale).ttl(f.ttl_secs());
+        if let Some(code) = error_status {
+            status = status.fwd_status(code.as_u16());
+        }
+        tracing::debug!(target: "webcache", uri = pending.uri(), outcome = "stale-if-error");
+        Some(self.respond_from_storage(
+            stored,
+            &f,
+            &pending.facts.method,
+            &pending.request_headers,
+            status,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn synthesized_refresh_carries_the_client_headers_and_our_validators() {
+        let (parts, _) = Request::get("http://a.test/x")
+            .header("req-num", "2")
+            .header("if-none-match", "\"client\"")
+            .body(())
+            .unwrap()
+            .into_parts();
+        let config = Config::default();
+        let facts = RequestFacts::from_parts(&parts, &config);
+        let primary = PrimaryKey::from_request(&parts, &config);
+        let mut p = Pending::new(
+            Kind::Refresh,
+            &parts,
+            facts,
+            primary,
+            &config,
+            SystemTime::now(),
+        );
+        let mut headers = HeaderMap::new();
+        headers.insert("etag", HeaderValue::from_static("\"stored\""));
+        p.stored = Some(StoredResponse {
+            status: StatusCode::OK,
+            headers,
+            body: Bytes::new(),
+            request_time: SystemTime::now(),
+            response_time: SystemTime::now(),
+            uri: String::new(),
+            selecting: vec![],
+            salt: 0,
+            invalidated: false,
+        });
+        let req: Request<()> = p.synthesize_request();
+        assert_eq!(req.method(), Method::GET);
+        assert_eq!(req.headers()["req-num"], "2");
+        assert_eq!(req.headers()["if-none-match"], "\"stored\"");
+    }
+}

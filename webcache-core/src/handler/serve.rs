@@ -1,0 +1,117 @@
+//! The whole exchange, for adapters that own the next hop: request handler,
+//! forward, response handler, background refreshes and the one retry.
+
+use std::future::Future;
+
+use bytes::Buf;
+use http::{Request, Response};
+use http_body::Body;
+use http_body_util::BodyExt;
+use tracing::Instrument;
+
+use super::Cache;
+use super::body::CacheBody;
+use super::mixins::Policy;
+use super::request::{Pending, RequestOutcome};
+use super::response::ResponseOutcome;
+use crate::store::Store;
+
+/// Where the cache forwards requests: the application (an inner service)
+/// or an upstream server. Cloned for background refreshes.
+pub trait Upstream<ReqBody>: Clone + Send + 'static {
+    /// The response body.
+    type Body: Body<Data: Buf + Send, Error: Send> + Unpin + Send + 'static;
+    /// The error of a failed exchange; passed to the caller unchanged.
+    type Error: Send + 'static;
+
+    /// Sends `request` and returns the response.
+    fn call(
+        &mut self,
+        request: Request<ReqBody>,
+    ) -> impl Future<Output = Result<Response<Self::Body>, Self::Error>> + Send;
+}
+
+impl<S: Store, M: Policy> Cache<S, M> {
+    /// Serves `request` through the cache, forwarding to `upstream` when
+    /// needed: the whole of RFC 9111 as the request and response handlers
+    /// implement it, plus background refreshes (refresh-ahead,
+    /// stale-while-revalidate) on clones of `upstream`, and stale responses
+    /// when `upstream` fails within `stale-if-error`.
+    ///
+    /// Errors from `upstream` are returned unchanged; the cache itself never
+    /// fails a request.
+    pub async fn serve<ReqBody, U>(
+        &self,
+        request: Request<ReqBody>,
+        mut upstream: U,
+    ) -> Result<Response<CacheBody<U::Body>>, U::Error>
+    where
+        ReqBody: Default + Send + 'static,
+        U: Upstream<ReqBody>,
+    {
+        let span = tracing::debug_span!(target: "webcache", "webcache", method = %request.method(), uri = %request.uri());
+        async move {
+            let (mut parts, body) = request.into_parts();
+            let pending = match self.request_handler().handle(&parts).await {
+                RequestOutcome::Respond(response, refresh) => {
+                    if let Some(refresh) = refresh {
+                        self.refresh_in_background(refresh, upstream);
+                    }
+                    return Ok(response.map(CacheBody::full));
+                }
+                RequestOutcome::Forward(pending) => pending,
+            };
+            pending.prepare(&mut parts);
+            let response = match upstream.call(Request::from_parts(parts, body)).await {
+                Ok(response) => response,
+                Err(error) => {
+                    return match self.shared.stale_on_error(&pending, None) {
+                        Some(stale) => Ok(stale.map(CacheBody::full)),
+                        None => Err(error),
+                    };
+                }
+            };
+            match self.response_handler().handle(pending, response).await {
+                ResponseOutcome::Respond(response) => Ok(response),
+                ResponseOutcome::Retry(pending) => {
+                    let response = upstream.call(pending.synthesize_request()).await?;
+                    match self.response_handler().handle(*pending, response).await {
+                        ResponseOutcome::Respond(response) => Ok(response),
+                        // A retry is unconditional; it cannot ask again.
+                        ResponseOutcome::Retry(_) => {
+                            unreachable!("a retried request is never retried")
+                        }
+                    }
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Runs a background refresh: forwards the synthesized request and
+    /// gives the response to the response handler, reading the body so
+    /// that it is stored.
+    pub fn refresh_in_background<ReqBody, U>(&self, pending: Pending, mut upstream: U)
+    where
+        ReqBody: Default + Send + 'static,
+        U: Upstream<ReqBody>,
+    {
+        let handler = self.response_handler();
+        let tasks = self.shared.tasks.clone();
+        tasks.spawn(async move {
+            let request = pending.synthesize_request();
+            let Ok(response) = upstream.call(request).await else {
+                return;
+            };
+            if let ResponseOutcome::Respond(response) = handler.handle(pending, response).await {
+                let mut body = response.into_body();
+                while let Some(frame) = body.frame().await {
+                    if frame.is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+    }
+}

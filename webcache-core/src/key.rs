@@ -1,0 +1,324 @@
+//! Cache keys: the primary key of a resource (RFC 9111 §2: the target URI),
+//! the secondary key of one representation (RFC 9111 §4.1: the request
+//! fields nominated by Vary), and the per-resource [`Metadata`].
+//!
+//! ```
+//! use http::Request;
+//! use webcache_core::{Config, key::PrimaryKey};
+//!
+//! let req = Request::get("/a?b=1").header("host", "Example.COM:80").body(()).unwrap();
+//! let (parts, _) = req.into_parts();
+//! let key = PrimaryKey::from_request(&parts, &Config::default());
+//! assert_eq!(key.uri(), "http://example.com/a?b=1");
+//! ```
+
+use http::header::{HOST, HeaderMap, HeaderName};
+use http::request::Parts;
+use sha2::{Digest, Sha256};
+
+use crate::config::Config;
+use crate::headers::normalized_value;
+
+/// Length of the digests that name resources and representations.
+pub const DIGEST_LEN: usize = 16;
+
+/// The key of a resource: its effective request URI (RFC 9110 §7.1) —
+/// scheme, host, port, path and query — salted with the master salt.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PrimaryKey {
+    uri: String,
+    digest: [u8; DIGEST_LEN],
+}
+
+fn digest16(parts: &[&[u8]]) -> [u8; DIGEST_LEN] {
+    let mut hasher = Sha256::new();
+    for p in parts {
+        hasher.update((p.len() as u64).to_be_bytes());
+        hasher.update(p);
+    }
+    let full = hasher.finalize();
+    let mut out = [0u8; DIGEST_LEN];
+    out.copy_from_slice(&full[..DIGEST_LEN]);
+    out
+}
+
+/// Lower-cases the host and drops a port that is the scheme's default.
+fn normalize_authority(scheme: &str, authority: &str) -> String {
+    let authority = authority.trim().to_ascii_lowercase();
+    let default_port = match scheme {
+        "https" => ":443",
+        _ => ":80",
+    };
+    match authority.strip_suffix(default_port) {
+        // Keep "[::1]:80" → "[::1]" correct and never strip from "host:8080".
+        Some(host) if !host.is_empty() && !host.ends_with(':') => host.to_owned(),
+        _ => authority,
+    }
+}
+
+impl PrimaryKey {
+    /// The key of the request's target URI. The scheme comes from the
+    /// request line or [`Config::default_scheme`]; the authority from the
+    /// request line or the Host field.
+    pub fn from_request(parts: &Parts, config: &Config) -> PrimaryKey {
+        let scheme = parts
+            .uri
+            .scheme_str()
+            .map(str::to_ascii_lowercase)
+            .unwrap_or_else(|| config.default_scheme().to_owned());
+        let authority = match parts.uri.authority() {
+            Some(a) => a.as_str().to_owned(),
+            None => parts
+                .headers
+                .get(HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("")
+                .to_owned(),
+        };
+        let path_and_query = parts
+            .uri
+            .path_and_query()
+            .map(|pq| pq.as_str())
+            .filter(|pq| !pq.is_empty())
+            .unwrap_or("/");
+        Self::from_parts(&scheme, &authority, path_and_query, config)
+    }
+
+    /// The key of an absolute URI such as `https://example.com/a?b`; `None`
+    /// when `uri` is not absolute.
+    pub fn from_uri(uri: &str, config: &Config) -> Option<PrimaryKey> {
+        let parsed: http::Uri = uri.parse().ok()?;
+        let scheme = parsed.scheme_str()?.to_ascii_lowercase();
+        let authority = parsed.authority()?.as_str().to_owned();
+        let pq = parsed
+            .path_and_query()
+            .map(|pq| pq.as_str())
+            .filter(|pq| !pq.is_empty())
+            .unwrap_or("/");
+        Some(Self::from_parts(&scheme, &authority, pq, config))
+    }
+
+    fn from_parts(scheme: &str, authority: &str, path_and_query: &str, config: &Config) -> Self {
+        let authority = normalize_authority(scheme, authority);
+        let mut uri =
+            String::with_capacity(scheme.len() + authority.len() + path_and_query.len() + 3);
+        uri.push_str(scheme);
+        uri.push_str("://");
+        uri.push_str(&authority);
+        uri.push_str(path_and_query);
+        let digest = digest16(&[config.master_salt(), uri.as_bytes()]);
+        PrimaryKey { uri, digest }
+    }
+
+    /// The normalised effective request URI.
+    pub fn uri(&self) -> &str {
+        &self.uri
+    }
+
+    /// The origin (scheme, host, port) of the URI (RFC 9110 §4.3.1).
+    pub fn origin(&self) -> &str {
+        let after_scheme = self.uri.find("://").map_or(0, |i| i + 3);
+        let end = self.uri[after_scheme..]
+            .find('/')
+            .map_or(self.uri.len(), |i| after_scheme + i);
+        &self.uri[..end]
+    }
+
+    /// The digest naming this resource in the store.
+    pub fn digest(&self) -> &[u8; DIGEST_LEN] {
+        &self.digest
+    }
+}
+
+/// One selecting request field and its normalised value (`None` when the
+/// request lacked it).
+pub type SelectingField = (HeaderName, Option<Vec<u8>>);
+
+/// The key of one representation of a resource: the normalised values of the
+/// request fields its Vary names (RFC 9111 §4.1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecondaryKey {
+    digest: [u8; DIGEST_LEN],
+    selecting: Vec<SelectingField>,
+}
+
+impl SecondaryKey {
+    /// The key of the representation selected by `request` among those
+    /// that vary on `vary`.
+    pub fn new(primary: &PrimaryKey, vary: &[HeaderName], request: &HeaderMap) -> SecondaryKey {
+        let selecting: Vec<SelectingField> = vary
+            .iter()
+            .map(|name| (name.clone(), normalized_value(request, name)))
+            .collect();
+        Self::from_selecting(primary, selecting)
+    }
+
+    /// The key for already-normalised selecting fields.
+    pub fn from_selecting(primary: &PrimaryKey, selecting: Vec<SelectingField>) -> SecondaryKey {
+        if selecting.is_empty() {
+            // The common case: no Vary, one representation, no hashing.
+            return SecondaryKey {
+                digest: [0; DIGEST_LEN],
+                selecting,
+            };
+        }
+        let mut parts: Vec<&[u8]> = vec![primary.digest()];
+        for (name, value) in &selecting {
+            parts.push(name.as_str().as_bytes());
+            match value {
+                // Absent and present-but-empty must differ.
+                None => parts.push(b"\x00absent"),
+                Some(v) => {
+                    parts.push(b"\x01");
+                    parts.push(v);
+                }
+            }
+        }
+        SecondaryKey {
+            digest: digest16(&parts),
+            selecting,
+        }
+    }
+
+    /// The digest naming this representation in the store.
+    pub fn digest(&self) -> &[u8; DIGEST_LEN] {
+        &self.digest
+    }
+
+    /// The selecting fields and their normalised values.
+    pub fn selecting(&self) -> &[SelectingField] {
+        &self.selecting
+    }
+
+    /// Total bytes of the selecting values.
+    pub fn selecting_len(&self) -> usize {
+        self.selecting
+            .iter()
+            .map(|(n, v)| n.as_str().len() + v.as_ref().map_or(0, Vec::len))
+            .sum()
+    }
+}
+
+/// What the cache keeps per resource: the field names its stored responses
+/// vary on and a salt. Stored representations carry the salt they were
+/// written under; a different salt makes them unreachable, so replacing the
+/// salt (or removing the metadata) invalidates every representation of the
+/// resource at once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Metadata {
+    /// The per-resource salt.
+    pub salt: u64,
+    /// The selecting field names of the most recently stored response.
+    pub vary: Vec<HeaderName>,
+    /// Seconds since the Unix epoch after which no representation written
+    /// under this metadata is kept; the metadata lives as long.
+    pub expires_at: u64,
+}
+
+impl Metadata {
+    /// Fresh metadata with a new random salt.
+    pub fn new(vary: Vec<HeaderName>, expires_at: u64) -> Metadata {
+        Metadata {
+            salt: random_salt(),
+            vary,
+            expires_at,
+        }
+    }
+}
+
+/// A random 64-bit salt from the standard library's per-process keyed hasher.
+pub(crate) fn random_salt() -> u64 {
+    use std::collections::hash_map::RandomState;
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::{HeaderValue, Request};
+
+    fn key(uri: &str, host: Option<&str>, config: &Config) -> PrimaryKey {
+        let mut b = Request::get(uri);
+        if let Some(h) = host {
+            b = b.header(HOST, h);
+        }
+        let (parts, _) = b.body(()).unwrap().into_parts();
+        PrimaryKey::from_request(&parts, config)
+    }
+
+    #[test]
+    fn rfc9110_7_1_key_has_scheme_host_path_and_query() {
+        let c = Config::default();
+        assert_eq!(
+            key("/p?q=1", Some("Host.Example"), &c).uri(),
+            "http://host.example/p?q=1"
+        );
+        assert_eq!(
+            key("https://a.example:443/x", None, &c).uri(),
+            "https://a.example/x"
+        );
+        assert_eq!(
+            key("http://a.example:8080/x", None, &c).uri(),
+            "http://a.example:8080/x"
+        );
+        assert_ne!(key("/p", Some("a"), &c), key("/p", Some("b"), &c));
+        assert_ne!(key("/p?x", Some("a"), &c), key("/p?y", Some("a"), &c));
+        assert_eq!(key("/p", Some("a"), &c).origin(), "http://a");
+    }
+
+    #[test]
+    fn master_salt_changes_every_key() {
+        let a = Config::default();
+        let b = Config::builder().master_salt("v2").build().unwrap();
+        assert_eq!(
+            key("/p", Some("h"), &a).uri(),
+            key("/p", Some("h"), &b).uri()
+        );
+        assert_ne!(
+            key("/p", Some("h"), &a).digest(),
+            key("/p", Some("h"), &b).digest()
+        );
+    }
+
+    #[test]
+    fn rfc9111_4_1_secondary_key_follows_normalised_values() {
+        let c = Config::default();
+        let p = key("/p", Some("h"), &c);
+        let vary = vec![HeaderName::from_static("accept-encoding")];
+        let mut h1 = HeaderMap::new();
+        h1.insert("accept-encoding", HeaderValue::from_static("gzip, br"));
+        let mut h2 = HeaderMap::new();
+        h2.append("accept-encoding", HeaderValue::from_static("GZIP"));
+        h2.append("accept-encoding", HeaderValue::from_static("br"));
+        let mut h3 = HeaderMap::new();
+        h3.insert("accept-encoding", HeaderValue::from_static("br"));
+        let k1 = SecondaryKey::new(&p, &vary, &h1);
+        assert_eq!(k1, SecondaryKey::new(&p, &vary, &h2));
+        assert_ne!(k1.digest(), SecondaryKey::new(&p, &vary, &h3).digest());
+        assert_ne!(
+            SecondaryKey::new(&p, &vary, &HeaderMap::new()).digest(),
+            SecondaryKey::new(&p, &vary, &{
+                let mut h = HeaderMap::new();
+                h.insert("accept-encoding", HeaderValue::from_static(""));
+                h
+            })
+            .digest()
+        );
+    }
+
+    #[test]
+    fn salts_differ() {
+        assert_ne!(random_salt(), random_salt());
+    }
+}

@@ -1,0 +1,61 @@
+//! # webcache-core
+//!
+//! Standards-true HTTP caching: the rules of RFC 9111 (HTTP Caching), the
+//! conditional requests and validators of RFC 9110 (§8.8, §13), the
+//! `stale-while-revalidate` / `stale-if-error` extensions of RFC 5861 and the
+//! Cache-Status field of RFC 9211 — with no framework, no backend and no
+//! network I/O of its own.
+//!
+//! Three layers, each usable alone:
+//!
+//! - **Rules** — plain functions over header maps and times, each named after
+//!   what it decides, with its RFC section: [`storage::is_storable`],
+//!   [`freshness::freshness_lifetime`], [`freshness::current_age`],
+//!   [`reuse::reuse`], [`validation::evaluate_preconditions`],
+//!   [`invalidation::invalidation_targets`], and the parsers in [`headers`].
+//! - **Storage** — the [`Store`](store::Store) trait backends implement (a
+//!   handful of async operations over opaque keys and bytes) and the
+//!   versioned encoding of what is stored ([`store::entry`]).
+//! - **Handlers** — [`Cache`], its [`RequestHandler`](handler::RequestHandler)
+//!   and [`ResponseHandler`](handler::ResponseHandler), which apply the rules
+//!   around a store; framework adapters call these and nothing else.
+//!
+//! Header helpers (the equivalents of `cache_for`, `dont_cache`, …) are in
+//! [`modifiers`].
+//!
+//! ```
+//! use std::time::{Duration, UNIX_EPOCH};
+//! use http::{HeaderMap, HeaderValue, StatusCode};
+//! use webcache_core::headers::CacheControl;
+//! use webcache_core::freshness::{freshness_lifetime, LifetimeSource};
+//! use webcache_core::Config;
+//!
+//! let mut headers = HeaderMap::new();
+//! headers.insert("cache-control", HeaderValue::from_static("max-age=60, s-maxage=300"));
+//! let cc = CacheControl::from_headers(&headers).unwrap();
+//! let received = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+//! let (lifetime, source) = freshness_lifetime(StatusCode::OK, &headers, &cc, received, &Config::default());
+//! assert_eq!((lifetime.as_secs(), source), (300, LifetimeSource::SMaxAge));
+//! ```
+#![deny(missing_docs)]
+
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod freshness;
+pub mod handler;
+pub mod headers;
+pub mod invalidation;
+pub mod key;
+pub mod modifiers;
+pub mod request;
+pub mod reuse;
+pub mod status;
+pub mod storage;
+pub mod store;
+pub mod validation;
+
+pub use config::{Config, ConfigBuilder, Role};
+pub use error::{BoxError, DecodeError, Error, StoreError};
+pub use handler::{Cache, CacheBody, CacheBuilder, Stats, Upstream};
+pub use store::{Store, StoreKey, StoredResponse};

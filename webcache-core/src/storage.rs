@@ -1,0 +1,467 @@
+//! Whether a response may be stored (RFC 9111 §3), which of its fields are
+//! stored (§3.1), and how long the store keeps it.
+
+use std::fmt;
+use std::time::Duration;
+
+use http::header::{ETAG, HeaderMap, LAST_MODIFIED, SET_COOKIE};
+use http::{Method, StatusCode};
+
+use crate::config::Config;
+use crate::freshness::{Freshness, is_heuristically_cacheable};
+use crate::headers::{CacheControl, FieldNames, Vary, connection_options, is_hop_by_hop};
+use crate::request::RequestFacts;
+
+/// Why a response is not stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NotStorable {
+    /// The request method is not GET (the only method whose responses this
+    /// cache stores).
+    Method,
+    /// The status code is not final (1xx).
+    NotFinal,
+    /// 206 and 304 need an understanding of the status this cache does not
+    /// implement for storage, or `must-understand` names a status it does
+    /// not understand (RFC 9111 §3, §5.2.2.3).
+    StatusNotUnderstood,
+    /// `no-store` in the request (RFC 9111 §5.2.1.5).
+    RequestNoStore,
+    /// `no-store` in the response (RFC 9111 §5.2.2.5).
+    NoStore,
+    /// `private` in a shared cache (RFC 9111 §5.2.2.7).
+    Private,
+    /// The request carried Authorization and the response does not allow
+    /// shared caching (RFC 9111 §3.5).
+    Authorization,
+    /// The response sets a cookie and is neither `public` nor carries
+    /// `s-maxage` (the documented deviation, see
+    /// [`Config::store_set_cookie`]).
+    SetCookie,
+    /// `Vary: *` never matches a later request (RFC 9111 §4.1).
+    VaryAny,
+    /// Nothing in the response makes it cacheable: no explicit freshness,
+    /// no `public`, and a status that is not heuristically cacheable (RFC
+    /// 9111 §3).
+    NotCacheable,
+    /// The body is larger than [`Config::max_body_size`].
+    BodyTooLarge,
+    /// The header section, or the request fields it varies on, are larger
+    /// than [`Config::max_header_bytes`].
+    HeadersTooLarge,
+    /// The body ended early, failed, or disagrees with Content-Length.
+    Incomplete,
+    /// The resource is exempt by configuration.
+    Exempt,
+}
+
+impl fmt::Display for NotStorable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            NotStorable::Method => "method",
+            NotStorable::NotFinal => "not-final",
+            NotStorable::StatusNotUnderstood => "status-not-understood",
+            NotStorable::RequestNoStore => "request-no-store",
+            NotStorable::NoStore => "no-store",
+            NotStorable::Private => "private",
+            NotStorable::Authorization => "authorization",
+            NotStorable::SetCookie => "set-cookie",
+            NotStorable::VaryAny => "vary-star",
+            NotStorable::NotCacheable => "not-cacheable",
+            NotStorable::BodyTooLarge => "body-too-large",
+            NotStorable::HeadersTooLarge => "headers-too-large",
+            NotStorable::Incomplete => "incomplete",
+            NotStorable::Exempt => "exempt",
+        };
+        f.write_str(s)
+    }
+}
+
+/// Status codes whose caching requirements this cache implements: the final
+/// codes of RFC 9110 §15 except 206 (partial content is not stored) and 304
+/// (never stored; it updates stored responses instead).
+pub fn is_status_understood(status: StatusCode) -> bool {
+    matches!(
+        status.as_u16(),
+        200..=205 | 300..=303 | 305 | 307 | 308 | 400..=417 | 421 | 422 | 426 | 500..=505
+    )
+}
+
+/// RFC 9111 §3: may the response to `request` be stored?
+///
+/// Rules, in order: the method must be GET; the status final; 206 and 304 are
+/// not stored; `must-understand` requires an understood status and then
+/// overrides `no-store`; no `no-store` in the request or response; in a
+/// shared cache no unqualified `private`, and no Authorization in the request
+/// unless `public`, `must-revalidate` or `s-maxage` allow it (§3.5); no
+/// Set-Cookie in a shared cache without `public` or `s-maxage` unless
+/// configured; no `Vary: *`; and at least one of `public`, `private`
+/// (private cache), Expires, `max-age`, `s-maxage` (shared cache) or a
+/// heuristically cacheable status.
+pub fn is_storable(
+    request: &RequestFacts,
+    status: StatusCode,
+    headers: &HeaderMap,
+    cc: &CacheControl,
+    config: &Config,
+) -> Result<(), NotStorable> {
+    if request.method != Method::GET {
+        return Err(NotStorable::Method);
+    }
+    if status.is_informational() {
+        return Err(NotStorable::NotFinal);
+    }
+    if status == StatusCode::PARTIAL_CONTENT || status == StatusCode::NOT_MODIFIED {
+        return Err(NotStorable::StatusNotUnderstood);
+    }
+    if request.cache_control.is_no_store() {
+        return Err(NotStorable::RequestNoStore);
+    }
+    if cc.is_must_understand() {
+        if !is_status_understood(status) {
+            return Err(NotStorable::StatusNotUnderstood);
+        }
+        // Understood: no-store is to be ignored (RFC 9111 §5.2.2.3).
+    } else if cc.is_no_store() {
+        return Err(NotStorable::NoStore);
+    }
+    let shared = config.is_shared();
+    if shared && cc.is_private() {
+        return Err(NotStorable::Private);
+    }
+    let s_maxage = shared && cc.s_maxage().is_some();
+    if shared
+        && request.has_authorization
+        && !(cc.is_public() || cc.is_must_revalidate() || s_maxage)
+    {
+        return Err(NotStorable::Authorization);
+    }
+    if shared
+        && !config.store_set_cookie()
+        && headers.contains_key(SET_COOKIE)
+        && !(cc.is_public() || s_maxage)
+    {
+        return Err(NotStorable::SetCookie);
+    }
+    if Vary::from_headers(headers).is_any() {
+        return Err(NotStorable::VaryAny);
+    }
+    let cacheable = cc.is_public()
+        || (!shared && cc.private().is_some())
+        || headers.contains_key(http::header::EXPIRES)
+        || cc.max_age().is_some()
+        || s_maxage
+        || is_heuristically_cacheable(status);
+    if !cacheable {
+        return Err(NotStorable::NotCacheable);
+    }
+    Ok(())
+}
+
+/// The header fields to store (RFC 9111 §3.1): all received fields except
+/// hop-by-hop fields and those named by Connection, the proxy
+/// authentication fields, fields named by qualified `no-cache` (they may
+/// not be reused without revalidation, so they are never served from
+/// storage) and, in a shared cache, fields named by qualified `private`.
+pub fn headers_to_store(headers: &HeaderMap, cc: &CacheControl, config: &Config) -> HeaderMap {
+    let named = connection_options(headers);
+    let no_cache_fields: &[http::HeaderName] = match cc.no_cache() {
+        Some(FieldNames::Only(names)) => names,
+        _ => &[],
+    };
+    let private_fields: &[http::HeaderName] = match (config.is_shared(), cc.private()) {
+        (true, Some(FieldNames::Only(names))) => names,
+        _ => &[],
+    };
+    let mut out = HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        if is_hop_by_hop(name, &named)
+            || no_cache_fields.contains(name)
+            || private_fields.contains(name)
+        {
+            continue;
+        }
+        out.append(name.clone(), value.clone());
+    }
+    out
+}
+
+/// The size of a header section as encoded for storage.
+pub fn header_bytes(headers: &HeaderMap) -> usize {
+    headers
+        .iter()
+        .map(|(n, v)| n.as_str().len() + v.len() + 4)
+        .sum()
+}
+
+/// True when the response carries a validator (RFC 9110 §8.8).
+pub fn has_validator(headers: &HeaderMap) -> bool {
+    headers.contains_key(ETAG) || headers.contains_key(LAST_MODIFIED)
+}
+
+/// How long the store should keep a response: its remaining freshness plus
+/// the longest time it may still be used stale — `stale-while-revalidate`,
+/// `stale-if-error`, or [`Config::stale_retention`] for revalidation and
+/// `max-stale` — and never less than one second.
+pub fn retention(freshness: &Freshness, cc: &CacheControl, config: &Config) -> Duration {
+    let swr = cc
+        .stale_while_revalidate()
+        .and_then(|d| d.secs())
+        .unwrap_or(0);
+    let sie = cc.stale_if_error().and_then(|d| d.secs()).unwrap_or(0);
+    let grace = Duration::from_secs(u64::from(swr.max(sie))).max(config.stale_retention());
+    freshness
+        .remaining()
+        .saturating_add(grace)
+        .max(Duration::from_secs(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+    use http::header::{AUTHORIZATION, HeaderName};
+
+    fn req(method: Method, auth: bool, cc: &str) -> RequestFacts {
+        RequestFacts {
+            method,
+            cache_control: CacheControl::parse_value(cc.as_bytes()),
+            has_authorization: auth,
+        }
+    }
+
+    fn check(
+        status: u16,
+        pairs: &[(&str, &str)],
+        request: &RequestFacts,
+        config: &Config,
+    ) -> Result<(), NotStorable> {
+        let mut h = HeaderMap::new();
+        for (n, v) in pairs {
+            h.append(
+                HeaderName::from_bytes(n.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        let cc = CacheControl::from_headers(&h).unwrap_or_default();
+        is_storable(
+            request,
+            StatusCode::from_u16(status).unwrap(),
+            &h,
+            &cc,
+            config,
+        )
+    }
+
+    fn get() -> RequestFacts {
+        req(Method::GET, false, "")
+    }
+
+    #[test]
+    fn rfc9111_3_heuristically_cacheable_status_is_storable_without_directives() {
+        let c = Config::default();
+        assert_eq!(check(200, &[], &get(), &c), Ok(()));
+        assert_eq!(check(404, &[], &get(), &c), Ok(()));
+        assert_eq!(check(302, &[], &get(), &c), Err(NotStorable::NotCacheable));
+        assert_eq!(
+            check(302, &[("cache-control", "max-age=5")], &get(), &c),
+            Ok(())
+        );
+        assert_eq!(check(500, &[("expires", "0")], &get(), &c), Ok(()));
+        assert_eq!(
+            check(299, &[("cache-control", "public")], &get(), &c),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn rfc9111_3_only_get_responses_are_stored() {
+        let c = Config::default();
+        let r = req(Method::POST, false, "");
+        assert_eq!(
+            check(200, &[("cache-control", "max-age=5")], &r, &c),
+            Err(NotStorable::Method)
+        );
+        let r = req(Method::HEAD, false, "");
+        assert_eq!(
+            check(200, &[("cache-control", "max-age=5")], &r, &c),
+            Err(NotStorable::Method)
+        );
+    }
+
+    #[test]
+    fn rfc9111_3_partial_and_not_modified_are_not_stored() {
+        let c = Config::default();
+        assert_eq!(
+            check(206, &[("cache-control", "max-age=5")], &get(), &c),
+            Err(NotStorable::StatusNotUnderstood)
+        );
+        assert_eq!(
+            check(304, &[("cache-control", "max-age=5")], &get(), &c),
+            Err(NotStorable::StatusNotUnderstood)
+        );
+    }
+
+    #[test]
+    fn rfc9111_5_2_2_5_no_store_is_not_stored() {
+        let c = Config::default();
+        assert_eq!(
+            check(200, &[("cache-control", "max-age=5, no-store")], &get(), &c),
+            Err(NotStorable::NoStore)
+        );
+    }
+
+    #[test]
+    fn rfc9111_5_2_1_5_request_no_store_is_not_stored() {
+        let c = Config::default();
+        let r = req(Method::GET, false, "no-store");
+        assert_eq!(
+            check(200, &[("cache-control", "max-age=5")], &r, &c),
+            Err(NotStorable::RequestNoStore)
+        );
+    }
+
+    #[test]
+    fn rfc9111_5_2_2_3_must_understand_overrides_no_store_for_known_status() {
+        let c = Config::default();
+        let cc = "max-age=5, no-store, must-understand";
+        assert_eq!(check(200, &[("cache-control", cc)], &get(), &c), Ok(()));
+        assert_eq!(
+            check(299, &[("cache-control", cc)], &get(), &c),
+            Err(NotStorable::StatusNotUnderstood)
+        );
+        assert_eq!(
+            check(
+                299,
+                &[("cache-control", "max-age=5, must-understand")],
+                &get(),
+                &c
+            ),
+            Err(NotStorable::StatusNotUnderstood)
+        );
+    }
+
+    #[test]
+    fn rfc9111_5_2_2_7_private_is_not_stored_by_shared_cache() {
+        let shared = Config::default();
+        let private = Config::builder().shared(false).build().unwrap();
+        assert_eq!(
+            check(
+                200,
+                &[("cache-control", "private, max-age=5")],
+                &get(),
+                &shared
+            ),
+            Err(NotStorable::Private)
+        );
+        assert_eq!(
+            check(
+                200,
+                &[("cache-control", "private, max-age=5")],
+                &get(),
+                &private
+            ),
+            Ok(())
+        );
+        // Qualified private: storable without the named fields.
+        assert_eq!(
+            check(
+                200,
+                &[("cache-control", "private=\"x-user\", max-age=5")],
+                &get(),
+                &shared
+            ),
+            Ok(())
+        );
+        // Private marks a response cacheable for a private cache.
+        assert_eq!(
+            check(302, &[("cache-control", "private")], &get(), &private),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn rfc9111_3_5_authorization_needs_explicit_permission_in_shared_cache() {
+        let c = Config::default();
+        let r = req(Method::GET, true, "");
+        assert_eq!(
+            check(200, &[("cache-control", "max-age=5")], &r, &c),
+            Err(NotStorable::Authorization)
+        );
+        assert_eq!(
+            check(200, &[("cache-control", "public, max-age=5")], &r, &c),
+            Ok(())
+        );
+        assert_eq!(
+            check(
+                200,
+                &[("cache-control", "must-revalidate, max-age=5")],
+                &r,
+                &c
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            check(200, &[("cache-control", "s-maxage=5")], &r, &c),
+            Ok(())
+        );
+        let private = Config::builder().shared(false).build().unwrap();
+        assert_eq!(
+            check(200, &[("cache-control", "max-age=5")], &r, &private),
+            Ok(())
+        );
+        let _ = AUTHORIZATION;
+    }
+
+    #[test]
+    fn set_cookie_needs_public_or_s_maxage_in_shared_cache() {
+        let c = Config::default();
+        let pairs = [("cache-control", "max-age=5"), ("set-cookie", "id=1")];
+        assert_eq!(check(200, &pairs, &get(), &c), Err(NotStorable::SetCookie));
+        let pairs = [
+            ("cache-control", "public, max-age=5"),
+            ("set-cookie", "id=1"),
+        ];
+        assert_eq!(check(200, &pairs, &get(), &c), Ok(()));
+        let lenient = Config::builder().store_set_cookie(true).build().unwrap();
+        let pairs = [("cache-control", "max-age=5"), ("set-cookie", "id=1")];
+        assert_eq!(check(200, &pairs, &get(), &lenient), Ok(()));
+    }
+
+    #[test]
+    fn rfc9111_4_1_vary_star_is_not_stored() {
+        let c = Config::default();
+        assert_eq!(
+            check(
+                200,
+                &[("cache-control", "max-age=5"), ("vary", "*")],
+                &get(),
+                &c
+            ),
+            Err(NotStorable::VaryAny)
+        );
+    }
+
+    #[test]
+    fn rfc9111_3_1_hop_by_hop_and_qualified_fields_are_not_stored() {
+        let mut h = HeaderMap::new();
+        h.insert("connection", HeaderValue::from_static("x-conn"));
+        h.insert("x-conn", HeaderValue::from_static("1"));
+        h.insert("keep-alive", HeaderValue::from_static("1"));
+        h.insert("proxy-authenticate", HeaderValue::from_static("1"));
+        h.insert("x-secret", HeaderValue::from_static("1"));
+        h.insert("x-user", HeaderValue::from_static("1"));
+        h.insert(
+            "cache-control",
+            HeaderValue::from_static("no-cache=\"x-secret\", private=\"x-user\", max-age=9"),
+        );
+        h.insert("x-kept", HeaderValue::from_static("1"));
+        let cc = CacheControl::from_headers(&h).unwrap();
+        let stored = headers_to_store(&h, &cc, &Config::default());
+        let names: Vec<&str> = stored.keys().map(|k| k.as_str()).collect();
+        assert_eq!(names, vec!["cache-control", "x-kept"]);
+        // A private cache keeps private="..." fields.
+        let private = Config::builder().shared(false).build().unwrap();
+        assert!(headers_to_store(&h, &cc, &private).contains_key("x-user"));
+    }
+}

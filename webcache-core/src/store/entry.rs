@@ -1,0 +1,409 @@
+//! The versioned binary encoding of what the cache stores.
+//!
+//! Every value starts with the magic `WC`, a format version byte and a kind
+//! byte (`R` representation, `M` metadata). Integers are big-endian; byte
+//! strings are length-prefixed; header names and values are kept as bytes,
+//! so values that are not UTF-8 survive, and repeated fields (Set-Cookie)
+//! keep every line in order. Decoding checks every length and never panics:
+//! anything that does not decode is a miss.
+//!
+//! Format version 1, representation:
+//! ```text
+//! "WC" 0x01 'R'
+//! status u16 | flags u8 | request_time u64 ms | response_time u64 ms | salt u64
+//! uri: u32 len, bytes
+//! selecting: u16 count, each { name: u16 len, bytes; present u8; value: u32 len, bytes }
+//! headers: u32 count, each { name: u16 len, bytes; value: u32 len, bytes }
+//! body: u64 len, bytes (to the end)
+//! ```
+//! Metadata:
+//! ```text
+//! "WC" 0x01 'M' | salt u64 | expires_at u64 s | vary: u16 count, each { u16 len, bytes }
+//! ```
+
+use std::time::SystemTime;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use http::StatusCode;
+use http::header::{HeaderMap, HeaderName, HeaderValue};
+
+use crate::error::DecodeError;
+use crate::headers::{from_unix_millis, unix_millis};
+use crate::key::{Metadata, SelectingField};
+
+const MAGIC: &[u8; 2] = b"WC";
+/// The format version this release writes.
+pub const FORMAT_VERSION: u8 = 1;
+const KIND_REPRESENTATION: u8 = b'R';
+const KIND_METADATA: u8 = b'M';
+
+/// A stored response: what the origin sent (minus the fields a cache must not
+/// store) and when, plus what selects it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredResponse {
+    /// The status code.
+    pub status: StatusCode,
+    /// The stored header fields, every line in order.
+    pub headers: HeaderMap,
+    /// The complete body.
+    pub body: Bytes,
+    /// When the request that fetched it was sent (RFC 9111 §4.2.3).
+    pub request_time: SystemTime,
+    /// When the response was received (RFC 9111 §4.2.3).
+    pub response_time: SystemTime,
+    /// The effective request URI it answers.
+    pub uri: String,
+    /// The selecting request fields and their normalised values (RFC 9111
+    /// §4.1).
+    pub selecting: Vec<SelectingField>,
+    /// The resource salt it was written under (see
+    /// [`Metadata`](crate::key::Metadata)).
+    pub salt: u64,
+    /// Set when the response must be validated before any reuse (it was
+    /// invalidated, RFC 9111 §4.4, or a HEAD showed it changed, §4.3.5).
+    pub invalidated: bool,
+}
+
+impl StoredResponse {
+    /// Encodes in the current format.
+    pub fn encode(&self) -> Bytes {
+        let header_bytes: usize = self
+            .headers
+            .iter()
+            .map(|(n, v)| n.as_str().len() + v.len() + 6)
+            .sum();
+        let mut out = BytesMut::with_capacity(64 + self.uri.len() + header_bytes + self.body.len());
+        out.put_slice(MAGIC);
+        out.put_u8(FORMAT_VERSION);
+        out.put_u8(KIND_REPRESENTATION);
+        out.put_u16(self.status.as_u16());
+        out.put_u8(u8::from(self.invalidated));
+        out.put_u64(unix_millis(self.request_time));
+        out.put_u64(unix_millis(self.response_time));
+        out.put_u64(self.salt);
+        put_bytes32(&mut out, self.uri.as_bytes());
+        out.put_u16(u16::try_from(self.selecting.len()).unwrap_or(u16::MAX));
+        for (name, value) in self.selecting.iter().take(usize::from(u16::MAX)) {
+            put_bytes16(&mut out, name.as_str().as_bytes());
+            match value {
+                None => {
+                    out.put_u8(0);
+                    out.put_u32(0);
+                }
+                Some(v) => {
+                    out.put_u8(1);
+                    put_bytes32(&mut out, v);
+                }
+            }
+        }
+        out.put_u32(u32::try_from(self.headers.len()).unwrap_or(u32::MAX));
+        for (name, value) in &self.headers {
+            put_bytes16(&mut out, name.as_str().as_bytes());
+            put_bytes32(&mut out, value.as_bytes());
+        }
+        out.put_u64(self.body.len() as u64);
+        out.put_slice(&self.body);
+        out.freeze()
+    }
+
+    /// Decodes what [`encode`](Self::encode) wrote. The body and header
+    /// values share `bytes` rather than copying them.
+    pub fn decode(bytes: Bytes) -> Result<StoredResponse, DecodeError> {
+        let mut r = Reader::new(&bytes);
+        r.header(KIND_REPRESENTATION)?;
+        let status = StatusCode::from_u16(r.u16()?).map_err(|_| DecodeError::Invalid("status"))?;
+        let flags = r.u8()?;
+        let request_time = from_unix_millis(r.u64()?);
+        let response_time = from_unix_millis(r.u64()?);
+        let salt = r.u64()?;
+        let uri =
+            String::from_utf8(r.bytes32()?.to_vec()).map_err(|_| DecodeError::Invalid("uri"))?;
+        let n_selecting = r.u16()?;
+        let mut selecting = Vec::with_capacity(usize::from(n_selecting).min(64));
+        for _ in 0..n_selecting {
+            let name = HeaderName::from_bytes(r.bytes16()?)
+                .map_err(|_| DecodeError::Invalid("selecting name"))?;
+            let present = r.u8()?;
+            let value = r.bytes32()?;
+            selecting.push((name, (present == 1).then(|| value.to_vec())));
+        }
+        let n_headers = r.u32()?;
+        let mut headers =
+            HeaderMap::with_capacity(usize::try_from(n_headers).unwrap_or(0).min(256));
+        for _ in 0..n_headers {
+            let name = HeaderName::from_bytes(r.bytes16()?)
+                .map_err(|_| DecodeError::Invalid("header name"))?;
+            let (start, end) = r.span32()?;
+            let value = HeaderValue::from_maybe_shared(bytes.slice(start..end))
+                .map_err(|_| DecodeError::Invalid("header value"))?;
+            headers.append(name, value);
+        }
+        let body_len = usize::try_from(r.u64()?).map_err(|_| DecodeError::Truncated)?;
+        let (start, end) = r.span(body_len)?;
+        if end != bytes.len() {
+            return Err(DecodeError::Invalid("trailing bytes"));
+        }
+        Ok(StoredResponse {
+            status,
+            headers,
+            body: bytes.slice(start..end),
+            request_time,
+            response_time,
+            uri,
+            selecting,
+            salt,
+            invalidated: flags & 1 == 1,
+        })
+    }
+}
+
+impl Metadata {
+    /// Encodes in the current format.
+    pub fn encode(&self) -> Bytes {
+        let mut out = BytesMut::with_capacity(24 + self.vary.len() * 20);
+        out.put_slice(MAGIC);
+        out.put_u8(FORMAT_VERSION);
+        out.put_u8(KIND_METADATA);
+        out.put_u64(self.salt);
+        out.put_u64(self.expires_at);
+        out.put_u16(u16::try_from(self.vary.len()).unwrap_or(u16::MAX));
+        for name in self.vary.iter().take(usize::from(u16::MAX)) {
+            put_bytes16(&mut out, name.as_str().as_bytes());
+        }
+        out.freeze()
+    }
+
+    /// Decodes what [`encode`](Self::encode) wrote.
+    pub fn decode(bytes: &[u8]) -> Result<Metadata, DecodeError> {
+        let mut r = Reader::new(bytes);
+        r.header(KIND_METADATA)?;
+        let salt = r.u64()?;
+        let expires_at = r.u64()?;
+        let n = r.u16()?;
+        let mut vary = Vec::with_capacity(usize::from(n).min(64));
+        for _ in 0..n {
+            vary.push(
+                HeaderName::from_bytes(r.bytes16()?)
+                    .map_err(|_| DecodeError::Invalid("vary name"))?,
+            );
+        }
+        if r.pos != bytes.len() {
+            return Err(DecodeError::Invalid("trailing bytes"));
+        }
+        Ok(Metadata {
+            salt,
+            vary,
+            expires_at,
+        })
+    }
+}
+
+fn put_bytes16(out: &mut BytesMut, b: &[u8]) {
+    // Header names are short; longer ones are cut rather than mis-framed.
+    let b = &b[..b.len().min(usize::from(u16::MAX))];
+    out.put_u16(b.len() as u16);
+    out.put_slice(b);
+}
+
+fn put_bytes32(out: &mut BytesMut, b: &[u8]) {
+    let b = &b[..b.len().min(u32::MAX as usize)];
+    out.put_u32(b.len() as u32);
+    out.put_slice(b);
+}
+
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn new(buf: &'a [u8]) -> Self {
+        Reader { buf, pos: 0 }
+    }
+
+    fn span(&mut self, len: usize) -> Result<(usize, usize), DecodeError> {
+        let end = self.pos.checked_add(len).ok_or(DecodeError::Truncated)?;
+        if end > self.buf.len() {
+            return Err(DecodeError::Truncated);
+        }
+        let start = self.pos;
+        self.pos = end;
+        Ok((start, end))
+    }
+
+    fn take(&mut self, len: usize) -> Result<&'a [u8], DecodeError> {
+        let (s, e) = self.span(len)?;
+        Ok(&self.buf[s..e])
+    }
+
+    fn header(&mut self, kind: u8) -> Result<(), DecodeError> {
+        if self.take(2).map_err(|_| DecodeError::BadMagic)? != MAGIC {
+            return Err(DecodeError::BadMagic);
+        }
+        let version = self.u8()?;
+        if version != FORMAT_VERSION {
+            return Err(DecodeError::UnknownVersion(version));
+        }
+        if self.u8()? != kind {
+            return Err(DecodeError::Invalid("kind"));
+        }
+        Ok(())
+    }
+
+    fn u8(&mut self) -> Result<u8, DecodeError> {
+        Ok(self.take(1)?[0])
+    }
+    fn u16(&mut self) -> Result<u16, DecodeError> {
+        let b = self.take(2)?;
+        Ok(u16::from_be_bytes([b[0], b[1]]))
+    }
+    fn u32(&mut self) -> Result<u32, DecodeError> {
+        let b = self.take(4)?;
+        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+    fn u64(&mut self) -> Result<u64, DecodeError> {
+        let b = self.take(8)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(b);
+        Ok(u64::from_be_bytes(a))
+    }
+    fn bytes16(&mut self) -> Result<&'a [u8], DecodeError> {
+        let len = self.u16()?;
+        self.take(usize::from(len))
+    }
+    fn span32(&mut self) -> Result<(usize, usize), DecodeError> {
+        let len = self.u32()?;
+        self.span(usize::try_from(len).map_err(|_| DecodeError::Truncated)?)
+    }
+    fn bytes32(&mut self) -> Result<&'a [u8], DecodeError> {
+        let (s, e) = self.span32()?;
+        Ok(&self.buf[s..e])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn sample() -> StoredResponse {
+        let mut headers = HeaderMap::new();
+        headers.append("set-cookie", HeaderValue::from_static("a=1"));
+        headers.append("set-cookie", HeaderValue::from_static("b=2"));
+        headers.insert("x-bin", HeaderValue::from_bytes(b"caf\xe9").unwrap());
+        headers.insert("content-type", HeaderValue::from_static("text/plain"));
+        StoredResponse {
+            status: StatusCode::OK,
+            headers,
+            body: Bytes::from_static(b"hello"),
+            request_time: UNIX_EPOCH + Duration::from_millis(1_700_000_000_123),
+            response_time: UNIX_EPOCH + Duration::from_millis(1_700_000_000_456),
+            uri: "http://example.com/a".into(),
+            selecting: vec![
+                (
+                    HeaderName::from_static("accept-encoding"),
+                    Some(b"gzip".to_vec()),
+                ),
+                (HeaderName::from_static("accept-language"), None),
+            ],
+            salt: 42,
+            invalidated: false,
+        }
+    }
+
+    #[test]
+    fn round_trips_binary_and_repeated_headers() {
+        let s = sample();
+        let decoded = StoredResponse::decode(s.encode()).unwrap();
+        assert_eq!(decoded, s);
+        let cookies: Vec<_> = decoded.headers.get_all("set-cookie").iter().collect();
+        assert_eq!(cookies, vec!["a=1", "b=2"]);
+        assert_eq!(decoded.headers["x-bin"].as_bytes(), b"caf\xe9");
+    }
+
+    #[test]
+    fn metadata_round_trips() {
+        let m = Metadata {
+            salt: 7,
+            vary: vec![HeaderName::from_static("accept")],
+            expires_at: 99,
+        };
+        assert_eq!(Metadata::decode(&m.encode()).unwrap(), m);
+    }
+
+    #[test]
+    fn every_truncation_is_an_error_not_a_panic() {
+        let bytes = sample().encode();
+        for len in 0..bytes.len() {
+            assert!(
+                StoredResponse::decode(bytes.slice(..len)).is_err(),
+                "len {len}"
+            );
+        }
+        let meta = Metadata {
+            salt: 1,
+            vary: vec![HeaderName::from_static("a")],
+            expires_at: 2,
+        }
+        .encode();
+        for len in 0..meta.len() {
+            assert!(Metadata::decode(&meta[..len]).is_err());
+        }
+    }
+
+    #[test]
+    fn unknown_version_and_kind_are_rejected() {
+        let mut v = sample().encode().to_vec();
+        v[2] = 0;
+        assert_eq!(
+            StoredResponse::decode(Bytes::from(v.clone())),
+            Err(DecodeError::UnknownVersion(0))
+        );
+        v[2] = FORMAT_VERSION;
+        v[3] = b'M';
+        assert!(StoredResponse::decode(Bytes::from(v)).is_err());
+        assert_eq!(
+            StoredResponse::decode(Bytes::from_static(b"garbage")),
+            Err(DecodeError::BadMagic)
+        );
+    }
+
+    /// Bytes written by format version 1, checked in so that a change of the
+    /// encoding that breaks reading old entries fails here.
+    #[test]
+    fn reads_entries_written_by_format_1() {
+        let mut headers = HeaderMap::new();
+        headers.insert("etag", HeaderValue::from_static("\"1\""));
+        let expected = StoredResponse {
+            status: StatusCode::OK,
+            headers,
+            body: Bytes::from_static(b"hi"),
+            request_time: UNIX_EPOCH + Duration::from_millis(1000),
+            response_time: UNIX_EPOCH + Duration::from_millis(2000),
+            uri: "http://a.test/x/".into(),
+            selecting: vec![],
+            salt: 5,
+            invalidated: false,
+        };
+        assert_eq!(expected.encode().as_ref(), FORMAT_1_FIXTURE);
+        assert_eq!(
+            StoredResponse::decode(Bytes::from_static(FORMAT_1_FIXTURE)).unwrap(),
+            expected
+        );
+    }
+
+    const FORMAT_1_FIXTURE: &[u8] = &[
+        b'W', b'C', 1, b'R', // magic, version, kind
+        0, 200, // status
+        0,   // flags
+        0, 0, 0, 0, 0, 0, 0x03, 0xe8, // request_time 1000 ms
+        0, 0, 0, 0, 0, 0, 0x07, 0xd0, // response_time 2000 ms
+        0, 0, 0, 0, 0, 0, 0, 5, // salt
+        0, 0, 0, 16, b'h', b't', b't', b'p', b':', b'/', b'/', b'a', b'.', b't', b'e', b's', b't',
+        b'/', b'x', b'/', // uri
+        0, 0, // selecting count
+        0, 0, 0, 1, // header count
+        0, 4, b'e', b't', b'a', b'g', 0, 0, 0, 3, b'"', b'1', b'"', // etag: "1"
+        0, 0, 0, 0, 0, 0, 0, 2, b'h', b'i', // body
+    ];
+}

@@ -1,0 +1,296 @@
+//! The storage interface backends implement: a handful of async operations
+//! over opaque keys and bytes, with a time-to-live hint per write.
+//!
+//! Backends know nothing of HTTP. The cache writes two kinds of value: the
+//! [`Metadata`](crate::key::Metadata) of a resource and its stored
+//! representations ([`StoredResponse`]), both in the versioned encoding of
+//! [`entry`]. Both kinds of key of one resource share
+//! [`StoreKey::resource`], so a backend can keep them together (a Redis hash
+//! tag, for instance) and fetch them in one round trip with
+//! [`Store::get_many`].
+//!
+//! A minimal backend:
+//!
+//! ```
+//! use std::collections::HashMap;
+//! use std::sync::Mutex;
+//! use std::time::Duration;
+//! use bytes::Bytes;
+//! use webcache_core::StoreError;
+//! use webcache_core::store::{Store, StoreKey, Write};
+//!
+//! #[derive(Default)]
+//! struct MapStore(Mutex<HashMap<StoreKey, Bytes>>);
+//!
+//! impl Store for MapStore {
+//!     async fn get_many(&self, keys: &[StoreKey]) -> Result<Vec<Option<Bytes>>, StoreError> {
+//!         let map = self.0.lock().unwrap();
+//!         Ok(keys.iter().map(|k| map.get(k).cloned()).collect())
+//!     }
+//!     async fn put_many(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+//!         let mut map = self.0.lock().unwrap();
+//!         for w in writes {
+//!             map.insert(w.key, w.value); // a real store honours w.ttl
+//!         }
+//!         Ok(())
+//!     }
+//!     async fn delete_many(&self, keys: &[StoreKey]) -> Result<(), StoreError> {
+//!         let mut map = self.0.lock().unwrap();
+//!         for k in keys {
+//!             map.remove(k);
+//!         }
+//!         Ok(())
+//!     }
+//! }
+//! # let _ = Duration::from_secs(1);
+//! ```
+
+pub mod entry;
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+pub use entry::StoredResponse;
+
+use crate::error::StoreError;
+use crate::key::DIGEST_LEN;
+
+/// The key of one stored value: a resource digest, and for a representation
+/// its variant digest.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StoreKey {
+    resource: [u8; DIGEST_LEN],
+    variant: Option<[u8; DIGEST_LEN]>,
+}
+
+impl StoreKey {
+    /// The key of a resource's metadata.
+    pub fn metadata(resource: [u8; DIGEST_LEN]) -> StoreKey {
+        StoreKey {
+            resource,
+            variant: None,
+        }
+    }
+
+    /// The key of one representation of a resource.
+    pub fn representation(resource: [u8; DIGEST_LEN], variant: [u8; DIGEST_LEN]) -> StoreKey {
+        StoreKey {
+            resource,
+            variant: Some(variant),
+        }
+    }
+
+    /// The resource digest, shared by the metadata and every representation
+    /// of the resource.
+    pub fn resource(&self) -> &[u8; DIGEST_LEN] {
+        &self.resource
+    }
+
+    /// The variant digest; `None` for metadata.
+    pub fn variant(&self) -> Option<&[u8; DIGEST_LEN]> {
+        self.variant.as_ref()
+    }
+
+    /// True for a metadata key.
+    pub fn is_metadata(&self) -> bool {
+        self.variant.is_none()
+    }
+
+    /// A printable form: `<resource hex>` for metadata,
+    /// `<resource hex>:<variant hex>` for a representation.
+    pub fn to_hex(&self) -> String {
+        let mut s = hex(&self.resource);
+        if let Some(v) = &self.variant {
+            s.push(':');
+            s.push_str(&hex(v));
+        }
+        s
+    }
+
+    /// A compact binary form: one kind byte (`m` or `r`), the resource
+    /// digest, then the variant digest for a representation.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(1 + 2 * DIGEST_LEN);
+        match &self.variant {
+            None => {
+                out.push(b'm');
+                out.extend_from_slice(&self.resource);
+            }
+            Some(v) => {
+                out.push(b'r');
+                out.extend_from_slice(&self.resource);
+                out.extend_from_slice(v);
+            }
+        }
+        out
+    }
+}
+
+impl fmt::Debug for StoreKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "StoreKey({})", self.to_hex())
+    }
+}
+
+/// Lower-case hexadecimal.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 0xf)] as char);
+    }
+    s
+}
+
+/// One write: a value and how long the store should keep it.
+#[derive(Clone, Debug)]
+pub struct Write {
+    /// Where.
+    pub key: StoreKey,
+    /// What: an encoded [`StoredResponse`] or metadata.
+    pub value: Bytes,
+    /// How long to keep it. The cache computes it from the response's
+    /// freshness plus the time it may still serve or revalidate it stale; a
+    /// store may evict earlier, never serve later.
+    pub ttl: Duration,
+}
+
+/// An async key-value store for the cache.
+///
+/// Implement the three `*_many` operations; the single-key forms have
+/// defaults. Each operation should be one round trip where the backend
+/// allows. Errors are never shown to clients: the cache logs them and
+/// fails open, and bounds every call with
+/// [`Config::store_timeout`](crate::Config::store_timeout).
+pub trait Store: Send + Sync + 'static {
+    /// The values at `keys`, in order; `None` where absent or expired.
+    fn get_many(
+        &self,
+        keys: &[StoreKey],
+    ) -> impl Future<Output = Result<Vec<Option<Bytes>>, StoreError>> + Send;
+
+    /// Performs every write, replacing existing values.
+    fn put_many(&self, writes: Vec<Write>) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Removes `keys`; absent keys are not an error.
+    fn delete_many(&self, keys: &[StoreKey])
+    -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The value at `key`.
+    fn get(&self, key: StoreKey) -> impl Future<Output = Result<Option<Bytes>, StoreError>> + Send {
+        async move {
+            let mut values = self.get_many(&[key]).await?;
+            Ok(values.pop().flatten())
+        }
+    }
+
+    /// Writes one value.
+    fn put(
+        &self,
+        key: StoreKey,
+        value: Bytes,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        self.put_many(vec![Write { key, value, ttl }])
+    }
+
+    /// Removes one key.
+    fn delete(&self, key: StoreKey) -> impl Future<Output = Result<(), StoreError>> + Send {
+        async move { self.delete_many(&[key]).await }
+    }
+}
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The object-safe form of [`Store`], implemented for every `Store`, so that
+/// a backend can be chosen at run time (see [`BoxStore`]).
+pub trait DynStore: Send + Sync + 'static {
+    /// See [`Store::get_many`].
+    fn dyn_get_many<'a>(
+        &'a self,
+        keys: &'a [StoreKey],
+    ) -> BoxFuture<'a, Result<Vec<Option<Bytes>>, StoreError>>;
+    /// See [`Store::put_many`].
+    fn dyn_put_many(&self, writes: Vec<Write>) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// See [`Store::delete_many`].
+    fn dyn_delete_many<'a>(&'a self, keys: &'a [StoreKey])
+    -> BoxFuture<'a, Result<(), StoreError>>;
+}
+
+impl<T: Store> DynStore for T {
+    fn dyn_get_many<'a>(
+        &'a self,
+        keys: &'a [StoreKey],
+    ) -> BoxFuture<'a, Result<Vec<Option<Bytes>>, StoreError>> {
+        Box::pin(self.get_many(keys))
+    }
+    fn dyn_put_many(&self, writes: Vec<Write>) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(self.put_many(writes))
+    }
+    fn dyn_delete_many<'a>(
+        &'a self,
+        keys: &'a [StoreKey],
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(self.delete_many(keys))
+    }
+}
+
+/// A store chosen at run time.
+///
+/// ```
+/// # use webcache_core::store::{BoxStore, Store};
+/// fn pick<S: Store>(store: S) -> BoxStore {
+///     BoxStore::new(store)
+/// }
+/// ```
+#[derive(Clone)]
+pub struct BoxStore(Arc<dyn DynStore>);
+
+impl BoxStore {
+    /// Boxes `store`.
+    pub fn new<S: Store>(store: S) -> BoxStore {
+        BoxStore(Arc::new(store))
+    }
+}
+
+impl fmt::Debug for BoxStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BoxStore")
+    }
+}
+
+impl Store for BoxStore {
+    async fn get_many(&self, keys: &[StoreKey]) -> Result<Vec<Option<Bytes>>, StoreError> {
+        self.0.dyn_get_many(keys).await
+    }
+    async fn put_many(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        self.0.dyn_put_many(writes).await
+    }
+    async fn delete_many(&self, keys: &[StoreKey]) -> Result<(), StoreError> {
+        self.0.dyn_delete_many(keys).await
+    }
+}
+
+impl<S: Store> Store for Arc<S> {
+    fn get_many(
+        &self,
+        keys: &[StoreKey],
+    ) -> impl Future<Output = Result<Vec<Option<Bytes>>, StoreError>> + Send {
+        (**self).get_many(keys)
+    }
+    fn put_many(&self, writes: Vec<Write>) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).put_many(writes)
+    }
+    fn delete_many(
+        &self,
+        keys: &[StoreKey],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).delete_many(keys)
+    }
+}
