@@ -97,11 +97,11 @@ pin_project! {
             data: Option<Bytes>,
             trailers: Option<HeaderMap>,
         },
-        // The inner body, after anything already read from it.
+        // The inner body, after anything already read from it. Boxed so
+        // that the cache can read it before handing it on, whatever `B`.
         Stream {
             prefix: VecDeque<Bytes>,
-            #[pin]
-            body: B,
+            body: Pin<Box<B>>,
             capture: Option<Capture>,
         },
         // The inner body failed while the cache was reading it.
@@ -124,10 +124,14 @@ impl<B: Body> CacheBody<B> {
 
     /// The inner body, passed through.
     pub fn stream(body: B) -> Self {
-        Self::with_parts(VecDeque::new(), body, None)
+        Self::with_parts(VecDeque::new(), Box::pin(body), None)
     }
 
-    pub(crate) fn with_parts(prefix: VecDeque<Bytes>, body: B, capture: Option<Capture>) -> Self {
+    pub(crate) fn with_parts(
+        prefix: VecDeque<Bytes>,
+        body: Pin<Box<B>>,
+        capture: Option<Capture>,
+    ) -> Self {
         CacheBody {
             inner: Inner::Stream {
                 prefix,
@@ -197,7 +201,7 @@ where
             InnerProj::Failed { error } => Poll::Ready(error.take().map(Err)),
             InnerProj::Stream {
                 prefix,
-                mut body,
+                body,
                 capture,
             } => {
                 if let Some(chunk) = prefix.pop_front() {
@@ -289,7 +293,7 @@ mod tests {
             Bytes::from_static(b"lo"),
         ]));
         let (capture, rx) = Capture::new(100, Some(5));
-        let body = CacheBody::with_parts(VecDeque::new(), inner, Some(capture));
+        let body = CacheBody::with_parts(VecDeque::new(), Box::pin(inner), Some(capture));
         let out = body.collect().await.unwrap().to_bytes();
         assert_eq!(&out[..], b"hello");
         assert_eq!(&rx.await.unwrap()[..], b"hello");
@@ -299,7 +303,7 @@ mod tests {
     async fn capture_gives_up_past_the_limit_but_the_body_streams_on() {
         let inner = Full::new(Bytes::from_static(b"0123456789"));
         let (capture, rx) = Capture::new(4, None);
-        let body = CacheBody::with_parts(VecDeque::new(), inner, Some(capture));
+        let body = CacheBody::with_parts(VecDeque::new(), Box::pin(inner), Some(capture));
         let out = body.collect().await.unwrap().to_bytes();
         assert_eq!(&out[..], b"0123456789");
         assert!(rx.await.is_err());
@@ -309,7 +313,7 @@ mod tests {
     async fn capture_rejects_a_body_shorter_than_content_length() {
         let inner = Full::new(Bytes::from_static(b"abc"));
         let (capture, rx) = Capture::new(100, Some(10));
-        let body = CacheBody::with_parts(VecDeque::new(), inner, Some(capture));
+        let body = CacheBody::with_parts(VecDeque::new(), Box::pin(inner), Some(capture));
         let _ = body.collect().await.unwrap();
         assert!(rx.await.is_err());
     }
@@ -317,8 +321,11 @@ mod tests {
     #[tokio::test]
     async fn prefix_is_sent_first() {
         let inner = Full::new(Bytes::from_static(b"world"));
-        let body =
-            CacheBody::with_parts(VecDeque::from([Bytes::from_static(b"hello ")]), inner, None);
+        let body = CacheBody::with_parts(
+            VecDeque::from([Bytes::from_static(b"hello ")]),
+            Box::pin(inner),
+            None,
+        );
         assert_eq!(body.size_hint().exact(), Some(11));
         let out = body.collect().await.unwrap().to_bytes();
         assert_eq!(&out[..], b"hello world");

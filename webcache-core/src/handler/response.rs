@@ -1,6 +1,7 @@
 //! The response side: finish, store, freshen and invalidate.
 
 use std::collections::VecDeque;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -62,13 +63,13 @@ impl<S, M> Clone for ResponseHandler<S, M> {
 enum Collected<B: Body> {
     Complete(Bytes, Option<HeaderMap>),
     /// Longer than announced: what was read, and the rest.
-    Overflow(VecDeque<Bytes>, B),
+    Overflow(VecDeque<Bytes>, Pin<Box<B>>),
     Failed(B::Error),
 }
 
-async fn collect<B>(mut body: B, limit: usize) -> Collected<B>
+async fn collect<B>(mut body: Pin<Box<B>>, limit: usize) -> Collected<B>
 where
-    B: Body + Unpin,
+    B: Body,
     B::Data: Buf,
 {
     let mut chunks: VecDeque<Bytes> = VecDeque::new();
@@ -141,13 +142,14 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
     /// client's preconditions evaluated (RFC 9110 §13).
     pub async fn handle<B>(&self, mut pending: Pending, response: Response<B>) -> ResponseOutcome<B>
     where
-        B: Body + Unpin + Send + 'static,
+        B: Body + Send + 'static,
         B::Data: Buf + Send,
         B::Error: Send,
     {
         let s = &*self.shared;
         let now = s.clock.now();
         let (mut parts, body) = response.into_parts();
+        let body = Box::pin(body);
         if !parts.headers.contains_key(DATE) {
             parts.headers.insert(DATE, fmt_http_date(now));
         }
@@ -157,7 +159,15 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
             || CacheStatus::forward(&name, reason).fwd_status(parts.status.as_u16());
 
         match pending.kind {
-            Kind::Exempt => return self.pass(pending, parts, CacheBody::stream(body), None),
+            Kind::Exempt => {
+                let status = forward_status();
+                return self.pass(
+                    pending,
+                    parts,
+                    CacheBody::with_parts(VecDeque::new(), body, None),
+                    Some(status),
+                );
+            }
             Kind::Method => {
                 let targets = invalidation_targets(
                     &pending.facts.method,
@@ -182,7 +192,12 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
                     }
                 }
                 let status = forward_status();
-                return self.pass(pending, parts, CacheBody::stream(body), Some(status));
+                return self.pass(
+                    pending,
+                    parts,
+                    CacheBody::with_parts(VecDeque::new(), body, None),
+                    Some(status),
+                );
             }
             _ => {}
         }
@@ -238,7 +253,12 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
             }
             pending.finish(FillOutcome::NotStored);
             let status = forward_status();
-            return self.pass(pending, parts, CacheBody::stream(body), Some(status));
+            return self.pass(
+                pending,
+                parts,
+                CacheBody::with_parts(VecDeque::new(), body, None),
+                Some(status),
+            );
         }
 
         // A full response to GET.
@@ -331,7 +351,12 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
             tracing::debug!(target: "webcache", uri = pending.uri(), reason = %why, "not stored");
         }
         pending.finish(FillOutcome::NotStored);
-        self.pass(pending, parts, CacheBody::stream(body), Some(status))
+        self.pass(
+            pending,
+            parts,
+            CacheBody::with_parts(VecDeque::new(), body, None),
+            Some(status),
+        )
     }
 
     /// Stores a full response to GET; true when written.

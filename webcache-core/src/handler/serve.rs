@@ -20,7 +20,7 @@ use crate::store::Store;
 /// or an upstream server. Cloned for background refreshes.
 pub trait Upstream<ReqBody>: Clone + Send + 'static {
     /// The response body.
-    type Body: Body<Data: Buf + Send, Error: Send> + Unpin + Send + 'static;
+    type Body: Body<Data: Buf + Send, Error: Send> + Send + 'static;
     /// The error of a failed exchange; passed to the caller unchanged.
     type Error: Send + 'static;
 

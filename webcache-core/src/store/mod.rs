@@ -46,6 +46,8 @@
 //! ```
 
 pub mod entry;
+#[cfg(feature = "conformance")]
+pub mod suite;
 
 use std::fmt;
 use std::future::Future;

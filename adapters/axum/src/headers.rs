@@ -1,0 +1,189 @@
+//! Header helpers, the original's decorators, for axum and tower: a layer
+//! that sets caching headers on every response of a route, and a response
+//! part a handler returns.
+//!
+//! ```
+//! use std::time::Duration;
+//! use axum::{Router, routing::get};
+//! use webcache_axum::{Caching, cache_for, dont_cache};
+//!
+//! let app: Router = Router::new()
+//!     // Per route, as a layer:
+//!     .route("/prices", get(|| async { "42" }).layer(cache_for(Duration::from_secs(60))))
+//!     .route("/account", get(|| async { "me" }).layer(dont_cache()))
+//!     // Or from the handler, as a response part:
+//!     .route("/news", get(|| async { (Caching::cache_for(Duration::from_secs(5)), "hello") }));
+//! ```
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime};
+
+use axum_core::response::{IntoResponseParts, ResponseParts};
+use http::Response;
+use pin_project_lite::pin_project;
+use tower_layer::Layer;
+use tower_service::Service;
+use webcache_core::headers::{CacheControl, EntityTag};
+use webcache_core::modifiers::CacheHeaders;
+
+/// Sets caching header fields on every response of the service it wraps
+/// (see [`webcache_core::modifiers::CacheHeaders`] for what each sets).
+#[derive(Clone, Debug)]
+pub struct CacheHeadersLayer {
+    headers: CacheHeaders,
+}
+
+impl CacheHeadersLayer {
+    /// A layer applying `headers`.
+    pub fn new(headers: CacheHeaders) -> Self {
+        CacheHeadersLayer { headers }
+    }
+}
+
+/// `Cache-Control: max-age=<ttl>` and a matching `Expires`.
+pub fn cache_for(ttl: Duration) -> CacheHeadersLayer {
+    CacheHeadersLayer::new(CacheHeaders::cache_for(ttl))
+}
+
+/// `Cache-Control: no-store`: never stored by any cache.
+pub fn dont_cache() -> CacheHeadersLayer {
+    CacheHeadersLayer::new(CacheHeaders::dont_cache())
+}
+
+/// `Cache-Control: private`: stored only by the user's own cache.
+pub fn private() -> CacheHeadersLayer {
+    CacheHeadersLayer::new(CacheHeaders::private())
+}
+
+/// Any Cache-Control, built with typed directives.
+pub fn cache_control(cc: CacheControl) -> CacheHeadersLayer {
+    CacheHeadersLayer::new(CacheHeaders::cache_control(cc))
+}
+
+impl<Svc> Layer<Svc> for CacheHeadersLayer {
+    type Service = CacheHeadersService<Svc>;
+
+    fn layer(&self, inner: Svc) -> Self::Service {
+        CacheHeadersService {
+            inner,
+            headers: self.headers.clone(),
+        }
+    }
+}
+
+/// The service of [`CacheHeadersLayer`].
+#[derive(Clone, Debug)]
+pub struct CacheHeadersService<Svc> {
+    inner: Svc,
+    headers: CacheHeaders,
+}
+
+impl<Svc, Req, B> Service<Req> for CacheHeadersService<Svc>
+where
+    Svc: Service<Req, Response = Response<B>>,
+{
+    type Response = Response<B>;
+    type Error = Svc::Error;
+    type Future = CacheHeadersFuture<Svc::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Req) -> Self::Future {
+        CacheHeadersFuture {
+            inner: self.inner.call(request),
+            headers: Some(self.headers.clone()),
+        }
+    }
+}
+
+pin_project! {
+    /// The future of [`CacheHeadersService`].
+    pub struct CacheHeadersFuture<F> {
+        #[pin]
+        inner: F,
+        headers: Option<CacheHeaders>,
+    }
+}
+
+impl<F, B, E> Future for CacheHeadersFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<B>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut response = match this.inner.poll(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+            Poll::Ready(Ok(r)) => r,
+        };
+        if let Some(headers) = this.headers.take() {
+            headers.apply(response.headers_mut(), SystemTime::now());
+        }
+        Poll::Ready(Ok(response))
+    }
+}
+
+/// Caching header fields a handler returns as part of its response.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use webcache_axum::Caching;
+///
+/// async fn article() -> (Caching, &'static str) {
+///     let updated = SystemTime::now();
+///     (Caching::cache_for(Duration::from_secs(300)).last_modified(updated), "text")
+/// }
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Caching(pub CacheHeaders);
+
+impl Caching {
+    /// See [`cache_for`].
+    pub fn cache_for(ttl: Duration) -> Self {
+        Caching(CacheHeaders::cache_for(ttl))
+    }
+    /// See [`dont_cache`].
+    pub fn dont_cache() -> Self {
+        Caching(CacheHeaders::dont_cache())
+    }
+    /// See [`private`].
+    pub fn private() -> Self {
+        Caching(CacheHeaders::private())
+    }
+    /// See [`cache_control`].
+    pub fn cache_control(cc: CacheControl) -> Self {
+        Caching(CacheHeaders::cache_control(cc))
+    }
+    /// Adds `Last-Modified`.
+    pub fn last_modified(self, at: SystemTime) -> Self {
+        Caching(self.0.last_modified(at))
+    }
+    /// Adds `ETag`.
+    pub fn etag(self, tag: EntityTag) -> Self {
+        Caching(self.0.etag(tag))
+    }
+    /// Adds names to `Vary`.
+    pub fn vary<I, N>(self, names: I) -> Self
+    where
+        I: IntoIterator<Item = N>,
+        N: AsRef<str>,
+    {
+        Caching(self.0.vary(names))
+    }
+}
+
+impl IntoResponseParts for Caching {
+    type Error = Infallible;
+
+    fn into_response_parts(self, mut res: ResponseParts) -> Result<ResponseParts, Self::Error> {
+        self.0.apply(res.headers_mut(), SystemTime::now());
+        Ok(res)
+    }
+}

@@ -1,0 +1,218 @@
+//! # webcache-memory
+//!
+//! The embedded, in-process store for [webcache](webcache_core): a
+//! [moka](https://docs.rs/moka) cache whose capacity is a number of **bytes**
+//! (not entries), where each entry expires at the time-to-live the cache
+//! computed for it, and whose values are [`Bytes`] so that a hit never
+//! copies a body.
+//!
+//! One call gives a working cache:
+//!
+//! ```
+//! let cache = webcache_memory::easy_setup();
+//! assert!(cache.config().is_exempt("/static/app.css"));
+//! ```
+//!
+//! Or choose the capacity and configuration:
+//!
+//! ```
+//! use webcache_core::{Cache, Config};
+//! use webcache_memory::MemoryStore;
+//!
+//! let store = MemoryStore::new(256 << 20); // 256 MiB
+//! let cache = Cache::new(store, Config::default());
+//! # let _ = cache;
+//! ```
+#![deny(missing_docs)]
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use moka::Expiry;
+use moka::future::Cache as Moka;
+use webcache_core::store::{Store, StoreKey, Write};
+use webcache_core::{Cache, Config, StoreError};
+
+/// Bytes accounted to every entry on top of its value: the key, moka's
+/// bookkeeping and the allocation headers, so that a capacity of N bytes
+/// keeps the process near N bytes even for many small entries.
+pub const ENTRY_OVERHEAD: u32 = 192;
+
+/// The default capacity of [`easy_setup`]: 64 MiB.
+pub const DEFAULT_CAPACITY: u64 = 64 << 20;
+
+#[derive(Clone)]
+struct Value {
+    bytes: Bytes,
+    ttl: Duration,
+}
+
+struct PerEntryTtl;
+
+impl Expiry<StoreKey, Value> for PerEntryTtl {
+    fn expire_after_create(
+        &self,
+        _key: &StoreKey,
+        value: &Value,
+        _now: Instant,
+    ) -> Option<Duration> {
+        Some(value.ttl)
+    }
+
+    fn expire_after_update(
+        &self,
+        _key: &StoreKey,
+        value: &Value,
+        _now: Instant,
+        _remaining: Option<Duration>,
+    ) -> Option<Duration> {
+        Some(value.ttl)
+    }
+}
+
+/// An in-memory [`Store`], bounded by bytes. Cheap to clone; clones share
+/// the same entries.
+#[derive(Clone)]
+pub struct MemoryStore {
+    entries: Moka<StoreKey, Value>,
+}
+
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryStore")
+            .field("entries", &self.entries.entry_count())
+            .field("weighted_size", &self.entries.weighted_size())
+            .finish()
+    }
+}
+
+impl MemoryStore {
+    /// A store holding at most `capacity` bytes of values (plus
+    /// [`ENTRY_OVERHEAD`] per entry). Least recently and least frequently
+    /// used entries are evicted first (moka's TinyLFU).
+    pub fn new(capacity: u64) -> MemoryStore {
+        let entries = Moka::builder()
+            .max_capacity(capacity)
+            .weigher(|_key: &StoreKey, value: &Value| -> u32 {
+                u32::try_from(value.bytes.len())
+                    .unwrap_or(u32::MAX)
+                    .saturating_add(ENTRY_OVERHEAD)
+            })
+            .expire_after(PerEntryTtl)
+            .build();
+        MemoryStore { entries }
+    }
+
+    /// The number of entries (approximate until pending maintenance runs).
+    pub fn entry_count(&self) -> u64 {
+        self.entries.entry_count()
+    }
+
+    /// The bytes accounted to the entries (approximate until pending
+    /// maintenance runs).
+    pub fn weighted_size(&self) -> u64 {
+        self.entries.weighted_size()
+    }
+
+    /// Runs pending evictions and expirations now.
+    pub async fn run_pending_tasks(&self) {
+        self.entries.run_pending_tasks().await;
+    }
+
+    /// Removes every entry.
+    pub fn clear(&self) {
+        self.entries.invalidate_all();
+    }
+}
+
+impl Store for MemoryStore {
+    async fn get_many(&self, keys: &[StoreKey]) -> Result<Vec<Option<Bytes>>, StoreError> {
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            out.push(self.entries.get(key).await.map(|v| v.bytes));
+        }
+        Ok(out)
+    }
+
+    async fn put_many(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        for w in writes {
+            self.entries
+                .insert(
+                    w.key,
+                    Value {
+                        bytes: w.value,
+                        ttl: w.ttl,
+                    },
+                )
+                .await;
+        }
+        Ok(())
+    }
+
+    async fn delete_many(&self, keys: &[StoreKey]) -> Result<(), StoreError> {
+        for key in keys {
+            self.entries.invalidate(key).await;
+        }
+        Ok(())
+    }
+}
+
+/// The configuration [`easy_setup`] uses: the defaults of [`Config`], plus
+/// `/static/` exempt (static files have their own caching), and in debug
+/// builds a master salt regenerated at every start, so that a restarted
+/// development server never serves what an older build stored.
+pub fn easy_config() -> Config {
+    let mut builder = Config::builder().resource_exemptions(["/static/"]);
+    if cfg!(debug_assertions) {
+        let salt = format!("{:?}", std::time::SystemTime::now());
+        builder = builder.master_salt(salt);
+    }
+    builder
+        .build()
+        .expect("the easy_setup configuration is valid")
+}
+
+/// A working cache in one call: a 64 MiB [`MemoryStore`] and
+/// [`easy_config`].
+pub fn easy_setup() -> Cache<MemoryStore> {
+    Cache::new(MemoryStore::new(DEFAULT_CAPACITY), easy_config())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(n: u8) -> StoreKey {
+        StoreKey::representation([n; 16], [0; 16])
+    }
+
+    #[tokio::test]
+    async fn capacity_is_in_bytes() {
+        let store = MemoryStore::new(10 * 1024);
+        for n in 0..40u8 {
+            store
+                .put(key(n), Bytes::from(vec![n; 1024]), Duration::from_secs(60))
+                .await
+                .unwrap();
+        }
+        store.run_pending_tasks().await;
+        assert!(
+            store.weighted_size() <= 10 * 1024,
+            "{}",
+            store.weighted_size()
+        );
+        assert!(store.entry_count() < 40);
+    }
+
+    #[tokio::test]
+    async fn a_hit_shares_the_stored_bytes() {
+        let store = MemoryStore::new(1 << 20);
+        let value = Bytes::from(vec![7u8; 4096]);
+        store
+            .put(key(1), value.clone(), Duration::from_secs(60))
+            .await
+            .unwrap();
+        let got = store.get(key(1)).await.unwrap().unwrap();
+        assert_eq!(got.as_ptr(), value.as_ptr(), "no copy on a hit");
+    }
+}
