@@ -230,8 +230,17 @@ impl CacheControl {
                 *slot = Some(Delta::parse(arg));
             }
         }
-        let lower = name.to_ascii_lowercase();
-        match lower.as_slice() {
+        // Lower-case on the stack: the longest known name has 22 bytes.
+        let mut buf = [0u8; 24];
+        let lower: &[u8] = if name.len() <= buf.len() {
+            let b = &mut buf[..name.len()];
+            b.copy_from_slice(name);
+            b.make_ascii_lowercase();
+            b
+        } else {
+            b""
+        };
+        match lower {
             b"max-age" => first(&mut self.max_age, arg),
             b"s-maxage" => first(&mut self.s_maxage, arg),
             b"min-fresh" => first(&mut self.min_fresh, arg),
@@ -272,7 +281,7 @@ impl CacheControl {
             b"public" => self.public = true,
             b"immutable" => self.immutable = true,
             _ => self.extensions.push(Extension {
-                name: String::from_utf8_lossy(&lower).into_owned(),
+                name: String::from_utf8_lossy(name).to_ascii_lowercase(),
                 value: arg.map(|a| String::from_utf8_lossy(a).into_owned()),
             }),
         }
