@@ -19,14 +19,25 @@ fn routes() -> Router {
         "/object",
         get(move || {
             let body = body.clone();
-            async move { ([("cache-control", "max-age=3600"), ("content-type", "text/plain")], body) }
+            async move {
+                (
+                    [
+                        ("cache-control", "max-age=3600"),
+                        ("content-type", "text/plain"),
+                    ],
+                    body,
+                )
+            }
         }),
     )
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3100);
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3100);
     let cache = Cache::new(MemoryStore::new(256 << 20), Config::default());
     let plain = routes();
     let cached = routes().layer(CacheLayer::new(cache));

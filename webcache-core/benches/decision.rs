@@ -53,11 +53,20 @@ struct Origin;
 impl Upstream<Full<Bytes>> for Origin {
     type Body = Full<Bytes>;
     type Error = Infallible;
-    async fn call(&mut self, _req: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>, Infallible> {
+    async fn call(
+        &mut self,
+        _req: Request<Full<Bytes>>,
+    ) -> Result<Response<Full<Bytes>>, Infallible> {
         let mut r = Response::new(Full::new(Bytes::from(vec![b'x'; 1024])));
         let h = r.headers_mut();
-        h.insert("cache-control", HeaderValue::from_static("public, max-age=3600"));
-        h.insert("content-type", HeaderValue::from_static("text/html; charset=utf-8"));
+        h.insert(
+            "cache-control",
+            HeaderValue::from_static("public, max-age=3600"),
+        );
+        h.insert(
+            "content-type",
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
         h.insert("vary", HeaderValue::from_static("accept-encoding"));
         h.insert("x-request-id", HeaderValue::from_static("3f1c2a"));
         h.insert("server", HeaderValue::from_static("app"));
@@ -77,15 +86,22 @@ fn request() -> Request<Full<Bytes>> {
 
 fn bench(c: &mut Criterion) {
     let config = Config::default();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
 
     c.bench_function("cache_control_parse", |b| {
-        let v = HeaderValue::from_static("public, max-age=3600, stale-while-revalidate=60, s-maxage=600");
+        let v = HeaderValue::from_static(
+            "public, max-age=3600, stale-while-revalidate=60, s-maxage=600",
+        );
         b.iter(|| CacheControl::parse_value(black_box(v.as_bytes())))
     });
 
     let (parts, _) = request().into_parts();
-    c.bench_function("primary_key", |b| b.iter(|| PrimaryKey::from_request(black_box(&parts), &config)));
+    c.bench_function("primary_key", |b| {
+        b.iter(|| PrimaryKey::from_request(black_box(&parts), &config))
+    });
 
     let primary = PrimaryKey::from_request(&parts, &config);
     let vary = [http::header::ACCEPT_ENCODING];
@@ -96,10 +112,22 @@ fn bench(c: &mut Criterion) {
     // A stored 1 KiB response, as the store holds it.
     let clock = ManualClock::new(SystemTime::now());
     let store = MapStore::default();
-    let cache = Cache::builder(store.clone()).config(config.clone()).clock(clock.clone()).build();
+    let cache = Cache::builder(store.clone())
+        .config(config.clone())
+        .clock(clock.clone())
+        .build();
     rt.block_on(async { cache.serve(request(), Origin).await.unwrap() });
-    let encoded = store.0.read().unwrap().values().find(|v| v.len() > 1024).cloned().unwrap();
-    c.bench_function("entry_decode_1k", |b| b.iter(|| StoredResponse::decode(black_box(encoded.clone())).unwrap()));
+    let encoded = store
+        .0
+        .read()
+        .unwrap()
+        .values()
+        .find(|v| v.len() > 1024)
+        .cloned()
+        .unwrap();
+    c.bench_function("entry_decode_1k", |b| {
+        b.iter(|| StoredResponse::decode(black_box(encoded.clone())).unwrap())
+    });
 
     let stored = StoredResponse::decode(encoded.clone()).unwrap();
     let facts = RequestFacts::from_parts(&parts, &config);

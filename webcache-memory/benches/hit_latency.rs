@@ -26,15 +26,22 @@ struct Origin;
 impl Upstream<Full<Bytes>> for Origin {
     type Body = Full<Bytes>;
     type Error = Infallible;
-    async fn call(&mut self, _req: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>, Infallible> {
+    async fn call(
+        &mut self,
+        _req: Request<Full<Bytes>>,
+    ) -> Result<Response<Full<Bytes>>, Infallible> {
         let mut r = Response::new(Full::new(Bytes::from(vec![b'x'; 1024])));
-        r.headers_mut().insert("cache-control", HeaderValue::from_static("max-age=86400"));
+        r.headers_mut()
+            .insert("cache-control", HeaderValue::from_static("max-age=86400"));
         Ok(r)
     }
 }
 
 fn request(n: u64) -> Request<Full<Bytes>> {
-    Request::get(format!("/item/{n}")).header("host", "bench.test").body(Full::default()).unwrap()
+    Request::get(format!("/item/{n}"))
+        .header("host", "bench.test")
+        .body(Full::default())
+        .unwrap()
 }
 
 /// xorshift: cheap, deterministic key choice.
@@ -46,7 +53,10 @@ fn next(state: &mut u64) -> u64 {
 }
 
 fn bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let mut group = c.benchmark_group("hit_latency");
     for entries in [1_000u64, 1_000_000] {
         let store = MemoryStore::new(4 << 30);
