@@ -13,7 +13,7 @@
 //!   [`freshness::freshness_lifetime`], [`freshness::current_age`],
 //!   [`reuse::reuse`], [`validation::evaluate_preconditions`],
 //!   [`invalidation::invalidation_targets`], and the parsers in [`headers`].
-//! - **Storage** — the [`Store`](store::Store) trait backends implement (a
+//! - **Storage** — the [`Store`] trait backends implement (a
 //!   handful of async operations over opaque keys and bytes) and the
 //!   versioned encoding of what is stored ([`store::entry`]).
 //! - **Handlers** — [`Cache`], its [`RequestHandler`](handler::RequestHandler)
@@ -22,6 +22,11 @@
 //!
 //! Header helpers (the equivalents of `cache_for`, `dont_cache`, …) are in
 //! [`modifiers`].
+//!
+//! With the feature `conformance`, the module `conformance` holds the RFC
+//! scenario list every adapter runs against a scripted origin, so that
+//! `Cache::serve`, the tower layer and the reverse proxy are proven to
+//! behave identically.
 //!
 //! ```
 //! use std::time::{Duration, UNIX_EPOCH};
@@ -41,6 +46,9 @@
 
 pub mod clock;
 pub mod config;
+// The shared scenario list every adapter runs; documented in the module.
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod error;
 pub mod freshness;
 pub mod handler;

@@ -90,8 +90,9 @@ fn within(staleness: Duration, secs: Option<u32>) -> bool {
 ///
 /// 1. unqualified `no-cache` in the response, an invalidated entry, or
 ///    `no-cache` in the request: validate;
-/// 2. request `max-age`: an older response is validated, and without
-///    `max-stale` it must also be fresh (§5.2.1.1);
+/// 2. request `max-age`: an older response is validated (with `max-age=0`,
+///    every response), and without `max-stale` it must also be fresh
+///    (§5.2.1.1);
 /// 3. fresh: serve, unless request `min-fresh` wants more freshness left
 ///    (§5.2.1.3);
 /// 4. stale: if serving stale is prohibited (§4.2.4) validate; if the
@@ -128,9 +129,12 @@ pub fn reuse(
         return validate(ValidateReason::Request);
     }
     if let Some(max_age) = req.max_age() {
-        // An invalid value is read as 0, the most restrictive.
+        // An invalid value is read as 0, the most restrictive. `max-age=0`
+        // always validates, even a response received this very instant
+        // (age exactly zero): it is how a client asks for validation (RFC
+        // 9111 §4), and the outcome must not depend on clock resolution.
         let max_age = Duration::from_secs(u64::from(max_age.secs().unwrap_or(0)));
-        if f.age > max_age {
+        if max_age.is_zero() || f.age > max_age {
             return validate(ValidateReason::Request);
         }
     }
@@ -280,6 +284,11 @@ mod tests {
         ));
         assert!(is_validate(
             decide(&[("cache-control", "max-age=100")], "max-age=0", 1),
+            ValidateReason::Request
+        ));
+        // Even at age zero.
+        assert!(is_validate(
+            decide(&[("cache-control", "max-age=100")], "max-age=0", 0),
             ValidateReason::Request
         ));
         // max-age with max-stale: stale allowed but age still bounded.

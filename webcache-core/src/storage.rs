@@ -140,7 +140,11 @@ pub fn is_storable(
         && !config.store_set_cookie()
         && headers.contains_key(SET_COOKIE)
         && !(cc.is_public() || s_maxage)
+        && !names_field(cc.private(), &SET_COOKIE)
+        && !names_field(cc.no_cache(), &SET_COOKIE)
     {
+        // The cookie would be stored (a qualified private or no-cache
+        // naming it would drop it from the stored copy, RFC 9111 §3.1).
         return Err(NotStorable::SetCookie);
     }
     if Vary::from_headers(headers).is_any() {
@@ -156,6 +160,11 @@ pub fn is_storable(
         return Err(NotStorable::NotCacheable);
     }
     Ok(())
+}
+
+/// True when a qualified `private` or `no-cache` names `field`.
+fn names_field(names: Option<&FieldNames>, field: &http::HeaderName) -> bool {
+    matches!(names, Some(FieldNames::Only(list)) if list.contains(field))
 }
 
 /// The header fields to store (RFC 9111 §3.1): all received fields except
@@ -420,6 +429,18 @@ mod tests {
         assert_eq!(check(200, &pairs, &get(), &c), Err(NotStorable::SetCookie));
         let pairs = [
             ("cache-control", "public, max-age=5"),
+            ("set-cookie", "id=1"),
+        ];
+        assert_eq!(check(200, &pairs, &get(), &c), Ok(()));
+        // A qualified private or no-cache naming Set-Cookie keeps the cookie
+        // out of storage: the rest of the response may be stored.
+        let pairs = [
+            ("cache-control", "private=\"set-cookie\", max-age=5"),
+            ("set-cookie", "id=1"),
+        ];
+        assert_eq!(check(200, &pairs, &get(), &c), Ok(()));
+        let pairs = [
+            ("cache-control", "no-cache=\"Set-Cookie\", max-age=5"),
             ("set-cookie", "id=1"),
         ];
         assert_eq!(check(200, &pairs, &get(), &c), Ok(()));

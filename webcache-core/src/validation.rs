@@ -254,24 +254,17 @@ pub fn freshen(
 }
 
 /// May a 200 response to HEAD freshen stored GET response `stored` (RFC
-/// 9111 §4.3.5)? Every validator the HEAD response carries (ETag,
-/// Last-Modified) must equal the stored one; when it carries none, the
-/// stored response must have none either (nothing contradicts it); and a
-/// Content-Length in it must equal the stored body's length.
+/// 9111 §4.3.5)? Every validator field the HEAD response carries (ETag,
+/// Last-Modified) must equal the stored one, and a Content-Length in it must
+/// equal the stored body's length. A HEAD response without validators
+/// contradicts nothing and matches.
 pub fn head_matches(stored: &StoredResponse, head: &HeaderMap) -> bool {
-    let mut compared = false;
     for name in [ETAG, LAST_MODIFIED] {
         if let Some(value) = head.get(&name) {
             if stored.headers.get(&name) != Some(value) {
                 return false;
             }
-            compared = true;
         }
-    }
-    if !compared
-        && (stored.headers.contains_key(ETAG) || stored.headers.contains_key(LAST_MODIFIED))
-    {
-        return false;
     }
     if let Some(len) = head.get(CONTENT_LENGTH) {
         let stored_len = stored.body.len().to_string();
@@ -685,7 +678,8 @@ mod tests {
             &map(&[("etag", "\"v1\"".into()), ("content-length", "6".into())])
         ));
         assert!(!head_matches(&stored, &map(&[("etag", "\"v2\"".into())])));
-        assert!(!head_matches(&stored, &HeaderMap::new()));
+        // Without validators, nothing contradicts the stored response.
+        assert!(head_matches(&stored, &HeaderMap::new()));
         let bare = StoredResponse {
             headers: HeaderMap::new(),
             ..stored

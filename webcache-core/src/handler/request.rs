@@ -103,7 +103,10 @@ impl Pending {
     /// Adjusts the request about to be forwarded: the cache's own
     /// validators on a validation (RFC 9111 §4.3.1), and in the application
     /// role no client preconditions (the cache evaluates them on the way
-    /// out, against the full response).
+    /// out, against the full response). In the gateway role the client's
+    /// If-Match and If-Unmodified-Since still go to the origin, the only
+    /// server that can evaluate them (RFC 9110 §13.2.1), except on a
+    /// background refresh, which is the cache's own request.
     pub fn prepare(&self, parts: &mut Parts) {
         match self.kind {
             Kind::Exempt | Kind::Method => {}
@@ -113,7 +116,7 @@ impl Pending {
                 }
             }
             Kind::Validate(_) | Kind::Refresh => {
-                if self.role == Role::Application {
+                if self.role == Role::Application || self.kind == Kind::Refresh {
                     remove_preconditions(&mut parts.headers);
                 } else {
                     remove_validators(&mut parts.headers);
@@ -124,7 +127,13 @@ impl Pending {
                     }
                 }
             }
-            Kind::Retry => remove_preconditions(&mut parts.headers),
+            Kind::Retry => {
+                if self.role == Role::Application {
+                    remove_preconditions(&mut parts.headers);
+                } else {
+                    remove_validators(&mut parts.headers);
+                }
+            }
         }
     }
 

@@ -399,10 +399,30 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
     }
 
     /// Rewrites a stored response after freshening (or marking it invalid).
+    ///
+    /// The updated response is stored only if it may still be (RFC 9111
+    /// §3): a 304 or HEAD response can bring `no-store`, `private` or a
+    /// Set-Cookie, and a validation request can carry `no-store`; then the
+    /// earlier stored response is left as it was. The fields that may not
+    /// be stored (§3.1: qualified `no-cache` and `private`) are dropped from
+    /// the stored copy, whatever was just sent to the client.
     async fn write(&self, pending: &Pending, stored: &StoredResponse) -> bool {
+        let s = &*self.shared;
+        let storage = s.mixins.storage();
+        let cc = CacheControl::from_headers(&stored.headers).unwrap_or_default();
+        let mut facts = pending.facts.clone();
+        // A HEAD response updates the stored response to GET.
+        facts.method = Method::GET;
+        if let Err(why) =
+            storage.is_storable(&facts, stored.status, &stored.headers, &cc, &s.config)
+        {
+            tracing::debug!(target: "webcache", uri = pending.uri(), reason = %why, "updated response not stored");
+            return false;
+        }
+        let mut stored = stored.clone();
+        stored.headers = storage.headers_to_store(&stored.headers, &cc, &s.config);
         let vary: Vec<http::HeaderName> = stored.selecting.iter().map(|(n, _)| n.clone()).collect();
-        self.write_with(pending, stored.clone(), vary, self.shared.clock.now())
-            .await
+        self.write_with(pending, stored, vary, s.clock.now()).await
     }
 
     /// Writes `stored` and its resource's metadata in one store operation.

@@ -57,7 +57,7 @@ pub struct StoredResponse {
     /// §4.1).
     pub selecting: Vec<SelectingField>,
     /// The resource salt it was written under (see
-    /// [`Metadata`](crate::key::Metadata)).
+    /// [`Metadata`]).
     pub salt: u64,
     /// Set when the response must be validated before any reuse (it was
     /// invalidated, RFC 9111 §4.4, or a HEAD showed it changed, §4.3.5).

@@ -1,0 +1,311 @@
+//! Runs scenarios against a [`Harness`] and says precisely what differed.
+
+use std::future::Future;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::header::{AGE, HeaderMap, HeaderName};
+use http::{Request, Response};
+
+use super::origin::{Origin, RecordedRequest, Value};
+use super::scenario::{Exchange, Expect, RequestCheck, Scenario, Step};
+use super::scenarios::scenarios;
+use crate::clock::{Clock, ManualClock};
+use crate::config::Config;
+
+/// An adapter under test: builds a cache in front of an application that
+/// answers with [`Origin::respond`], and sends requests through it.
+///
+/// Implement it once per adapter; [`run_all`] (or [`assert_all`]) then
+/// proves the adapter behaves as the core does. Every method is called from
+/// one task, in order.
+pub trait Harness {
+    /// Builds a fresh cache (over a fresh, empty store) with `config`,
+    /// whose clock is `clock`, in front of an application that answers
+    /// every request with `origin.respond(&parts, body)`.
+    fn start(
+        &mut self,
+        config: Config,
+        clock: ManualClock,
+        origin: Origin,
+    ) -> impl Future<Output = ()> + Send;
+
+    /// Rebuilds the cache with `config`, keeping the store, the clock and
+    /// the origin of the last [`start`](Harness::start) (a deployment that
+    /// changes its configuration over the same backend).
+    fn restart(&mut self, config: Config) -> impl Future<Output = ()> + Send;
+
+    /// Sends `request` (origin-form target, with a Host field) through the
+    /// cache and returns the response with its whole body read.
+    fn send(&mut self, request: Request<Bytes>) -> impl Future<Output = Response<Bytes>> + Send;
+
+    /// Waits until the cache has no background work left (stores of
+    /// streamed bodies, background refreshes): the core's
+    /// [`Cache::quiesce`](crate::Cache::quiesce).
+    fn settle(&mut self) -> impl Future<Output = ()> + Send;
+}
+
+/// The time every scenario starts at: 2023-11-14T22:13:20Z.
+pub fn start_time() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_700_000_000)
+}
+
+/// Runs one scenario on a fresh cache built by `harness`. The error names
+/// the scenario, the step and everything that differed.
+pub async fn run<H: Harness>(harness: &mut H, scenario: &Scenario) -> Result<(), String> {
+    let clock = ManualClock::new(start_time());
+    let origin = Origin::new(clock.clone());
+    harness
+        .start(scenario.config.clone(), clock.clone(), origin.clone())
+        .await;
+    for (index, step) in scenario.steps.iter().enumerate() {
+        match step {
+            Step::Advance(by) => clock.advance(*by),
+            Step::Restart(config) => harness.restart(config.clone()).await,
+            Step::Exchange(exchange) => {
+                origin.script(exchange.origin.iter().cloned());
+                let before = origin.count();
+                let request = exchange.request.render(clock.now());
+                let response = harness.send(request).await;
+                harness.settle().await;
+                let received = origin.requests_since(before);
+                let problems = check(&exchange.expect, &response, &received, clock.now());
+                if !problems.is_empty() {
+                    return Err(format!(
+                        "{}: step {index} ({}): {}\n  response: {}",
+                        scenario.name,
+                        describe(exchange),
+                        problems.join("; "),
+                        show_response(&response),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs every scenario of [`scenarios`], each on a fresh cache, and returns
+/// each name with its result.
+pub async fn run_all<H: Harness>(harness: &mut H) -> Vec<(&'static str, Result<(), String>)> {
+    let mut results = Vec::new();
+    for scenario in scenarios() {
+        let result = run(harness, &scenario).await;
+        results.push((scenario.name, result));
+    }
+    results
+}
+
+/// Runs every scenario and panics listing each one that failed.
+///
+/// ```ignore
+/// #[tokio::test]
+/// async fn the_axum_layer_conforms() {
+///     webcache_core::conformance::assert_all(&mut AxumHarness::default()).await;
+/// }
+/// ```
+pub async fn assert_all<H: Harness>(harness: &mut H) {
+    let results = run_all(harness).await;
+    let total = results.len();
+    let failures: Vec<String> = results
+        .into_iter()
+        .filter_map(|(_, result)| result.err())
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {total} conformance scenarios failed:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+fn describe(exchange: &Exchange) -> String {
+    let r = &exchange.request;
+    let mut s = format!("{} {}", r.method, r.target);
+    for (n, v) in &r.headers {
+        s.push_str(&format!(", {n}: {}", show_value(v)));
+    }
+    s
+}
+
+fn show_value(v: &Value) -> String {
+    match v {
+        Value::Text(t) => t.clone(),
+        Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+        Value::DateOffset(secs) => format!("<now{secs:+}s>"),
+    }
+}
+
+fn show_response(response: &Response<Bytes>) -> String {
+    let mut s = response.status().as_u16().to_string();
+    for (n, v) in response.headers() {
+        s.push_str(&format!(
+            " | {n}: {}",
+            String::from_utf8_lossy(v.as_bytes())
+        ));
+    }
+    s.push_str(&format!(
+        " | body {:?}",
+        String::from_utf8_lossy(response.body())
+    ));
+    s
+}
+
+/// The lines of `field` joined with `", "`, as bytes; `None` when absent.
+fn joined(headers: &HeaderMap, field: &HeaderName) -> Option<Vec<u8>> {
+    let mut lines = headers.get_all(field).iter().peekable();
+    lines.peek()?;
+    let lines: Vec<&[u8]> = lines.map(|v| v.as_bytes()).collect();
+    Some(lines.join(&b", "[..]))
+}
+
+fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Everything that differs from `expect`.
+fn check(
+    expect: &Expect,
+    response: &Response<Bytes>,
+    received: &[RecordedRequest],
+    now: SystemTime,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    match expect.forwarded {
+        Some(true) if received.is_empty() => {
+            problems.push("expected the origin to be reached; it was not".to_owned());
+        }
+        Some(false) if !received.is_empty() => problems.push(format!(
+            "expected an answer from the cache; the origin received {} request(s)",
+            received.len()
+        )),
+        _ => {}
+    }
+    if let Some(n) = expect.origin_calls {
+        if received.len() != n {
+            problems.push(format!(
+                "expected {n} origin request(s), got {}",
+                received.len()
+            ));
+        }
+    }
+    if let Some(status) = expect.status {
+        if response.status().as_u16() != status {
+            problems.push(format!(
+                "expected status {status}, got {}",
+                response.status().as_u16()
+            ));
+        }
+    }
+    let headers = response.headers();
+    for (field, value) in &expect.headers {
+        let want = value.render(now);
+        match joined(headers, field) {
+            Some(got) if got == want.as_bytes() => {}
+            Some(got) => problems.push(format!(
+                "expected {field}: {}, got {field}: {}",
+                lossy(want.as_bytes()),
+                lossy(&got)
+            )),
+            None => problems.push(format!(
+                "expected {field}: {}, the field is absent",
+                lossy(want.as_bytes())
+            )),
+        }
+    }
+    for (field, lines) in &expect.header_lines {
+        let want: Vec<String> = lines
+            .iter()
+            .map(|v| lossy(v.render(now).as_bytes()))
+            .collect();
+        let got: Vec<String> = headers
+            .get_all(field)
+            .iter()
+            .map(|v| lossy(v.as_bytes()))
+            .collect();
+        if want != got {
+            problems.push(format!("expected {field} lines {want:?}, got {got:?}"));
+        }
+    }
+    for field in &expect.absent {
+        if let Some(got) = joined(headers, field) {
+            problems.push(format!("expected no {field}, got {field}: {}", lossy(&got)));
+        }
+    }
+    for field in &expect.present {
+        if !headers.contains_key(field) {
+            problems.push(format!("expected a {field} field, none present"));
+        }
+    }
+    if let Some(body) = &expect.body {
+        if response.body() != body {
+            problems.push(format!(
+                "expected body {:?}, got {:?}",
+                lossy(body),
+                lossy(response.body())
+            ));
+        }
+    }
+    if let Some(min) = expect.age_at_least {
+        let age = headers
+            .get(AGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        match age {
+            Some(age) if age >= min => {}
+            other => problems.push(format!("expected Age >= {min}, got {other:?}")),
+        }
+    }
+    for (n, check) in &expect.origin_received {
+        let Some(request) = received.get(*n) else {
+            problems.push(format!(
+                "expected origin request #{n} ({check:?}); the origin received {}",
+                received.len()
+            ));
+            continue;
+        };
+        if let Some(problem) = check_request(check, request, now) {
+            problems.push(format!("origin request #{n}: {problem}"));
+        }
+    }
+    problems
+}
+
+fn check_request(
+    check: &RequestCheck,
+    request: &RecordedRequest,
+    now: SystemTime,
+) -> Option<String> {
+    match check {
+        RequestCheck::Header(field, value) => {
+            let want = value.render(now);
+            match joined(&request.headers, field) {
+                Some(got) if got == want.as_bytes() => None,
+                Some(got) => Some(format!(
+                    "expected {field}: {}, got {field}: {}",
+                    lossy(want.as_bytes()),
+                    lossy(&got)
+                )),
+                None => Some(format!(
+                    "expected {field}: {}, the field is absent",
+                    lossy(want.as_bytes())
+                )),
+            }
+        }
+        RequestCheck::Present(field) => (!request.headers.contains_key(field))
+            .then(|| format!("expected a {field} field, none present")),
+        RequestCheck::Absent(field) => joined(&request.headers, field)
+            .map(|got| format!("expected no {field}, got {field}: {}", lossy(&got))),
+        RequestCheck::Method(method) => (request.method != *method)
+            .then(|| format!("expected method {method}, got {}", request.method)),
+        RequestCheck::Body(body) => (request.body != *body).then(|| {
+            format!(
+                "expected body {:?}, got {:?}",
+                lossy(body),
+                lossy(&request.body)
+            )
+        }),
+        RequestCheck::Target(target) => (request.path_and_query() != target)
+            .then(|| format!("expected target {target}, got {}", request.path_and_query())),
+    }
+}

@@ -1,0 +1,140 @@
+//! Every conformance scenario through `Cache::serve`, in process: the
+//! reference run the adapters' runs are compared with.
+
+mod support;
+
+use std::convert::Infallible;
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::{BodyExt, Full};
+use support::MapStore;
+use webcache_core::clock::ManualClock;
+use webcache_core::conformance::{self, Harness, Origin};
+use webcache_core::{Cache, Config, Upstream};
+
+/// The application behind the cache: whatever the scripted origin says.
+#[derive(Clone)]
+struct App(Origin);
+
+impl Upstream<Bytes> for App {
+    type Body = Full<Bytes>;
+    type Error = Infallible;
+
+    async fn call(&mut self, request: Request<Bytes>) -> Result<Response<Full<Bytes>>, Infallible> {
+        let (parts, body) = request.into_parts();
+        Ok(self.0.respond(&parts, body).map(Full::new))
+    }
+}
+
+struct Running {
+    cache: Cache<MapStore>,
+    app: App,
+    store: MapStore,
+    clock: ManualClock,
+}
+
+/// `Cache::serve` with a map store.
+#[derive(Default)]
+struct InProcess(Option<Running>);
+
+impl InProcess {
+    fn running(&self) -> &Running {
+        self.0.as_ref().expect("the runner starts every scenario")
+    }
+}
+
+fn build(store: &MapStore, config: Config, clock: &ManualClock) -> Cache<MapStore> {
+    Cache::builder(store.clone())
+        .config(config)
+        .clock(clock.clone())
+        .build()
+}
+
+impl Harness for InProcess {
+    async fn start(&mut self, config: Config, clock: ManualClock, origin: Origin) {
+        let store = MapStore::default();
+        self.0 = Some(Running {
+            cache: build(&store, config, &clock),
+            app: App(origin),
+            store,
+            clock,
+        });
+    }
+
+    async fn restart(&mut self, config: Config) {
+        let running = self.0.take().expect("the runner starts every scenario");
+        self.0 = Some(Running {
+            cache: build(&running.store, config, &running.clock),
+            ..running
+        });
+    }
+
+    async fn send(&mut self, request: Request<Bytes>) -> Response<Bytes> {
+        let running = self.running();
+        let Ok(response) = running.cache.serve(request, running.app.clone()).await;
+        let (parts, body) = response.into_parts();
+        let Ok(body) = body.collect().await;
+        Response::from_parts(parts, body.to_bytes())
+    }
+
+    async fn settle(&mut self) {
+        self.running().cache.quiesce().await;
+    }
+}
+
+#[tokio::test]
+async fn every_scenario_passes_through_cache_serve() {
+    conformance::assert_all(&mut InProcess::default()).await;
+}
+
+#[test]
+fn scenario_names_are_unique_and_rfc_named() {
+    let scenarios = conformance::scenarios();
+    let mut seen = std::collections::HashSet::new();
+    for s in &scenarios {
+        assert!(seen.insert(s.name), "duplicate scenario name {}", s.name);
+        assert!(
+            s.name.starts_with("rfc")
+                || s.name.starts_with("config_")
+                || s.name.starts_with("deviation_"),
+            "{} is not named after an RFC section, a configuration or a deviation",
+            s.name
+        );
+        assert!(!s.steps.is_empty(), "{} has no steps", s.name);
+    }
+}
+
+#[tokio::test]
+async fn the_runner_names_the_scenario_step_and_difference() {
+    use conformance::{Expect, OriginResponse, Scenario, get};
+    let wrong = Scenario::new("rfc9111_4_wrong_on_purpose", Config::default())
+        .then(
+            get("/x")
+                .origin(
+                    OriginResponse::ok()
+                        .date()
+                        .header("cache-control", "max-age=60"),
+                )
+                .expect(Expect::forwarded()),
+        )
+        .then(
+            get("/x")
+                .header("x-client", "1")
+                .expect(Expect::forwarded().status(404).header("age", "7")),
+        );
+    let error = conformance::run(&mut InProcess::default(), &wrong)
+        .await
+        .expect_err("the expectations are wrong");
+    assert!(
+        error.starts_with("rfc9111_4_wrong_on_purpose: step 1 (GET /x, x-client: 1): "),
+        "{error}"
+    );
+    for part in [
+        "expected the origin to be reached; it was not",
+        "expected status 404, got 200",
+        "expected age: 7, got age: 0",
+    ] {
+        assert!(error.contains(part), "{error} lacks {part}");
+    }
+}

@@ -1,0 +1,907 @@
+//! The handlers' behaviour that the shared scenarios cannot express:
+//! concurrency (coalescing, background refreshes), store faults, streamed
+//! bodies, user-supplied behaviours and the separately installed request
+//! and response handlers.
+
+mod support;
+
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::request::Parts;
+use http::{Request, Response, StatusCode};
+use http_body::Body;
+use http_body_util::{BodyExt, Full};
+use support::{
+    Channel, Chunks, Counter, FailingStore, Gate, MapStore, SlowStore, cache_status, collect, get,
+    start, until,
+};
+use tokio::sync::mpsc;
+use webcache_core::clock::ManualClock;
+use webcache_core::handler::{
+    Mixins, RequestOutcome, ResponseOutcome, Retrieval, Storage, Validation,
+};
+use webcache_core::headers::{CacheControl, EntityTag};
+use webcache_core::key::PrimaryKey;
+use webcache_core::request::RequestFacts;
+use webcache_core::storage::NotStorable;
+use webcache_core::store::{Store, StoredResponse};
+use webcache_core::{Cache, Config, Upstream};
+
+type Make<B> = dyn Fn(usize, &Parts) -> Response<B> + Send + Sync;
+
+/// An application that counts its calls, waits at a gate, optionally never
+/// answers one call, and answers with `make(call index, request)`.
+struct App<B> {
+    calls: Counter,
+    gate: Gate,
+    stall: Option<usize>,
+    make: Arc<Make<B>>,
+}
+
+impl<B> Clone for App<B> {
+    fn clone(&self) -> Self {
+        App {
+            calls: self.calls.clone(),
+            gate: self.gate.clone(),
+            stall: self.stall,
+            make: self.make.clone(),
+        }
+    }
+}
+
+impl<B> App<B> {
+    fn new(make: impl Fn(usize, &Parts) -> Response<B> + Send + Sync + 'static) -> Self {
+        App {
+            calls: Counter::default(),
+            gate: Gate::new(true),
+            stall: None,
+            make: Arc::new(make),
+        }
+    }
+}
+
+impl<B> Upstream<Bytes> for App<B>
+where
+    B: Body<Data = Bytes, Error = Infallible> + Send + 'static,
+{
+    type Body = B;
+    type Error = Infallible;
+
+    async fn call(&mut self, request: Request<Bytes>) -> Result<Response<B>, Infallible> {
+        let n = self.calls.bump();
+        if self.stall == Some(n) {
+            std::future::pending::<()>().await;
+        }
+        self.gate.pass().await;
+        let (parts, _) = request.into_parts();
+        Ok((self.make)(n, &parts))
+    }
+}
+
+/// `200` with `cache-control` and `body`, as a complete body.
+fn full(cc: &str, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+    Response::builder()
+        .header("cache-control", cc)
+        .body(Full::new(body.into()))
+        .expect("a valid response")
+}
+
+fn versioned(n: usize, _: &Parts) -> Response<Full<Bytes>> {
+    let mut r = full("max-age=60", format!("v{}", n + 1));
+    r.headers_mut().insert(
+        "etag",
+        format!("\"v{}\"", n + 1).parse().expect("a valid etag"),
+    );
+    r
+}
+
+fn manual() -> ManualClock {
+    ManualClock::new(start())
+}
+
+fn config(builder: webcache_core::ConfigBuilder) -> Config {
+    builder.build().expect("a valid configuration")
+}
+
+// ---- request coalescing (RFC 9111 §4) -----------------------------------
+
+#[tokio::test]
+async fn rfc9111_4_concurrent_misses_collapse_into_one_forward_request() {
+    let cache = Cache::new(MapStore::default(), Config::default());
+    let app = App::new(|_, _| full("max-age=60", "shared"));
+    app.gate.close();
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (cache, app) = (cache.clone(), app.clone());
+        tasks.push(tokio::spawn(async move {
+            collect(cache.serve(get("/c"), app).await.expect("infallible")).await
+        }));
+    }
+    until("seven requests wait for the first", || {
+        cache.stats().collapsed == 7
+    })
+    .await;
+    assert_eq!(app.calls.get(), 1);
+    app.gate.open();
+    let mut collapsed_hits = 0;
+    for task in tasks {
+        let response = task.await.expect("the request task finishes");
+        assert_eq!(response.body(), "shared");
+        if cache_status(&response) == "webcache; hit; ttl=60; collapsed" {
+            collapsed_hits += 1;
+        }
+    }
+    assert_eq!(app.calls.get(), 1, "the origin is called once");
+    assert_eq!(collapsed_hits, 7);
+}
+
+#[tokio::test]
+async fn rfc9111_4_followers_of_a_response_that_cannot_be_stored_go_forward_themselves() {
+    let cache = Cache::new(MapStore::default(), Config::default());
+    let app = App::new(|n, _| full("no-store", format!("private {n}")));
+    app.gate.close();
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let (cache, app) = (cache.clone(), app.clone());
+        tasks.push(tokio::spawn(async move {
+            collect(cache.serve(get("/c"), app).await.expect("infallible")).await
+        }));
+    }
+    until("three requests wait for the first", || {
+        cache.stats().collapsed == 3
+    })
+    .await;
+    app.gate.open();
+    let mut bodies = Vec::new();
+    for task in tasks {
+        let response = task.await.expect("the request task finishes");
+        assert_eq!(response.status(), StatusCode::OK);
+        bodies.push(response.into_body());
+    }
+    bodies.sort();
+    assert_eq!(
+        bodies,
+        ["private 0", "private 1", "private 2", "private 3"].map(Bytes::from)
+    );
+    assert_eq!(app.calls.get(), 4, "every follower went forward");
+}
+
+#[tokio::test]
+async fn rfc9111_4_a_dropped_leader_releases_its_followers() {
+    let cache = Cache::new(MapStore::default(), Config::default());
+    let mut app = App::new(|_, _| full("max-age=60", "from the second"));
+    app.stall = Some(0);
+    let leader = {
+        let (cache, app) = (cache.clone(), app.clone());
+        tokio::spawn(async move { cache.serve(get("/c"), app).await.map(|_| ()) })
+    };
+    until("the leader reaches the origin", || app.calls.get() == 1).await;
+    let follower = {
+        let (cache, app) = (cache.clone(), app.clone());
+        tokio::spawn(async move {
+            collect(cache.serve(get("/c"), app).await.expect("infallible")).await
+        })
+    };
+    until("the follower waits", || cache.stats().collapsed == 1).await;
+    leader.abort();
+    let response = follower.await.expect("the follower finishes");
+    assert_eq!(response.body(), "from the second");
+    assert_eq!(app.calls.get(), 2);
+    // And what the follower fetched was stored for everyone.
+    let hit = collect(
+        cache
+            .serve(get("/c"), app.clone())
+            .await
+            .expect("infallible"),
+    )
+    .await;
+    assert_eq!(cache_status(&hit), "webcache; hit; ttl=60");
+}
+
+#[tokio::test]
+async fn config_coalesce_false_sends_every_miss_forward() {
+    let cache = Cache::new(
+        MapStore::default(),
+        config(Config::builder().coalesce(false)),
+    );
+    let app = App::new(|_, _| full("max-age=60", "x"));
+    app.gate.close();
+    let mut tasks = Vec::new();
+    for _ in 0..3 {
+        let (cache, app) = (cache.clone(), app.clone());
+        tasks.push(tokio::spawn(async move {
+            collect(cache.serve(get("/c"), app).await.expect("infallible")).await
+        }));
+    }
+    until("all three reach the origin", || app.calls.get() == 3).await;
+    app.gate.open();
+    for task in tasks {
+        task.await.expect("the request task finishes");
+    }
+    assert_eq!(cache.stats().collapsed, 0);
+}
+
+// ---- refresh ahead ---------------------------------------------------------
+
+#[tokio::test]
+async fn refresh_ahead_refreshes_once_in_the_background_and_serves_the_refresh() {
+    let clock = manual();
+    let cache = Cache::builder(MapStore::default())
+        .config(config(
+            Config::builder().refresh_ahead(Duration::from_secs(10)),
+        ))
+        .clock(clock.clone())
+        .build();
+    let app = App::new(versioned);
+    let miss = collect(
+        cache
+            .serve(get("/r"), app.clone())
+            .await
+            .expect("infallible"),
+    )
+    .await;
+    assert_eq!(miss.body(), "v1");
+
+    // Outside the threshold: a plain hit.
+    clock.advance(Duration::from_secs(45));
+    let hit = collect(
+        cache
+            .serve(get("/r"), app.clone())
+            .await
+            .expect("infallible"),
+    )
+    .await;
+    cache.quiesce().await;
+    assert_eq!((hit.body().as_ref(), app.calls.get()), (&b"v1"[..], 1));
+
+    // Within it: served at once, refreshed once however many hits come
+    // while the refresh is in flight.
+    clock.advance(Duration::from_secs(10));
+    app.gate.close();
+    for _ in 0..3 {
+        let hit = collect(
+            cache
+                .serve(get("/r"), app.clone())
+                .await
+                .expect("infallible"),
+        )
+        .await;
+        assert_eq!(hit.body(), "v1");
+        assert_eq!(cache_status(&hit), "webcache; hit; ttl=5");
+    }
+    until("the refresh reaches the origin", || app.calls.get() == 2).await;
+    app.gate.open();
+    cache.quiesce().await;
+    assert_eq!(app.calls.get(), 2);
+    assert_eq!(cache.stats().refreshes, 1);
+
+    let refreshed = collect(
+        cache
+            .serve(get("/r"), app.clone())
+            .await
+            .expect("infallible"),
+    )
+    .await;
+    assert_eq!(refreshed.body(), "v2");
+    assert_eq!(refreshed.headers()["age"], "0");
+    cache.quiesce().await;
+    assert_eq!(app.calls.get(), 2, "a fresh refresh is not refreshed again");
+}
+
+#[tokio::test]
+async fn refresh_ahead_sends_the_stored_validators() {
+    let clock = manual();
+    let cache = Cache::builder(MapStore::default())
+        .config(config(
+            Config::gateway_builder().refresh_ahead(Duration::from_secs(10)),
+        ))
+        .clock(clock.clone())
+        .build();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let app = {
+        let seen = seen.clone();
+        App::new(move |n, parts: &Parts| {
+            seen.lock()
+                .expect("not poisoned")
+                .push(parts.headers.get("if-none-match").cloned());
+            if n == 0 {
+                versioned(n, parts)
+            } else {
+                Response::builder()
+                    .status(304)
+                    .header("etag", "\"v1\"")
+                    .header("cache-control", "max-age=60")
+                    .body(Full::new(Bytes::new()))
+                    .expect("a valid response")
+            }
+        })
+    };
+    collect(
+        cache
+            .serve(get("/r"), app.clone())
+            .await
+            .expect("infallible"),
+    )
+    .await;
+    clock.advance(Duration::from_secs(55));
+    collect(
+        cache
+            .serve(get("/r"), app.clone())
+            .await
+            .expect("infallible"),
+    )
+    .await;
+    cache.quiesce().await;
+    let seen = seen.lock().expect("not poisoned").clone();
+    assert_eq!(seen, vec![None, Some("\"v1\"".parse().expect("valid"))]);
+    let hit = collect(
+        cache
+            .serve(get("/r"), app.clone())
+            .await
+            .expect("infallible"),
+    )
+    .await;
+    assert_eq!(hit.body(), "v1");
+    assert_eq!(hit.headers()["age"], "0");
+}
+
+// ---- store faults fail open ----------------------------------------------
+
+#[tokio::test]
+async fn store_errors_fail_open_to_the_origin_and_are_counted() {
+    let cache = Cache::new(FailingStore, Config::default());
+    let app = App::new(|n, _| full("max-age=60", format!("fetched {n}")));
+    for n in 0..2 {
+        let response = collect(
+            cache
+                .serve(get("/f"), app.clone())
+                .await
+                .expect("infallible"),
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.body(), &format!("fetched {n}")[..]);
+        assert_eq!(
+            cache_status(&response),
+            "webcache; fwd=uri-miss; fwd-status=200"
+        );
+    }
+    let stats = cache.stats();
+    assert_eq!(app.calls.get(), 2);
+    assert_eq!(
+        stats.store_errors, 4,
+        "two failed lookups and two failed writes"
+    );
+    assert_eq!(stats.stores, 0);
+    // Invalidation fails open too.
+    let post = Request::post("/f")
+        .header("host", "example.test")
+        .body(Bytes::new())
+        .expect("a valid request");
+    let response = collect(cache.serve(post, app.clone()).await.expect("infallible")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(cache.stats().store_errors, 5);
+    assert!(cache.invalidate("http://example.test/f").await.is_err());
+}
+
+#[tokio::test(start_paused = true)]
+async fn store_operations_past_the_timeout_fail_open() {
+    let cache = Cache::new(
+        SlowStore,
+        config(Config::builder().store_timeout(Duration::from_millis(50))),
+    );
+    let app = App::new(|_, _| full("max-age=60", "origin"));
+    let before = tokio::time::Instant::now();
+    let response = collect(
+        cache
+            .serve(get("/s"), app.clone())
+            .await
+            .expect("infallible"),
+    )
+    .await;
+    assert_eq!(response.body(), "origin");
+    assert_eq!(
+        cache_status(&response),
+        "webcache; fwd=uri-miss; fwd-status=200"
+    );
+    assert_eq!(
+        cache.stats().store_errors,
+        2,
+        "the lookup and the write timed out"
+    );
+    assert!(
+        before.elapsed() < Duration::from_secs(1),
+        "bounded by the timeout, not the store"
+    );
+}
+
+#[tokio::test]
+async fn undecodable_entries_are_a_miss() {
+    let store = MapStore::default();
+    let cache = Cache::new(store.clone(), Config::default());
+    let app = App::new(|n, _| full("max-age=60", format!("v{n}")));
+    collect(
+        cache
+            .serve(get("/u"), app.clone())
+            .await
+            .expect("infallible"),
+    )
+    .await;
+
+    // A corrupt representation under valid metadata.
+    for (key, value) in store.map().iter_mut() {
+        if !key.is_metadata() {
+            *value = Bytes::from_static(b"WC\x01Rtruncated");
+        }
+    }
+    let response = collect(
+        cache
+            .serve(get("/u"), app.clone())
+            .await
+            .expect("infallible"),
+    )
+    .await;
+    assert_eq!(response.body(), "v1");
+    assert_eq!(
+        cache_status(&response),
+        "webcache; fwd=vary-miss; fwd-status=200; stored"
+    );
+
+    // Everything garbage, or written by an unknown format version.
+    for (n, garbage) in [&b"garbage"[..], b"WC\x09R", b""].into_iter().enumerate() {
+        for value in store.map().values_mut() {
+            *value = Bytes::copy_from_slice(garbage);
+        }
+        let response = collect(
+            cache
+                .serve(get("/u"), app.clone())
+                .await
+                .expect("infallible"),
+        )
+        .await;
+        assert_eq!(response.body(), &format!("v{}", n + 2)[..]);
+        assert_eq!(
+            cache_status(&response),
+            "webcache; fwd=uri-miss; fwd-status=200; stored"
+        );
+    }
+    assert_eq!(
+        cache.stats().store_errors,
+        0,
+        "a bad entry is a miss, not a fault"
+    );
+    let hit = collect(
+        cache
+            .serve(get("/u"), app.clone())
+            .await
+            .expect("infallible"),
+    )
+    .await;
+    assert_eq!(hit.body(), "v4");
+}
+
+// ---- one behaviour overridden by one trait ----------------------------------
+
+/// Keys requests without their `utm_*` query parameters.
+struct IgnoreTracking;
+
+impl Retrieval for IgnoreTracking {
+    fn primary_key(&self, parts: &Parts, config: &Config) -> PrimaryKey {
+        let query: Vec<&str> = parts
+            .uri
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .filter(|p| !p.is_empty() && !p.starts_with("utm_"))
+            .collect();
+        let mut pq = parts.uri.path().to_owned();
+        if !query.is_empty() {
+            pq = format!("{pq}?{}", query.join("&"));
+        }
+        let mut parts = parts.clone();
+        parts.uri = pq.parse().unwrap_or(parts.uri);
+        PrimaryKey::from_request(&parts, config)
+    }
+}
+
+/// A weak entity tag from the body's length.
+struct LengthTag;
+
+impl Validation for LengthTag {
+    fn etag(&self, body: &[u8]) -> Option<EntityTag> {
+        EntityTag::weak(format!("len-{}", body.len()))
+    }
+}
+
+/// Never stores error responses.
+struct NoErrors;
+
+impl Storage for NoErrors {
+    fn is_storable(
+        &self,
+        request: &RequestFacts,
+        status: StatusCode,
+        headers: &http::HeaderMap,
+        cc: &CacheControl,
+        config: &Config,
+    ) -> Result<(), NotStorable> {
+        if status.is_client_error() || status.is_server_error() {
+            return Err(NotStorable::NotCacheable);
+        }
+        webcache_core::storage::is_storable(request, status, headers, cc, config)
+    }
+}
+
+#[tokio::test]
+async fn a_custom_primary_key_ignores_a_query_parameter() {
+    let cache = Cache::builder(MapStore::default())
+        .retrieval(IgnoreTracking)
+        .build();
+    let app = App::new(|_, _| full("max-age=60", "page"));
+    let miss = collect(
+        cache
+            .serve(get("/a?utm_source=mail&id=1"), app.clone())
+            .await
+            .expect("infallible"),
+    )
+    .await;
+    assert_eq!(
+        cache_status(&miss),
+        "webcache; fwd=uri-miss; fwd-status=200; stored"
+    );
+    let hit = collect(
+        cache
+            .serve(get("/a?id=1"), app.clone())
+            .await
+            .expect("infallible"),
+    )
+    .await;
+    assert_eq!(cache_status(&hit), "webcache; hit; ttl=60");
+    let other = collect(
+        cache
+            .serve(get("/a?id=2"), app.clone())
+            .await
+            .expect("infallible"),
+    )
+    .await;
+    assert_eq!(
+        cache_status(&other),
+        "webcache; fwd=uri-miss; fwd-status=200; stored"
+    );
+    assert_eq!(app.calls.get(), 2);
+}
+
+#[tokio::test]
+async fn a_custom_etag_replaces_the_body_digest_and_the_rest_still_works() {
+    let cache = Cache::builder(MapStore::default())
+        .validation(LengthTag)
+        .storage(NoErrors)
+        .build();
+    let app = App::new(|_, parts: &Parts| {
+        if parts.uri.path() == "/missing" {
+            let mut r = full("max-age=60", "nope");
+            *r.status_mut() = StatusCode::NOT_FOUND;
+            r
+        } else {
+            full("max-age=60", "hello")
+        }
+    });
+    let miss = collect(
+        cache
+            .serve(get("/e"), app.clone())
+            .await
+            .expect("infallible"),
+    )
+    .await;
+    assert_eq!(miss.headers()["etag"], "W/\"len-5\"");
+    let mut conditional = get("/e");
+    conditional
+        .headers_mut()
+        .insert("if-none-match", "W/\"len-5\"".parse().expect("valid"));
+    let not_modified = collect(
+        cache
+            .serve(conditional, app.clone())
+            .await
+            .expect("infallible"),
+    )
+    .await;
+    assert_eq!(not_modified.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(cache_status(&not_modified), "webcache; hit; ttl=60");
+
+    for _ in 0..2 {
+        let missing = collect(
+            cache
+                .serve(get("/missing"), app.clone())
+                .await
+                .expect("infallible"),
+        )
+        .await;
+        assert_eq!(
+            cache_status(&missing),
+            "webcache; fwd=uri-miss; fwd-status=404"
+        );
+    }
+    assert_eq!(app.calls.get(), 3);
+}
+
+// ---- the two handlers installed separately ----------------------------------
+
+/// What an adapter that owns neither end does: the request handler at one
+/// depth of the stack, the response handler at another, joined by Pending.
+async fn by_hand<S: Store>(
+    cache: &Cache<S, Mixins>,
+    request: Request<Bytes>,
+    app: impl Fn(&Parts) -> Response<Full<Bytes>>,
+    forwarded: &mut Vec<Parts>,
+) -> Response<Bytes> {
+    let (mut parts, _) = request.into_parts();
+    match cache.request_handler().handle(&parts).await {
+        RequestOutcome::Respond(response, refresh) => {
+            assert!(refresh.is_none(), "no refresh expected here");
+            response
+        }
+        RequestOutcome::Forward(pending) => {
+            assert_eq!(pending.uri(), "http://example.test/h");
+            pending.prepare(&mut parts);
+            let response = app(&parts);
+            forwarded.push(parts);
+            match cache.response_handler().handle(pending, response).await {
+                ResponseOutcome::Respond(response) => collect(response).await,
+                ResponseOutcome::Retry(_) => panic!("no retry expected here"),
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_request_and_response_handlers_work_apart() {
+    let clock = manual();
+    let cache = Cache::builder(MapStore::default())
+        .config(config(Config::gateway_builder()))
+        .clock(clock.clone())
+        .build();
+    let mut forwarded = Vec::new();
+    let origin = |parts: &Parts| {
+        if parts.headers.contains_key("if-none-match") {
+            Response::builder()
+                .status(304)
+                .header("etag", "\"v1\"")
+                .header("cache-control", "max-age=10")
+                .body(Full::new(Bytes::new()))
+                .expect("a valid response")
+        } else {
+            let mut r = full("max-age=10", "by hand");
+            r.headers_mut()
+                .insert("etag", "\"v1\"".parse().expect("valid"));
+            r
+        }
+    };
+
+    let miss = by_hand(&cache, get("/h"), origin, &mut forwarded).await;
+    assert_eq!(miss.body(), "by hand");
+    assert_eq!(
+        cache_status(&miss),
+        "webcache; fwd=uri-miss; fwd-status=200; stored"
+    );
+
+    let hit = by_hand(&cache, get("/h"), origin, &mut forwarded).await;
+    assert_eq!(hit.body(), "by hand");
+    assert_eq!(forwarded.len(), 1);
+
+    clock.advance(Duration::from_secs(20));
+    let validated = by_hand(&cache, get("/h"), origin, &mut forwarded).await;
+    assert_eq!(forwarded.len(), 2);
+    assert_eq!(
+        forwarded[1].headers["if-none-match"], "\"v1\"",
+        "Pending::prepare added the stored validator"
+    );
+    assert_eq!(validated.status(), StatusCode::OK);
+    assert_eq!(validated.body(), "by hand");
+    assert_eq!(
+        cache_status(&validated),
+        "webcache; fwd=stale; fwd-status=304; ttl=10; stored"
+    );
+}
+
+// ---- streamed bodies ----------------------------------------------------------
+
+#[tokio::test]
+async fn a_body_of_unknown_size_is_stored_once_fully_read() {
+    let cache = Cache::new(MapStore::default(), Config::default());
+    let app = App::new(|_, _| {
+        Response::builder()
+            .header("cache-control", "max-age=60")
+            .body(Chunks::new(["hello", " ", "world"]))
+            .expect("a valid response")
+    });
+    let response = cache
+        .serve(get("/s"), app.clone())
+        .await
+        .expect("infallible");
+    assert_eq!(
+        response.body().size_hint().exact(),
+        None,
+        "streamed, not buffered"
+    );
+    let response = collect(response).await;
+    assert_eq!(response.body(), "hello world");
+    cache.quiesce().await;
+    let hit = collect(
+        cache
+            .serve(get("/s"), app.clone())
+            .await
+            .expect("infallible"),
+    )
+    .await;
+    assert_eq!(hit.body(), "hello world");
+    assert_eq!(cache_status(&hit), "webcache; hit; ttl=60");
+    assert_eq!(app.calls.get(), 1);
+}
+
+#[tokio::test]
+async fn a_streamed_body_reaches_the_client_before_it_ends() {
+    let cache = Cache::new(MapStore::default(), Config::default());
+    let (tx, rx) = mpsc::unbounded_channel();
+    let rx = Arc::new(Mutex::new(Some(rx)));
+    let app = App::new(move |_, _| {
+        let rx = rx
+            .lock()
+            .expect("not poisoned")
+            .take()
+            .expect("called once");
+        Response::builder()
+            .header("cache-control", "max-age=60")
+            .body(Channel(rx))
+            .expect("a valid response")
+    });
+    tx.send(Bytes::from_static(b"first"))
+        .expect("the body is alive");
+    // The origin sends its second chunk only after the client has read the
+    // first: a cache that buffered the body would never return.
+    let response =
+        tokio::time::timeout(Duration::from_secs(5), cache.serve(get("/s"), app.clone()))
+            .await
+            .expect("the response head arrives before the body ends")
+            .expect("infallible");
+    let mut body = response.into_body();
+    let first = body
+        .frame()
+        .await
+        .expect("a frame")
+        .expect("infallible")
+        .into_data()
+        .expect("data");
+    assert_eq!(first, "first");
+    tx.send(Bytes::from_static(b" second"))
+        .expect("the body is alive");
+    drop(tx);
+    let rest = body.collect().await.expect("infallible").to_bytes();
+    assert_eq!(rest, " second");
+    cache.quiesce().await;
+    let hit = collect(
+        cache
+            .serve(get("/s"), app.clone())
+            .await
+            .expect("infallible"),
+    )
+    .await;
+    assert_eq!(hit.body(), "first second");
+}
+
+#[tokio::test]
+async fn a_body_larger_than_max_body_size_streams_through_and_is_not_stored() {
+    let cache = Cache::new(
+        MapStore::default(),
+        config(Config::builder().max_body_size(4)),
+    );
+    // Announced by Content-Length.
+    let announced = App::new(|_, _| {
+        let mut r = full("max-age=60", "0123456789");
+        r.headers_mut().insert("content-length", 10.into());
+        r
+    });
+    // Or only found out while streaming.
+    let streamed = App::new(|_, _| {
+        Response::builder()
+            .header("cache-control", "max-age=60")
+            .body(Chunks::new(["012", "345", "6789"]))
+            .expect("a valid response")
+    });
+    for _ in 0..2 {
+        let r = collect(
+            cache
+                .serve(get("/announced"), announced.clone())
+                .await
+                .expect("infallible"),
+        )
+        .await;
+        assert_eq!(r.body(), "0123456789");
+        let r = collect(
+            cache
+                .serve(get("/streamed"), streamed.clone())
+                .await
+                .expect("infallible"),
+        )
+        .await;
+        assert_eq!(r.body(), "0123456789");
+        cache.quiesce().await;
+    }
+    assert_eq!((announced.calls.get(), streamed.calls.get()), (2, 2));
+    assert_eq!(cache.stats().stores, 0);
+}
+
+#[tokio::test]
+async fn a_body_shorter_than_its_content_length_is_not_stored() {
+    let cache = Cache::new(MapStore::default(), Config::default());
+    let app = App::new(|_, _| {
+        Response::builder()
+            .header("cache-control", "max-age=60")
+            .header("content-length", "10")
+            .body(Chunks::new(["abc"]))
+            .expect("a valid response")
+    });
+    for _ in 0..2 {
+        let r = collect(
+            cache
+                .serve(get("/short"), app.clone())
+                .await
+                .expect("infallible"),
+        )
+        .await;
+        assert_eq!(r.body(), "abc");
+        cache.quiesce().await;
+    }
+    assert_eq!(app.calls.get(), 2);
+    assert_eq!(cache.stats().stores, 0);
+}
+
+#[tokio::test]
+async fn stored_entries_decode_to_what_was_sent() {
+    let store = MapStore::default();
+    let cache = Cache::builder(store.clone())
+        .config(config(Config::gateway_builder()))
+        .build();
+    let app = App::new(|_, _| {
+        Response::builder()
+            .header("cache-control", "max-age=60")
+            .header("set-cookie", "a=1")
+            .header("connection", "x-hop")
+            .header("x-hop", "1")
+            .header("x-kept", "2")
+            .body(Full::new(Bytes::from_static(b"payload")))
+            .expect("a valid response")
+    });
+    let mut request = get("/d");
+    request
+        .headers_mut()
+        .insert("authorization", "x".parse().expect("valid"));
+    // Not stored: Set-Cookie without public, Authorization without public.
+    collect(cache.serve(request, app.clone()).await.expect("infallible")).await;
+    assert!(store.map().is_empty());
+
+    let cache = Cache::builder(store.clone())
+        .config(config(Config::gateway_builder().store_set_cookie(true)))
+        .build();
+    collect(
+        cache
+            .serve(get("/d"), app.clone())
+            .await
+            .expect("infallible"),
+    )
+    .await;
+    let map = store.map();
+    let entry = map
+        .iter()
+        .find(|(k, _)| !k.is_metadata())
+        .map(|(_, v)| v.clone())
+        .expect("a representation was stored");
+    let stored = StoredResponse::decode(entry).expect("it decodes");
+    assert_eq!(stored.uri, "http://example.test/d");
+    assert_eq!(stored.body, "payload");
+    assert_eq!(stored.headers["set-cookie"], "a=1");
+    assert_eq!(stored.headers["x-kept"], "2");
+    assert!(!stored.headers.contains_key("x-hop") && !stored.headers.contains_key("connection"));
+}
