@@ -141,7 +141,7 @@ impl CacheStatus {
     /// Appends this member to the response's Cache-Status field; members
     /// from caches nearer the origin stay first (RFC 9211 §2).
     pub fn append_to(&self, headers: &mut HeaderMap) {
-        if let Ok(value) = HeaderValue::from_str(&self.to_string()) {
+        if let Ok(value) = HeaderValue::try_from(self.render()) {
             headers.append(CACHE_STATUS, value);
         }
     }
@@ -164,7 +164,16 @@ fn push_sf_string(out: &mut String, s: &str) {
 
 impl fmt::Display for CacheStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut s = self.name.clone();
+        f.write_str(&self.render())
+    }
+}
+
+impl CacheStatus {
+    /// The member as text, built in one buffer (it is on every response).
+    fn render(&self) -> String {
+        use std::fmt::Write as _;
+        let mut s = String::with_capacity(self.name.len() + 48);
+        s.push_str(&self.name);
         if self.hit {
             s.push_str("; hit");
         }
@@ -173,10 +182,10 @@ impl fmt::Display for CacheStatus {
             s.push_str(fwd.as_str());
         }
         if let Some(status) = self.fwd_status {
-            s.push_str(&format!("; fwd-status={status}"));
+            let _ = write!(s, "; fwd-status={status}");
         }
         if let Some(ttl) = self.ttl {
-            s.push_str(&format!("; ttl={ttl}"));
+            let _ = write!(s, "; ttl={ttl}");
         }
         if self.stored {
             s.push_str("; stored");
@@ -192,7 +201,7 @@ impl fmt::Display for CacheStatus {
             s.push_str("; detail=");
             push_sf_string(&mut s, detail);
         }
-        f.write_str(&s)
+        s
     }
 }
 

@@ -136,15 +136,13 @@ pub fn is_storable(
     {
         return Err(NotStorable::Authorization);
     }
-    if shared
-        && !config.store_set_cookie()
-        && headers.contains_key(SET_COOKIE)
-        && !(cc.is_public() || s_maxage)
+    // The cookie would be stored unless a qualified private or no-cache
+    // naming it drops it from the stored copy (RFC 9111 §3.1).
+    let cookie_stored = headers.contains_key(SET_COOKIE)
         && !names_field(cc.private(), &SET_COOKIE)
-        && !names_field(cc.no_cache(), &SET_COOKIE)
-    {
-        // The cookie would be stored (a qualified private or no-cache
-        // naming it would drop it from the stored copy, RFC 9111 §3.1).
+        && !names_field(cc.no_cache(), &SET_COOKIE);
+    let explicitly_shared = cc.is_public() || s_maxage;
+    if shared && cookie_stored && !explicitly_shared && !config.store_set_cookie() {
         return Err(NotStorable::SetCookie);
     }
     if Vary::from_headers(headers).is_any() {

@@ -41,6 +41,16 @@ pub fn parse_http_date(value: &[u8]) -> Option<SystemTime> {
     if value.len() < 20 || value.len() > 40 || !value.is_ascii() {
         return None;
     }
+    // Fast path: an IMF-fixdate or asctime-date as senders write them (the
+    // two-digit years of rfc850-date need the pivot below).
+    if value.len() == 29 || value.len() == 24 {
+        if let Ok(time) = std::str::from_utf8(value)
+            .map_err(|_| ())
+            .and_then(|v| httpdate::parse_http_date(v).map_err(|_| ()))
+        {
+            return Some(time);
+        }
+    }
     // Canonical capitalisation so that `httpdate` (which is case-sensitive)
     // accepts e.g. "thu, 01 dec 1994 16:00:00 gmt".
     let mut canonical = String::with_capacity(value.len());
