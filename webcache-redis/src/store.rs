@@ -1,0 +1,436 @@
+//! [`RedisStore`]: the [`Store`] over Redis.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use redis::{Client, Value};
+use webcache_core::StoreError;
+use webcache_core::store::{Store, StoreKey, Write};
+
+use crate::backoff::Backoff;
+use crate::builder::RedisStoreBuilder;
+use crate::connection::Connection;
+use crate::error::{Error, is_outage, store_error};
+use crate::key::{redis_key, write_key};
+
+/// The longest time-to-live sent to Redis: about a hundred years. Longer
+/// ones are cut (a store may evict early, never serve late), which keeps
+/// `PX` far from the overflow Redis rejects.
+const MAX_TTL_MS: u64 = 100 * 365 * 24 * 3600 * 1000;
+
+/// A [`Store`] on Redis (a single server, or a Redis Cluster with the
+/// `cluster` feature), shared by every instance of a service that points
+/// at it. Cheap to clone; clones share the connection.
+///
+/// - **Keys** are `<prefix>{<resource>}` for a resource's metadata and
+///   `<prefix>{<resource>}:<variant>` for each stored representation, in
+///   lower-case hex; the prefix is `webcache:` unless
+///   [set](RedisStoreBuilder::prefix). The `{…}` hash tag keeps all keys of
+///   one resource in one cluster slot.
+/// - **Expiry** is Redis's own: every write is `SET key value PX ttl`.
+///   Nothing sweeps.
+/// - **Round trips**: [`get_many`](Store::get_many) is one `MGET`,
+///   [`put_many`](Store::put_many) one pipeline of `SET … PX`,
+///   [`delete_many`](Store::delete_many) one `UNLINK`. A cache hit is one
+///   `MGET` of the resource's metadata and the selected representation.
+///   On a cluster, writes that span several resources are one pipeline per
+///   resource.
+/// - **Connection**: made on first use, not by the constructors, so a
+///   store can be built before Redis is up (or outside any runtime); it
+///   lives on the Tokio runtime of its first operation. One multiplexed
+///   connection carries every concurrent operation, and is remade by
+///   itself when it breaks.
+/// - **Faults** are [`StoreError`]s, never panics: the cache logs them,
+///   counts them and serves from the application. While Redis is
+///   unreachable, operations fail at once for a short, growing window
+///   (50 ms up to 1 s by default, see [`RedisStoreBuilder::backoff`]) and
+///   then probe again, so the cache resumes by itself when Redis is back.
+///
+/// ```
+/// use webcache_core::{Cache, Config};
+/// use webcache_redis::RedisStore;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let store = RedisStore::open("redis://127.0.0.1:6379")?;
+/// let cache = Cache::new(store, Config::default());
+/// # let _ = cache;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct RedisStore {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) prefix: String,
+    pub(crate) connection: Connection,
+    pub(crate) backoff: Backoff,
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.inner.prefix)
+            .field("cluster", &self.inner.connection.is_cluster())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisStore {
+    pub(crate) fn from_inner(inner: Inner) -> RedisStore {
+        RedisStore {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// A store on the Redis server at `url` (`redis://[user:password@]host[:port][/db]`
+    /// or `redis+unix:///path`), with the default settings. Fails only when
+    /// `url` cannot be parsed: nothing is connected yet.
+    ///
+    /// ```
+    /// let store = webcache_redis::RedisStore::open("redis://127.0.0.1:6379/0")?;
+    /// # Ok::<(), webcache_redis::Error>(())
+    /// ```
+    pub fn open(url: &str) -> Result<RedisStore, Error> {
+        let client = Client::open(url).map_err(Error::Url)?;
+        Ok(RedisStore::new(client))
+    }
+
+    /// A store on the server `client` points at, with the default settings.
+    ///
+    /// ```
+    /// let client = redis::Client::open("redis://127.0.0.1/")?;
+    /// let store = webcache_redis::RedisStore::new(client);
+    /// # Ok::<(), redis::RedisError>(())
+    /// ```
+    pub fn new(client: Client) -> RedisStore {
+        RedisStoreBuilder::single(client).finish()
+    }
+
+    /// A builder for a store on the server `client` points at, to set the
+    /// key prefix, timeouts and back-off.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let client = redis::Client::open("redis://127.0.0.1/")?;
+    /// let store = webcache_redis::RedisStore::builder(client)
+    ///     .prefix("shop:")
+    ///     .response_timeout(Duration::from_millis(100))
+    ///     .build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn builder(client: Client) -> RedisStoreBuilder {
+        RedisStoreBuilder::single(client)
+    }
+
+    /// A store on the Redis Cluster reachable through any of `nodes`
+    /// (URLs as for [`open`](Self::open)), with the default settings. Fails
+    /// only when a URL cannot be parsed or `nodes` is empty.
+    ///
+    /// ```
+    /// let store = webcache_redis::RedisStore::open_cluster([
+    ///     "redis://10.0.0.1:6379",
+    ///     "redis://10.0.0.2:6379",
+    /// ])?;
+    /// # Ok::<(), webcache_redis::Error>(())
+    /// ```
+    #[cfg(feature = "cluster")]
+    pub fn open_cluster<I>(nodes: I) -> Result<RedisStore, Error>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        let nodes: Vec<String> = nodes.into_iter().map(|n| n.as_ref().to_owned()).collect();
+        if nodes.is_empty() {
+            return Err(Error::NoClusterNodes);
+        }
+        let client = redis::cluster::ClusterClientBuilder::new(nodes.iter().map(String::as_str))
+            // A few quick retries on redirections and lost nodes, well
+            // within the response timeout that bounds the whole operation.
+            .retries(3)
+            .min_retry_wait(10)
+            .max_retry_wait(100)
+            .build()
+            .map_err(Error::Url)?;
+        Ok(RedisStore::cluster(client))
+    }
+
+    /// A store on the Redis Cluster `client` points at, with the default
+    /// settings.
+    ///
+    /// ```
+    /// let client = redis::cluster::ClusterClient::new(vec!["redis://127.0.0.1:7000"])?;
+    /// let store = webcache_redis::RedisStore::cluster(client);
+    /// # Ok::<(), redis::RedisError>(())
+    /// ```
+    #[cfg(feature = "cluster")]
+    pub fn cluster(client: redis::cluster::ClusterClient) -> RedisStore {
+        RedisStoreBuilder::cluster(client).finish()
+    }
+
+    /// A builder for a store on the Redis Cluster `client` points at.
+    ///
+    /// ```
+    /// let client = redis::cluster::ClusterClient::new(vec!["redis://127.0.0.1:7000"])?;
+    /// let store = webcache_redis::RedisStore::cluster_builder(client)
+    ///     .prefix("shop:")
+    ///     .build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "cluster")]
+    pub fn cluster_builder(client: redis::cluster::ClusterClient) -> RedisStoreBuilder {
+        RedisStoreBuilder::cluster(client)
+    }
+
+    /// The key prefix.
+    ///
+    /// ```
+    /// let store = webcache_redis::RedisStore::open("redis://127.0.0.1/")?;
+    /// assert_eq!(store.prefix(), "webcache:");
+    /// # Ok::<(), webcache_redis::Error>(())
+    /// ```
+    pub fn prefix(&self) -> &str {
+        &self.inner.prefix
+    }
+
+    /// True for a store on a Redis Cluster.
+    ///
+    /// ```
+    /// let store = webcache_redis::RedisStore::open("redis://127.0.0.1/")?;
+    /// assert!(!store.is_cluster());
+    /// # Ok::<(), webcache_redis::Error>(())
+    /// ```
+    pub fn is_cluster(&self) -> bool {
+        self.inner.connection.is_cluster()
+    }
+
+    /// The Redis key under which `key` is stored, to look at it with
+    /// `redis-cli` (`PTTL`, `MEMORY USAGE`, …).
+    ///
+    /// ```
+    /// use webcache_core::StoreKey;
+    ///
+    /// let store = webcache_redis::RedisStore::open("redis://127.0.0.1/")?;
+    /// let key = store.redis_key(&StoreKey::metadata([0xab; 16]));
+    /// assert_eq!(key, "webcache:{abababababababababababababababab}");
+    /// # Ok::<(), webcache_redis::Error>(())
+    /// ```
+    pub fn redis_key(&self, key: &StoreKey) -> String {
+        // The prefix is a `String` and the rest is ASCII.
+        String::from_utf8_lossy(&redis_key(&self.inner.prefix, key)).into_owned()
+    }
+
+    /// Sends `PING`: `Ok` when Redis answers. For readiness checks and
+    /// start-up logs; the cache itself never needs it.
+    ///
+    /// ```no_run
+    /// # async fn check() {
+    /// let store = webcache_redis::RedisStore::open("redis://127.0.0.1/").unwrap();
+    /// if let Err(e) = store.ping().await {
+    ///     eprintln!("Redis is not reachable yet ({e}); serving without the cache");
+    /// }
+    /// # }
+    /// ```
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.run(&redis::cmd("PING"), |_| Ok(())).await
+    }
+
+    fn keys_command(&self, name: &str, keys: &[StoreKey]) -> redis::Cmd {
+        let mut cmd = redis::cmd(name);
+        let mut buf = Vec::with_capacity(self.inner.prefix.len() + 72);
+        for key in keys {
+            buf.clear();
+            write_key(&self.inner.prefix, key, &mut buf);
+            cmd.arg(&buf[..]);
+        }
+        cmd
+    }
+
+    /// Runs one command through the back-off, and turns its reply into `T`.
+    async fn run<T>(
+        &self,
+        cmd: &redis::Cmd,
+        reply: impl FnOnce(Value) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.fail_fast()?;
+        let result = self.inner.connection.query(cmd).await;
+        self.record(&result);
+        reply(result.map_err(store_error)?)
+    }
+
+    /// Sends `pipeline` through the back-off.
+    async fn run_pipeline(&self, pipeline: &redis::Pipeline) -> Result<(), StoreError> {
+        self.fail_fast()?;
+        let result = self.inner.connection.pipeline(pipeline).await;
+        self.record(&result);
+        result.map_err(store_error)
+    }
+
+    fn fail_fast(&self) -> Result<(), StoreError> {
+        self.inner.backoff.check().map_err(|remaining| {
+            StoreError::Unavailable(
+                format!(
+                    "Redis unreachable; next attempt in {} ms",
+                    remaining.as_millis()
+                )
+                .into(),
+            )
+        })
+    }
+
+    fn record<T>(&self, result: &redis::RedisResult<T>) {
+        match result {
+            Ok(_) => self.inner.backoff.succeeded(),
+            Err(e) if is_outage(e) => self.inner.backoff.failed(),
+            // Redis answered, with an error: it is up.
+            Err(_) => self.inner.backoff.succeeded(),
+        }
+    }
+
+    fn set_or_unlink(&self, pipeline: &mut redis::Pipeline, write: &Write, buf: &mut Vec<u8>) {
+        buf.clear();
+        write_key(&self.inner.prefix, &write.key, buf);
+        match ttl_millis(write.ttl) {
+            // Already expired: replacing the value means removing it.
+            0 => pipeline.cmd("UNLINK").arg(&buf[..]).ignore(),
+            ms => pipeline
+                .cmd("SET")
+                .arg(&buf[..])
+                .arg(&write.value[..])
+                .arg("PX")
+                .arg(ms)
+                .ignore(),
+        };
+    }
+}
+
+/// A time-to-live in whole milliseconds, rounded down (never kept longer
+/// than asked) and capped at [`MAX_TTL_MS`].
+fn ttl_millis(ttl: Duration) -> u64 {
+    u64::try_from(ttl.as_millis())
+        .unwrap_or(u64::MAX)
+        .min(MAX_TTL_MS)
+}
+
+/// The values of an `MGET` reply, zero-copy: each value takes the reply's
+/// buffer.
+fn mget_values(reply: Value, expected: usize) -> Result<Vec<Option<Bytes>>, StoreError> {
+    let Value::Array(items) = reply else {
+        return Err(unexpected("MGET did not answer with an array"));
+    };
+    if items.len() != expected {
+        return Err(unexpected("MGET answered with the wrong number of values"));
+    }
+    items
+        .into_iter()
+        .map(|item| match item {
+            Value::BulkString(bytes) => Ok(Some(Bytes::from(bytes))),
+            Value::Nil => Ok(None),
+            _ => Err(unexpected(
+                "MGET answered with a value that is not a string",
+            )),
+        })
+        .collect()
+}
+
+fn unexpected(what: &'static str) -> StoreError {
+    StoreError::Backend(
+        redis::RedisError::from((redis::ErrorKind::UnexpectedReturnType, what)).into(),
+    )
+}
+
+impl Store for RedisStore {
+    /// One `MGET`. On a cluster, keys of one resource are one `MGET` on one
+    /// node; keys of several resources are split by slot by the client.
+    async fn get_many(&self, keys: &[StoreKey]) -> Result<Vec<Option<Bytes>>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let cmd = self.keys_command("MGET", keys);
+        self.run(&cmd, |reply| mget_values(reply, keys.len())).await
+    }
+
+    /// One pipeline of `SET key value PX ttl` (an `UNLINK` for a zero
+    /// TTL). On a cluster, one pipeline per resource, since a pipeline
+    /// goes to one node.
+    async fn put_many(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        if writes.is_empty() {
+            return Ok(());
+        }
+        let mut buf = Vec::with_capacity(self.inner.prefix.len() + 72);
+        if !self.inner.connection.is_cluster() {
+            let mut pipeline = redis::pipe();
+            for write in &writes {
+                self.set_or_unlink(&mut pipeline, write, &mut buf);
+            }
+            return self.run_pipeline(&pipeline).await;
+        }
+        let mut groups: Vec<([u8; webcache_core::key::DIGEST_LEN], redis::Pipeline)> = Vec::new();
+        for write in &writes {
+            let resource = *write.key.resource();
+            let index = match groups.iter().position(|(r, _)| *r == resource) {
+                Some(i) => i,
+                None => {
+                    groups.push((resource, redis::pipe()));
+                    groups.len() - 1
+                }
+            };
+            self.set_or_unlink(&mut groups[index].1, write, &mut buf);
+        }
+        for (_, pipeline) in &groups {
+            self.run_pipeline(pipeline).await?;
+        }
+        Ok(())
+    }
+
+    /// One `UNLINK` (Redis frees the values in the background). On a
+    /// cluster the client splits it by slot.
+    async fn delete_many(&self, keys: &[StoreKey]) -> Result<(), StoreError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let cmd = self.keys_command("UNLINK", keys);
+        self.run(&cmd, |_| Ok(())).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttls_round_down_to_milliseconds_and_are_capped() {
+        assert_eq!(ttl_millis(Duration::from_micros(999)), 0);
+        assert_eq!(ttl_millis(Duration::from_micros(1500)), 1);
+        assert_eq!(ttl_millis(Duration::from_secs(60)), 60_000);
+        assert_eq!(ttl_millis(Duration::MAX), MAX_TTL_MS);
+    }
+
+    #[test]
+    fn an_mget_reply_becomes_values_in_key_order() {
+        let reply = Value::Array(vec![
+            Value::BulkString(b"a".to_vec()),
+            Value::Nil,
+            Value::BulkString(Vec::new()),
+        ]);
+        assert_eq!(
+            mget_values(reply, 3).expect("valid reply"),
+            vec![Some(Bytes::from_static(b"a")), None, Some(Bytes::new())]
+        );
+    }
+
+    #[test]
+    fn a_malformed_mget_reply_is_a_backend_error() {
+        for (reply, n) in [
+            (Value::Okay, 1),
+            (Value::Array(vec![Value::Nil]), 2),
+            (Value::Array(vec![Value::Int(1)]), 1),
+        ] {
+            assert!(matches!(mget_values(reply, n), Err(StoreError::Backend(_))));
+        }
+    }
+}
