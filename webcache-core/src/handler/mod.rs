@@ -353,9 +353,30 @@ impl<S: Store, M> Shared<S, M> {
         }
     }
 
+    /// Counts a store failure and logs it — at most once a second, with
+    /// the number of failures not logged since, so that an outage under load
+    /// does not flood the log.
     fn store_failed(&self, error: &StoreError) {
         self.counters.store_errors.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(target: "webcache", %error, "store failed; serving without the cache");
+        let now = crate::headers::unix_millis(SystemTime::now());
+        let last = self.counters.last_warning.load(Ordering::Relaxed);
+        let due = now.saturating_sub(last) >= 1000
+            && self
+                .counters
+                .last_warning
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok();
+        if due {
+            let suppressed = self.counters.unlogged.swap(0, Ordering::Relaxed);
+            tracing::warn!(
+                target: "webcache",
+                %error,
+                suppressed,
+                "store failed; serving without the cache"
+            );
+        } else {
+            self.counters.unlogged.fetch_add(1, Ordering::Relaxed);
+        }
     }
 }
 
@@ -395,6 +416,10 @@ pub(crate) struct Counters {
     pub(crate) invalidations: AtomicU64,
     pub(crate) collapsed: AtomicU64,
     pub(crate) refreshes: AtomicU64,
+    /// When a store failure was last logged (ms since the epoch).
+    last_warning: AtomicU64,
+    /// Store failures not logged since then.
+    unlogged: AtomicU64,
 }
 
 impl Counters {
