@@ -15,7 +15,10 @@
 //! assert!(config.is_exempt("/admin/users"));
 //! ```
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use http::HeaderName;
 
 use crate::error::Error;
 use crate::headers::list::is_token;
@@ -59,6 +62,8 @@ pub struct Config {
     pub(crate) store_timeout: Duration,
     pub(crate) stale_retention: Duration,
     pub(crate) default_scheme: String,
+    // Behind one pointer: Config is moved around by value.
+    pub(crate) targeted_fields: Arc<Vec<HeaderName>>,
 }
 
 impl Default for Config {
@@ -74,9 +79,11 @@ impl Config {
     }
 
     /// A builder with the defaults for a caching reverse proxy: shared,
-    /// [`Role::Gateway`].
+    /// [`Role::Gateway`], obeying `CDN-Cache-Control` (RFC 9213).
     pub fn gateway_builder() -> ConfigBuilder {
-        ConfigBuilder::default().role(Role::Gateway)
+        ConfigBuilder::default()
+            .role(Role::Gateway)
+            .targeted_fields([crate::targeted::CDN_CACHE_CONTROL])
     }
 
     /// True for a shared cache (RFC 9111 §1).
@@ -155,6 +162,11 @@ impl Config {
     pub fn default_scheme(&self) -> &str {
         &self.default_scheme
     }
+    /// The targeted cache-control fields this cache obeys, most specific
+    /// first (RFC 9213 §2.2).
+    pub fn targeted_fields(&self) -> &[HeaderName] {
+        &self.targeted_fields
+    }
 }
 
 /// Builds a [`Config`].
@@ -185,6 +197,7 @@ impl Default for ConfigBuilder {
                 store_timeout: Duration::from_millis(250),
                 stale_retention: Duration::from_secs(60 * 60),
                 default_scheme: "http".to_owned(),
+                targeted_fields: Arc::default(),
             },
         }
     }
@@ -325,6 +338,16 @@ impl ConfigBuilder {
     /// none (origin-form requests); default `http`.
     pub fn default_scheme(mut self, scheme: &str) -> Self {
         self.config.default_scheme = scheme.to_ascii_lowercase();
+        self
+    }
+
+    /// The targeted cache-control fields (RFC 9213) this cache obeys, most
+    /// specific first: the first one a response carries with a valid value
+    /// replaces its Cache-Control and Expires for this cache (see
+    /// [`crate::targeted`]). Default none; [`Config::gateway_builder`]
+    /// starts from `CDN-Cache-Control`.
+    pub fn targeted_fields<I: IntoIterator<Item = HeaderName>>(mut self, names: I) -> Self {
+        self.config.targeted_fields = Arc::new(names.into_iter().collect());
         self
     }
 

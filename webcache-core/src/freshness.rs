@@ -76,7 +76,9 @@ pub fn freshness_lifetime(
         Some(Some(date)) => date,
         _ => response_time,
     };
-    if let Some(expires) = date_field(headers, &EXPIRES) {
+    // A targeted field replaces Expires too (RFC 9213 §2.2).
+    let expires = date_field(headers, &EXPIRES).filter(|_| !cc.is_targeted());
+    if let Some(expires) = expires {
         let lifetime = match expires {
             Some(at) => at.duration_since(date_value).unwrap_or(Duration::ZERO),
             // An invalid date means "already expired" (RFC 9111 §5.3).

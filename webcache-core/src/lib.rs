@@ -56,11 +56,15 @@ pub mod headers;
 pub mod invalidation;
 pub mod key;
 pub mod modifiers;
+pub mod range;
 pub mod request;
 pub mod reuse;
 pub mod status;
 pub mod storage;
 pub mod store;
+pub mod targeted;
+#[cfg(test)]
+mod testing;
 pub mod validation;
 
 pub use config::{Config, ConfigBuilder, Role};

@@ -150,7 +150,7 @@ pub fn is_storable(
     }
     let cacheable = cc.is_public()
         || (!shared && cc.private().is_some())
-        || headers.contains_key(http::header::EXPIRES)
+        || (headers.contains_key(http::header::EXPIRES) && !cc.is_targeted())
         || cc.max_age().is_some()
         || s_maxage
         || is_heuristically_cacheable(status);

@@ -14,7 +14,7 @@ use super::mixins::{Policy, Retrieval, Validation};
 use super::{Counters, Shared};
 use crate::config::{Config, Role};
 use crate::freshness::Freshness;
-use crate::headers::{CacheControl, fmt_http_date};
+use crate::headers::fmt_http_date;
 use crate::key::{Metadata, PrimaryKey, SecondaryKey};
 use crate::request::RequestFacts;
 use crate::reuse::{Reuse, ValidateReason, freshness, reuse};
@@ -310,14 +310,22 @@ impl<S: Store, M: Policy> Shared<S, M> {
         };
         let age = HeaderValue::from(f.age_secs());
         let (status_code, mut headers, body) = match precondition {
-            Precondition::Proceed => {
+            // RFC 9110 §14.2: Range, evaluated after the preconditions.
+            Precondition::Proceed => crate::range::partial_response(
+                method,
+                request,
+                stored.status,
+                &stored.headers,
+                &stored.body,
+            )
+            .unwrap_or_else(|| {
                 let body = if *method == Method::HEAD {
                     Bytes::new()
                 } else {
                     stored.body.clone()
                 };
                 (stored.status, stored.headers.clone(), body)
-            }
+            }),
             Precondition::NotModified => (
                 StatusCode::NOT_MODIFIED,
                 not_modified_headers(&stored.headers),
@@ -404,7 +412,7 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
             };
             let (kind, stored, stale_if_error) = match found.stored {
                 Some(stored) => {
-                    let cc = CacheControl::from_headers(&stored.headers).unwrap_or_default();
+                    let cc = crate::targeted::response_cache_control(&stored.headers, config);
                     match reuse(&stored, &cc, &facts, config, now) {
                         Reuse::Fresh(f) => {
                             Counters::bump(&s.counters.hits);
@@ -595,7 +603,7 @@ impl<S: Store, M: Policy> Shared<S, M> {
             .stored
             .as_ref()
             .filter(|_| pending.may_serve_stale_on_error())?;
-        let cc = CacheControl::from_headers(&stored.headers).unwrap_or_default();
+        let cc = crate::targeted::response_cache_control(&stored.headers, &self.config);
         let f = freshness(stored, &cc, &self.config, self.clock.now());
         let mut status = CacheStatus::forward(self.status_name(), Forward::Stale).ttl(f.ttl_secs());
         if let Some(code) = error_status {

@@ -214,7 +214,7 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
                     } else {
                         FillOutcome::NotStored
                     });
-                    let cc = CacheControl::from_headers(&stored.headers).unwrap_or_default();
+                    let cc = crate::targeted::response_cache_control(&stored.headers, &s.config);
                     let f = freshness(&stored, &cc, &s.config, now);
                     let status = CacheStatus::forward(&name, reason)
                         .fwd_status(304)
@@ -262,7 +262,7 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
         }
 
         // A full response to GET.
-        let cc = CacheControl::from_headers(&parts.headers).unwrap_or_default();
+        let cc = crate::targeted::response_cache_control(&parts.headers, &s.config);
         let config = &s.config;
         let mut storable = s.mixins.storage().is_storable(
             &pending.facts,
@@ -409,7 +409,7 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
     async fn write(&self, pending: &Pending, stored: &StoredResponse) -> bool {
         let s = &*self.shared;
         let storage = s.mixins.storage();
-        let cc = CacheControl::from_headers(&stored.headers).unwrap_or_default();
+        let cc = crate::targeted::response_cache_control(&stored.headers, &s.config);
         let mut facts = pending.facts.clone();
         // A HEAD response updates the stored response to GET.
         facts.method = Method::GET;
@@ -434,7 +434,7 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
         now: SystemTime,
     ) -> bool {
         let s = &*self.shared;
-        let cc = CacheControl::from_headers(&stored.headers).unwrap_or_default();
+        let cc = crate::targeted::response_cache_control(&stored.headers, &s.config);
         let (lifetime, source) = freshness_lifetime(
             stored.status,
             &stored.headers,

@@ -150,6 +150,8 @@ pub struct CacheControl {
     stale_while_revalidate: Option<Delta>,
     stale_if_error: Option<Delta>,
     extensions: Vec<Extension>,
+    /// Read from a targeted field (RFC 9213), not from Cache-Control.
+    targeted: bool,
 }
 
 impl CacheControl {
@@ -224,7 +226,9 @@ impl CacheControl {
         }
     }
 
-    fn apply(&mut self, name: &[u8], arg: Option<&[u8]>) {
+    /// Applies one directive, `name` and its unquoted argument, as the
+    /// parser does; the targeted fields (RFC 9213) use it too.
+    pub(crate) fn apply(&mut self, name: &[u8], arg: Option<&[u8]>) {
         fn first(slot: &mut Option<Delta>, arg: Option<&[u8]>) {
             if slot.is_none() {
                 *slot = Some(Delta::parse(arg));
@@ -368,6 +372,15 @@ impl CacheControl {
     /// Directives this crate does not interpret, in order of appearance.
     pub fn extensions(&self) -> &[Extension] {
         &self.extensions
+    }
+    /// True when these directives come from a targeted field such as
+    /// CDN-Cache-Control (RFC 9213 §2.2): the response's Cache-Control and
+    /// Expires are then ignored by this cache. See [`crate::targeted`].
+    pub fn is_targeted(&self) -> bool {
+        self.targeted
+    }
+    pub(crate) fn set_targeted(&mut self) {
+        self.targeted = true;
     }
 
     // ---- building ------------------------------------------------------

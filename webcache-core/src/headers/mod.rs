@@ -7,6 +7,7 @@
 mod cache_control;
 mod entity_tag;
 pub(crate) mod list;
+pub(crate) mod structured;
 mod time;
 mod vary;
 
