@@ -1,0 +1,223 @@
+//! The bodies the proxy moves: the client's request body on its way
+//! upstream, the upstream's response body on its way back (bounded by an
+//! idle timeout), and what the client finally receives.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use hyper::body::Incoming;
+use pin_project_lite::pin_project;
+use tokio::sync::Notify;
+use tokio::time::{Instant, Sleep};
+use webcache_core::CacheBody;
+
+use crate::error::BodyError;
+
+/// A request body on its way upstream: the client's body streamed as it
+/// arrives, or nothing — the cache's own requests (background refreshes,
+/// the unconditional request after an unusable 304) carry no body, which
+/// is why this type implements `Default`.
+#[derive(Debug, Default)]
+pub struct RequestBody {
+    inner: Option<Incoming>,
+    sent: Option<Arc<Notify>>,
+}
+
+impl RequestBody {
+    /// The client's body.
+    pub fn new(body: Incoming) -> Self {
+        RequestBody {
+            inner: Some(body),
+            sent: None,
+        }
+    }
+
+    /// Arranges for `sent` to be notified once the whole body has been
+    /// read; returns false (and notifies nothing) when there is no body
+    /// left to read.
+    pub(crate) fn notify_when_sent(&mut self, sent: Arc<Notify>) -> bool {
+        if self.is_end_stream() {
+            return false;
+        }
+        self.sent = Some(sent);
+        true
+    }
+
+    fn finished(&mut self) {
+        if let Some(sent) = self.sent.take() {
+            sent.notify_one();
+        }
+    }
+}
+
+impl Body for RequestBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let Some(inner) = self.inner.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let polled = Pin::new(inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(None) | Poll::Ready(Some(Err(_))) => self.finished(),
+            Poll::Ready(Some(Ok(_))) if self.is_end_stream() => self.finished(),
+            _ => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.as_ref().is_none_or(Body::is_end_stream)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner
+            .as_ref()
+            .map_or_else(|| SizeHint::with_exact(0), Body::size_hint)
+    }
+}
+
+pin_project! {
+    /// A response body streaming from the upstream. It fails with
+    /// [`BodyError::Idle`] when the upstream sends nothing for longer than
+    /// the idle timeout.
+    pub struct UpstreamBody {
+        inner: Incoming,
+        #[pin]
+        idle: Sleep,
+        timeout: Duration,
+    }
+}
+
+impl UpstreamBody {
+    pub(crate) fn new(inner: Incoming, timeout: Duration) -> Self {
+        UpstreamBody {
+            inner,
+            idle: tokio::time::sleep(timeout),
+            timeout,
+        }
+    }
+}
+
+impl std::fmt::Debug for UpstreamBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpstreamBody")
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Body for UpstreamBody {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        let mut this = self.project();
+        match Pin::new(&mut *this.inner).poll_frame(cx) {
+            Poll::Ready(frame) => {
+                this.idle.as_mut().reset(Instant::now() + *this.timeout);
+                Poll::Ready(frame.map(|f| f.map_err(BodyError::from)))
+            }
+            Poll::Pending => match this.idle.poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Some(Err(BodyError::Idle(*this.timeout)))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+pin_project! {
+    /// The body of a response the proxy sends: what the cache produced (a
+    /// stored body or the upstream's streamed through), or a short body the
+    /// proxy generated itself (502, 504).
+    pub struct ResponseBody {
+        #[pin]
+        inner: Inner,
+    }
+}
+
+pin_project! {
+    #[project = InnerProj]
+    enum Inner {
+        Cache { #[pin] body: CacheBody<UpstreamBody> },
+        Generated { data: Option<Bytes> },
+    }
+}
+
+impl ResponseBody {
+    /// A body from the cache.
+    pub fn cache(body: CacheBody<UpstreamBody>) -> Self {
+        ResponseBody {
+            inner: Inner::Cache { body },
+        }
+    }
+
+    /// A complete body generated by the proxy.
+    pub fn generated(data: Bytes) -> Self {
+        ResponseBody {
+            inner: Inner::Generated {
+                data: (!data.is_empty()).then_some(data),
+            },
+        }
+    }
+}
+
+impl std::fmt::Debug for ResponseBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.inner {
+            Inner::Cache { body } => f.debug_tuple("ResponseBody").field(body).finish(),
+            Inner::Generated { data } => f.debug_tuple("ResponseBody").field(data).finish(),
+        }
+    }
+}
+
+impl Body for ResponseBody {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        match self.project().inner.project() {
+            InnerProj::Cache { body } => body.poll_frame(cx),
+            InnerProj::Generated { data } => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.inner {
+            Inner::Cache { body } => body.is_end_stream(),
+            Inner::Generated { data } => data.is_none(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.inner {
+            Inner::Cache { body } => body.size_hint(),
+            Inner::Generated { data } => {
+                SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
+            }
+        }
+    }
+}

@@ -1,0 +1,760 @@
+//! The command line: every setting as a flag and as a `WEBCACHE_*`
+//! environment variable, with values in human units (`250ms`, `64MiB`).
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::str::FromStr;
+use std::time::Duration;
+
+use clap::{ArgAction, CommandFactory, FromArgMatches, Parser, ValueEnum};
+use http::HeaderName;
+use tracing::Level;
+use webcache_core::{Config, Role};
+use webcache_proxy::{Error, HostHeader, ProxyConfig};
+
+const ABOUT: &str =
+    "A caching reverse proxy: RFC 9111 HTTP caching in front of one HTTP/1.1 origin.";
+
+const LONG_ABOUT: &str = "\
+A caching reverse proxy: RFC 9111 HTTP caching in front of one HTTP/1.1 origin.
+
+Clients talk to the proxy; the proxy answers from its cache when the origin's
+Cache-Control (or CDN-Cache-Control) allows, and forwards everything else to
+the origin: misses, validations, and every method other than GET and HEAD
+(which then invalidate what is stored for the URL).
+
+Quick start, with an origin on port 3000:
+
+    webcache-proxy --upstream http://127.0.0.1:3000 --listen 127.0.0.1:8080
+    curl -si http://127.0.0.1:8080/        # Cache-Status: webcache; fwd=uri-miss; ...
+    curl -si http://127.0.0.1:8080/        # Cache-Status: webcache; hit; ttl=...
+
+Every option can also be set through the environment variable shown with it.
+Durations take a unit (250ms, 10s, 5m, 1h, 1d; a bare number is seconds);
+sizes take one too (512KiB, 64MiB, 1GiB; K, M, G mean the same; a bare number
+is bytes). The proxy stops on SIGTERM or Ctrl-C after finishing the requests
+in flight.";
+
+/// The proxy's command line.
+#[derive(Debug, Parser)]
+#[command(name = "webcache-proxy", version, about = ABOUT, long_about = LONG_ABOUT)]
+pub struct Args {
+    /// The origin server: http://host[:port][/base-path]. Request paths are
+    /// appended to it.
+    #[arg(short, long, env = "WEBCACHE_UPSTREAM", value_name = "URL")]
+    pub upstream: String,
+
+    /// The address to listen on.
+    #[arg(
+        short,
+        long,
+        env = "WEBCACHE_LISTEN",
+        value_name = "ADDR",
+        default_value = "127.0.0.1:8080"
+    )]
+    pub listen: SocketAddr,
+
+    /// Where responses are stored: `memory` (in this process), or a Redis
+    /// URL (redis://host:port/db) shared by every proxy pointing at it.
+    #[arg(
+        long,
+        env = "WEBCACHE_STORE",
+        value_name = "STORE",
+        default_value = "memory"
+    )]
+    pub store: String,
+
+    /// The size of the in-memory store.
+    #[arg(
+        long,
+        env = "WEBCACHE_MEMORY_CAPACITY",
+        value_name = "SIZE",
+        default_value = "256MiB"
+    )]
+    pub memory_capacity: ByteSize,
+
+    /// Worker threads; default: one per CPU.
+    #[arg(long, env = "WEBCACHE_THREADS", value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// Log level: error, warn, info, debug or trace.
+    #[arg(
+        long,
+        env = "WEBCACHE_LOG",
+        value_name = "LEVEL",
+        default_value = "info"
+    )]
+    pub log: Level,
+
+    // ---- forwarding -----------------------------------------------------
+    /// The Host sent upstream: the client's (`preserve`), or the upstream
+    /// URL's (`upstream`).
+    #[arg(
+        long,
+        env = "WEBCACHE_HOST_HEADER",
+        value_enum,
+        default_value = "preserve",
+        help_heading = "Forwarding"
+    )]
+    pub host_header: HostChoice,
+
+    /// The bound on connecting to the upstream (past it: 502). Default 5s.
+    #[arg(
+        long,
+        env = "WEBCACHE_CONNECT_TIMEOUT",
+        value_name = "DURATION",
+        help_heading = "Forwarding"
+    )]
+    pub connect_timeout: Option<HumanDuration>,
+
+    /// The bound on the upstream's response head once the request is sent
+    /// (past it: 504). Default 60s.
+    #[arg(
+        long,
+        env = "WEBCACHE_UPSTREAM_TIMEOUT",
+        value_name = "DURATION",
+        help_heading = "Forwarding"
+    )]
+    pub upstream_timeout: Option<HumanDuration>,
+
+    /// The longest pause within an upstream response body before it is cut
+    /// off. Default 60s.
+    #[arg(
+        long,
+        env = "WEBCACHE_UPSTREAM_IDLE_TIMEOUT",
+        value_name = "DURATION",
+        help_heading = "Forwarding"
+    )]
+    pub upstream_idle_timeout: Option<HumanDuration>,
+
+    /// How long an idle upstream connection is kept for reuse. Default 4s
+    /// (below the 5s after which Node.js and Apache close idle connections).
+    #[arg(
+        long,
+        env = "WEBCACHE_POOL_IDLE_TIMEOUT",
+        value_name = "DURATION",
+        help_heading = "Forwarding"
+    )]
+    pub pool_idle_timeout: Option<HumanDuration>,
+
+    /// How many idle upstream connections are kept. Default 256.
+    #[arg(
+        long,
+        env = "WEBCACHE_POOL_MAX_IDLE",
+        value_name = "N",
+        help_heading = "Forwarding"
+    )]
+    pub pool_max_idle: Option<usize>,
+
+    /// The name of this proxy in the Via field. Default webcache.
+    #[arg(
+        long,
+        env = "WEBCACHE_VIA_NAME",
+        value_name = "NAME",
+        help_heading = "Forwarding"
+    )]
+    pub via_name: Option<String>,
+
+    /// Relay 1xx interim responses (103 Early Hints) to HTTP/1.1 clients.
+    /// Default true.
+    #[arg(long, env = "WEBCACHE_RELAY_INTERIM", value_name = "BOOL", action = ArgAction::Set, help_heading = "Forwarding")]
+    pub relay_interim: Option<bool>,
+
+    /// The bound on receiving a request head from a client. Default 30s.
+    #[arg(
+        long,
+        env = "WEBCACHE_HEADER_READ_TIMEOUT",
+        value_name = "DURATION",
+        help_heading = "Forwarding"
+    )]
+    pub header_read_timeout: Option<HumanDuration>,
+
+    /// How long a shutdown waits for requests in flight. Default 30s.
+    #[arg(
+        long,
+        env = "WEBCACHE_SHUTDOWN_TIMEOUT",
+        value_name = "DURATION",
+        help_heading = "Forwarding"
+    )]
+    pub shutdown_timeout: Option<HumanDuration>,
+
+    // ---- cache ----------------------------------------------------------
+    /// `gateway`: invent no validators, leave the client's preconditions to
+    /// the origin on a miss (right for a proxy). `application`: add strong
+    /// ETags to responses and answer preconditions like an origin would.
+    #[arg(
+        long,
+        env = "WEBCACHE_ROLE",
+        value_enum,
+        default_value = "gateway",
+        help_heading = "Cache"
+    )]
+    pub role: RoleChoice,
+
+    /// A shared cache (true, right for a proxy) obeys s-maxage, private and
+    /// the Authorization rules; false makes it a private cache. Default true.
+    #[arg(long, env = "WEBCACHE_SHARED", value_name = "BOOL", action = ArgAction::Set, help_heading = "Cache")]
+    pub shared: Option<bool>,
+
+    /// A URL path prefix that is never cached (repeat the flag, or separate
+    /// with commas in the environment variable).
+    #[arg(
+        long = "exempt",
+        env = "WEBCACHE_EXEMPT",
+        value_name = "PREFIX",
+        value_delimiter = ',',
+        help_heading = "Cache"
+    )]
+    pub exempt: Vec<String>,
+
+    /// A salt mixed into every cache key; change it to drop the whole cache.
+    #[arg(
+        long,
+        env = "WEBCACHE_MASTER_SALT",
+        value_name = "SALT",
+        help_heading = "Cache"
+    )]
+    pub master_salt: Option<String>,
+
+    /// Honour the client's Cache-Control (no-cache, max-age, ...). false is
+    /// NOT compliant with RFC 9111. Default true.
+    #[arg(long, env = "WEBCACHE_REQUEST_CONTROLS_CACHE", value_name = "BOOL", action = ArgAction::Set, help_heading = "Cache")]
+    pub request_controls_cache: Option<bool>,
+
+    /// The largest response body stored; larger ones stream through.
+    /// Default 8MiB.
+    #[arg(
+        long,
+        env = "WEBCACHE_MAX_BODY_SIZE",
+        value_name = "SIZE",
+        help_heading = "Cache"
+    )]
+    pub max_body_size: Option<ByteSize>,
+
+    /// The largest response header section stored. Default 64KiB.
+    #[arg(
+        long,
+        env = "WEBCACHE_MAX_HEADER_BYTES",
+        value_name = "SIZE",
+        help_heading = "Cache"
+    )]
+    pub max_header_bytes: Option<ByteSize>,
+
+    /// The fraction of the time since Last-Modified a response without
+    /// explicit freshness stays fresh (0 to 1). Default 0.1.
+    #[arg(
+        long,
+        env = "WEBCACHE_HEURISTIC_FRACTION",
+        value_name = "FRACTION",
+        help_heading = "Cache"
+    )]
+    pub heuristic_fraction: Option<f64>,
+
+    /// The cap on that heuristic freshness. Default 24h.
+    #[arg(
+        long,
+        env = "WEBCACHE_HEURISTIC_MAX",
+        value_name = "DURATION",
+        help_heading = "Cache"
+    )]
+    pub heuristic_max: Option<HumanDuration>,
+
+    /// Refresh a hit in the background when it has less than this freshness
+    /// left. Default off.
+    #[arg(
+        long,
+        env = "WEBCACHE_REFRESH_AHEAD",
+        value_name = "DURATION",
+        help_heading = "Cache"
+    )]
+    pub refresh_ahead: Option<HumanDuration>,
+
+    /// The cache's name in the Cache-Status field (RFC 9211). Default
+    /// webcache.
+    #[arg(
+        long,
+        env = "WEBCACHE_CACHE_STATUS",
+        value_name = "NAME",
+        help_heading = "Cache"
+    )]
+    pub cache_status: Option<String>,
+
+    /// Send no Cache-Status field.
+    #[arg(
+        long,
+        env = "WEBCACHE_NO_CACHE_STATUS",
+        conflicts_with = "cache_status",
+        help_heading = "Cache"
+    )]
+    pub no_cache_status: bool,
+
+    /// Include the cache key in Cache-Status. Default false.
+    #[arg(long, env = "WEBCACHE_CACHE_STATUS_KEY", value_name = "BOOL", action = ArgAction::Set, help_heading = "Cache")]
+    pub cache_status_key: Option<bool>,
+
+    /// Store responses that set cookies even without `public` or
+    /// `s-maxage`, as RFC 9111 allows. Default false (a leaked session
+    /// cookie is worse than a miss).
+    #[arg(long, env = "WEBCACHE_STORE_SET_COOKIE", value_name = "BOOL", action = ArgAction::Set, help_heading = "Cache")]
+    pub store_set_cookie: Option<bool>,
+
+    /// Collapse concurrent misses for one URL into one upstream request.
+    /// Default true.
+    #[arg(long, env = "WEBCACHE_COALESCE", value_name = "BOOL", action = ArgAction::Set, help_heading = "Cache")]
+    pub coalesce: Option<bool>,
+
+    /// How long a collapsed request waits for the one in flight. Default
+    /// 10s.
+    #[arg(
+        long,
+        env = "WEBCACHE_COALESCE_TIMEOUT",
+        value_name = "DURATION",
+        help_heading = "Cache"
+    )]
+    pub coalesce_timeout: Option<HumanDuration>,
+
+    /// The bound on each store operation; past it the request goes to the
+    /// upstream. Default 250ms.
+    #[arg(
+        long,
+        env = "WEBCACHE_STORE_TIMEOUT",
+        value_name = "DURATION",
+        help_heading = "Cache"
+    )]
+    pub store_timeout: Option<HumanDuration>,
+
+    /// How long a stale response is kept for revalidation and
+    /// stale-if-error. Default 1h.
+    #[arg(
+        long,
+        env = "WEBCACHE_STALE_RETENTION",
+        value_name = "DURATION",
+        help_heading = "Cache"
+    )]
+    pub stale_retention: Option<HumanDuration>,
+
+    /// The scheme in cache keys (what clients used to reach the proxy):
+    /// http, or https behind a TLS terminator. Default http.
+    #[arg(
+        long,
+        env = "WEBCACHE_DEFAULT_SCHEME",
+        value_name = "SCHEME",
+        help_heading = "Cache"
+    )]
+    pub default_scheme: Option<String>,
+
+    /// A targeted cache-control field this cache obeys instead of
+    /// Cache-Control and Expires when a response carries it (RFC 9213),
+    /// most specific first; repeat the flag, or separate with commas in the
+    /// environment variable. Default CDN-Cache-Control.
+    #[arg(long = "targeted-field", env = "WEBCACHE_TARGETED_FIELDS", value_name = "NAME", value_delimiter = ',', value_parser = parse_field_name, help_heading = "Cache")]
+    pub targeted_fields: Vec<HeaderName>,
+
+    /// Obey no targeted field: Cache-Control alone governs the cache.
+    #[arg(
+        long,
+        env = "WEBCACHE_NO_TARGETED_FIELDS",
+        conflicts_with = "targeted_fields",
+        help_heading = "Cache"
+    )]
+    pub no_targeted_fields: bool,
+}
+
+/// A header field name, as typed (any case).
+fn parse_field_name(s: &str) -> Result<HeaderName, String> {
+    HeaderName::from_bytes(s.trim().to_ascii_lowercase().as_bytes())
+        .map_err(|_| format!("{s:?} is not a header field name"))
+}
+
+/// Where responses are stored.
+#[derive(Debug)]
+pub enum StoreChoice {
+    /// In this process.
+    Memory,
+    /// In Redis at this URL.
+    #[cfg(feature = "redis")]
+    Redis(String),
+}
+
+/// `--host-header`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum HostChoice {
+    /// The client's Host.
+    Preserve,
+    /// The upstream URL's host and port.
+    Upstream,
+}
+
+/// `--role`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum RoleChoice {
+    /// An intermediary in front of an origin.
+    Gateway,
+    /// The cache finishes the origin's job (ETags, preconditions).
+    Application,
+}
+
+impl Args {
+    /// The command line, with environment values hidden from `--help` (they
+    /// may hold secrets such as a Redis password).
+    pub fn command_line() -> clap::Command {
+        Self::command().mut_args(|arg| arg.hide_env_values(true))
+    }
+
+    /// Parses the process's arguments and environment, exiting with a
+    /// message on error or for `--help`.
+    pub fn from_env() -> Args {
+        let matches = Self::command_line().get_matches();
+        Self::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    }
+
+    /// The store named by `--store`.
+    pub fn store_choice(&self) -> Result<StoreChoice, Error> {
+        if self.store.eq_ignore_ascii_case("memory") {
+            return Ok(StoreChoice::Memory);
+        }
+        if self.store.starts_with("redis://")
+            || self.store.starts_with("rediss://")
+            || self.store.starts_with("redis+unix://")
+        {
+            #[cfg(feature = "redis")]
+            return Ok(StoreChoice::Redis(self.store.clone()));
+            #[cfg(not(feature = "redis"))]
+            return Err(Error::Store(
+                "this build has no Redis store (build with the `redis` feature)".to_owned(),
+            ));
+        }
+        Err(Error::Store(format!(
+            "unknown store {:?}: use `memory` or a redis:// URL",
+            self.store
+        )))
+    }
+
+    /// The proxy's settings.
+    pub fn proxy_config(&self) -> Result<ProxyConfig, Error> {
+        let mut b = ProxyConfig::builder(&self.upstream).host_header(match self.host_header {
+            HostChoice::Preserve => HostHeader::Preserve,
+            HostChoice::Upstream => HostHeader::Upstream,
+        });
+        if let Some(d) = self.connect_timeout {
+            b = b.connect_timeout(d.0);
+        }
+        if let Some(d) = self.upstream_timeout {
+            b = b.response_timeout(d.0);
+        }
+        if let Some(d) = self.upstream_idle_timeout {
+            b = b.body_idle_timeout(d.0);
+        }
+        if let Some(d) = self.pool_idle_timeout {
+            b = b.pool_idle_timeout(d.0);
+        }
+        if let Some(n) = self.pool_max_idle {
+            b = b.pool_max_idle(n);
+        }
+        if let Some(name) = &self.via_name {
+            b = b.via_name(name);
+        }
+        if let Some(relay) = self.relay_interim {
+            b = b.relay_interim(relay);
+        }
+        if let Some(d) = self.header_read_timeout {
+            b = b.header_read_timeout(d.0);
+        }
+        if let Some(d) = self.shutdown_timeout {
+            b = b.shutdown_timeout(d.0);
+        }
+        b.build()
+    }
+
+    /// The cache's configuration: the gateway defaults of webcache-core,
+    /// changed by the flags given.
+    pub fn cache_config(&self) -> Result<Config, Error> {
+        let mut b = Config::gateway_builder().role(match self.role {
+            RoleChoice::Gateway => Role::Gateway,
+            RoleChoice::Application => Role::Application,
+        });
+        if let Some(shared) = self.shared {
+            b = b.shared(shared);
+        }
+        if !self.exempt.is_empty() {
+            b = b.resource_exemptions(self.exempt.iter().filter(|p| !p.is_empty()).cloned());
+        }
+        if let Some(salt) = &self.master_salt {
+            b = b.master_salt(salt);
+        }
+        if let Some(honour) = self.request_controls_cache {
+            b = b.request_controls_cache(honour);
+        }
+        if let Some(size) = self.max_body_size {
+            b = b.max_body_size(size.usize());
+        }
+        if let Some(size) = self.max_header_bytes {
+            b = b.max_header_bytes(size.usize());
+        }
+        if let Some(fraction) = self.heuristic_fraction {
+            b = b.heuristic_fraction(fraction);
+        }
+        if let Some(d) = self.heuristic_max {
+            b = b.heuristic_max(d.0);
+        }
+        if let Some(d) = self.refresh_ahead {
+            b = b.refresh_ahead(d.0);
+        }
+        if self.no_cache_status {
+            b = b.cache_status(None);
+        } else if let Some(name) = &self.cache_status {
+            b = b.cache_status(Some(name));
+        }
+        if let Some(key) = self.cache_status_key {
+            b = b.cache_status_key(key);
+        }
+        if let Some(store) = self.store_set_cookie {
+            b = b.store_set_cookie(store);
+        }
+        if let Some(coalesce) = self.coalesce {
+            b = b.coalesce(coalesce);
+        }
+        if let Some(d) = self.coalesce_timeout {
+            b = b.coalesce_timeout(d.0);
+        }
+        if let Some(d) = self.store_timeout {
+            b = b.store_timeout(d.0);
+        }
+        if let Some(d) = self.stale_retention {
+            b = b.stale_retention(d.0);
+        }
+        if let Some(scheme) = &self.default_scheme {
+            b = b.default_scheme(scheme);
+        }
+        if self.no_targeted_fields {
+            b = b.targeted_fields([]);
+        } else if !self.targeted_fields.is_empty() {
+            b = b.targeted_fields(self.targeted_fields.iter().cloned());
+        }
+        Ok(b.build()?)
+    }
+
+    /// Refuses an upstream that is this proxy itself (RFC 9110 §7.6: an
+    /// intermediary must not forward a message to itself).
+    pub fn check_not_self(&self, config: &ProxyConfig) -> Result<(), Error> {
+        let authority: http::uri::Authority = match config.upstream().authority().parse() {
+            Ok(a) => a,
+            Err(_) => return Ok(()),
+        };
+        let port = authority.port_u16().unwrap_or(80);
+        if port != self.listen.port() {
+            return Ok(());
+        }
+        let host = authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        let upstream_ip = if host.eq_ignore_ascii_case("localhost") {
+            Some(IpAddr::from([127, 0, 0, 1]))
+        } else {
+            host.parse::<IpAddr>().ok()
+        };
+        let listen_ip = self.listen.ip();
+        let same = match upstream_ip {
+            Some(ip) => ip == listen_ip || (listen_ip.is_unspecified() && ip.is_loopback()),
+            None => false,
+        };
+        if same {
+            return Err(Error::Config(
+                "the upstream is this proxy's own address: requests would loop",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A duration with a unit: `250ms`, `10s`, `5m`, `1h`, `1d`; a bare
+/// number is seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HumanDuration(pub Duration);
+
+impl FromStr for HumanDuration {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+        let (number, unit) = s.split_at(split);
+        let n: u64 = number
+            .parse()
+            .map_err(|_| format!("{s:?} is not a duration such as 250ms, 10s, 5m, 1h"))?;
+        let millis = match unit.trim() {
+            "ms" => Some(n),
+            "" | "s" => n.checked_mul(1_000),
+            "m" | "min" => n.checked_mul(60_000),
+            "h" => n.checked_mul(3_600_000),
+            "d" => n.checked_mul(86_400_000),
+            other => {
+                return Err(format!(
+                    "unknown duration unit {other:?} (use ms, s, m, h, d)"
+                ));
+            }
+        };
+        millis
+            .map(|ms| HumanDuration(Duration::from_millis(ms)))
+            .ok_or_else(|| format!("{s:?} is too long"))
+    }
+}
+
+impl fmt::Display for HumanDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
+/// A size with a unit: `512KiB`, `64MiB`, `1GiB` (`K`, `M`, `G`, `KB`,
+/// ... mean the same powers of 1024); a bare number is bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ByteSize(pub u64);
+
+impl ByteSize {
+    /// The size in bytes.
+    pub fn bytes(self) -> u64 {
+        self.0
+    }
+
+    /// The size in bytes, saturated to `usize`.
+    pub fn usize(self) -> usize {
+        usize::try_from(self.0).unwrap_or(usize::MAX)
+    }
+}
+
+impl FromStr for ByteSize {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+        let (number, unit) = s.split_at(split);
+        let n: u64 = number
+            .parse()
+            .map_err(|_| format!("{s:?} is not a size such as 512KiB, 64MiB, 1GiB"))?;
+        let shift = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 0,
+            "k" | "kb" | "kib" => 10,
+            "m" | "mb" | "mib" => 20,
+            "g" | "gb" | "gib" => 30,
+            other => return Err(format!("unknown size unit {other:?} (use KiB, MiB, GiB)")),
+        };
+        n.checked_mul(1 << shift)
+            .map(ByteSize)
+            .ok_or_else(|| format!("{s:?} is too large"))
+    }
+}
+
+impl fmt::Display for ByteSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} bytes", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Args::command_line().debug_assert();
+    }
+
+    #[test]
+    fn durations_and_sizes_take_units() {
+        let d = |s: &str| s.parse::<HumanDuration>().map(|d| d.0);
+        assert_eq!(d("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(d("10"), Ok(Duration::from_secs(10)));
+        assert_eq!(d("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(d("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(d("2d"), Ok(Duration::from_secs(172_800)));
+        assert!(d("ten").is_err() && d("5y").is_err() && d("").is_err());
+        assert!(d("99999999999999999999d").is_err());
+        let b = |s: &str| s.parse::<ByteSize>().map(|b| b.0);
+        assert_eq!(b("512"), Ok(512));
+        assert_eq!(b("64KiB"), Ok(64 << 10));
+        assert_eq!(b("256M"), Ok(256 << 20));
+        assert_eq!(b("1gb"), Ok(1 << 30));
+        assert!(b("1TB").is_err() && b("-1").is_err());
+    }
+
+    #[test]
+    fn flags_reach_both_configurations() {
+        let args = Args::try_parse_from([
+            "webcache-proxy",
+            "--upstream",
+            "http://origin:3000",
+            "--host-header",
+            "upstream",
+            "--upstream-timeout",
+            "2s",
+            "--exempt",
+            "/admin",
+            "--exempt",
+            "/login",
+            "--max-body-size",
+            "1MiB",
+            "--shared",
+            "false",
+            "--no-cache-status",
+        ])
+        .unwrap();
+        let proxy = args.proxy_config().unwrap();
+        assert_eq!(proxy.host_header(), HostHeader::Upstream);
+        assert_eq!(proxy.response_timeout(), Duration::from_secs(2));
+        let cache = args.cache_config().unwrap();
+        assert_eq!(cache.role(), Role::Gateway);
+        assert!(cache.is_exempt("/admin/x") && cache.is_exempt("/login"));
+        assert_eq!(cache.max_body_size(), 1 << 20);
+        assert!(!cache.is_shared());
+        assert_eq!(cache.cache_status(), None);
+        assert!(matches!(args.store_choice(), Ok(StoreChoice::Memory)));
+        assert_eq!(cache.targeted_fields(), ["cdn-cache-control"]);
+    }
+
+    #[test]
+    fn targeted_fields_can_be_listed_or_turned_off() {
+        let args = Args::try_parse_from([
+            "p",
+            "-u",
+            "http://o",
+            "--targeted-field",
+            "ExampleCDN-Cache-Control",
+            "--targeted-field",
+            "CDN-Cache-Control",
+        ])
+        .unwrap();
+        let cache = args.cache_config().unwrap();
+        assert_eq!(
+            cache.targeted_fields(),
+            ["examplecdn-cache-control", "cdn-cache-control"]
+        );
+        let args = Args::try_parse_from(["p", "-u", "http://o", "--no-targeted-fields"]).unwrap();
+        assert!(args.cache_config().unwrap().targeted_fields().is_empty());
+        assert!(Args::try_parse_from(["p", "-u", "http://o", "--targeted-field", "a b"]).is_err());
+    }
+
+    #[test]
+    fn an_upstream_that_is_the_proxy_itself_is_refused() {
+        let args = Args::try_parse_from(["p", "-u", "http://localhost:8080", "-l", "0.0.0.0:8080"])
+            .unwrap();
+        assert!(args.check_not_self(&args.proxy_config().unwrap()).is_err());
+        let args =
+            Args::try_parse_from(["p", "-u", "http://127.0.0.1:3000", "-l", "127.0.0.1:8080"])
+                .unwrap();
+        assert!(args.check_not_self(&args.proxy_config().unwrap()).is_ok());
+    }
+
+    #[test]
+    fn bad_values_are_reported() {
+        let args = Args::try_parse_from(["p", "-u", "https://origin"]).unwrap();
+        assert!(args.proxy_config().is_err());
+        let args =
+            Args::try_parse_from(["p", "-u", "http://o", "--heuristic-fraction", "2"]).unwrap();
+        assert!(args.cache_config().is_err());
+        let args = Args::try_parse_from(["p", "-u", "http://o", "--store", "sqlite://x"]).unwrap();
+        assert!(args.store_choice().is_err());
+    }
+}

@@ -1,0 +1,66 @@
+//! # webcache-proxy
+//!
+//! A standalone caching reverse proxy: [webcache](webcache_core) — RFC 9111
+//! as a shared cache — in front of any HTTP/1.1 origin server. Use the
+//! `webcache-proxy` binary (`webcache-proxy --help`), or embed it:
+//!
+//! ```no_run
+//! use webcache_core::{Cache, Config};
+//! use webcache_memory::MemoryStore;
+//! use webcache_proxy::{Proxy, ProxyConfig, Server, shutdown_signal};
+//!
+//! # async fn run() -> Result<(), webcache_proxy::Error> {
+//! let cache = Cache::new(MemoryStore::new(256 << 20), Config::gateway_builder().build()?);
+//! let proxy = Proxy::new(cache, ProxyConfig::builder("http://127.0.0.1:3000").build()?);
+//! let server = Server::bind("127.0.0.1:8080".parse().unwrap(), proxy).await?;
+//! server.serve(shutdown_signal()).await // until SIGTERM or Ctrl-C
+//! # }
+//! ```
+//!
+//! ## What it does
+//!
+//! Every request goes through [`Cache::serve`](webcache_core::Cache::serve):
+//! hits are answered from the store with `Age` (and 304, or 206 for a
+//! `Range` request, when the request asks for it); stale responses are
+//! validated with conditional requests and freshened by 304s; concurrent
+//! misses are collapsed; `stale-while-revalidate` and `stale-if-error`
+//! (RFC 5861) are honoured — an unreachable or slow upstream counts as an
+//! error; unsafe methods are forwarded with their bodies and invalidate;
+//! `CDN-Cache-Control` (RFC 9213) is obeyed in the gateway configuration.
+//! The caching rules all live in webcache-core; this crate only forwards:
+//!
+//! - hop-by-hop fields, including those named in `Connection`, are removed
+//!   both ways; `Via` is appended both ways; `Max-Forwards` is applied to
+//!   OPTIONS and TRACE (RFC 9110 §7.6);
+//! - `Host` is preserved (or set to the upstream's, [`HostHeader`]);
+//! - request and response bodies stream; a response body is held only
+//!   when it is being stored and within the cache's size limit;
+//! - an upstream that refuses or breaks the connection gives 502, one that
+//!   does not answer in time 504 — generated here, with no stored field —
+//!   unless the cache may serve a stored response instead; nothing is
+//!   ever retried;
+//! - 1xx interim responses (103 Early Hints) are relayed to HTTP/1.1
+//!   clients by the [`Server`], never stored.
+//!
+//! The upstream is spoken to in cleartext HTTP/1.1 with a connection pool;
+//! clients in HTTP/1.0 or 1.1. WebSocket upgrades and CONNECT are not
+//! proxied.
+#![deny(missing_docs)]
+
+mod body;
+mod config;
+mod error;
+pub mod forward;
+mod interim;
+mod proxy;
+mod server;
+mod service;
+mod upstream;
+
+pub use body::{RequestBody, ResponseBody, UpstreamBody};
+pub use config::{HostHeader, ProxyConfig, ProxyConfigBuilder, UpstreamUrl};
+pub use error::{BodyError, BoxError, Error, UpstreamError};
+pub use proxy::Proxy;
+pub use server::{Server, shutdown_signal};
+pub use service::{ProxyService, ResponseFuture};
+pub use upstream::HttpUpstream;

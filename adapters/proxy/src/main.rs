@@ -1,0 +1,81 @@
+//! `webcache-proxy`: a caching reverse proxy in front of one HTTP origin.
+//!
+//! Every setting is a command-line flag and an environment variable
+//! (`WEBCACHE_*`); `webcache-proxy --help` lists them.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use webcache_core::{Cache, Store};
+use webcache_memory::MemoryStore;
+use webcache_proxy::{Error, Proxy, ProxyConfig, Server, shutdown_signal};
+
+use cli::{Args, StoreChoice};
+
+fn main() -> ExitCode {
+    let args = Args::from_env();
+    tracing_subscriber::fmt()
+        .with_max_level(args.log)
+        .with_writer(std::io::stderr)
+        .init();
+    // One thread needs no work stealing: a current-thread runtime is
+    // faster there.
+    let mut runtime = if args.threads == Some(1) {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    runtime.enable_all();
+    if let Some(threads) = args.threads.filter(|n| *n > 1) {
+        runtime.worker_threads(threads);
+    }
+    let runtime = match runtime.build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("webcache-proxy: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("webcache-proxy: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), Error> {
+    let proxy_config = args.proxy_config()?;
+    let cache_config = args.cache_config()?;
+    args.check_not_self(&proxy_config)?;
+    match args.store_choice()? {
+        StoreChoice::Memory => {
+            let store = MemoryStore::new(args.memory_capacity.bytes());
+            serve(&args, Cache::new(store, cache_config), proxy_config).await
+        }
+        #[cfg(feature = "redis")]
+        StoreChoice::Redis(url) => {
+            let store = webcache_redis::RedisStore::open(&url)
+                .map_err(|e| Error::Store(format!("cannot use the Redis store at {url}: {e}")))?;
+            serve(&args, Cache::new(store, cache_config), proxy_config).await
+        }
+    }
+}
+
+async fn serve<S: Store>(args: &Args, cache: Cache<S>, config: ProxyConfig) -> Result<(), Error> {
+    let upstream = config.upstream().authority().to_owned();
+    let proxy = Proxy::new(cache, config);
+    let server = Server::bind(args.listen, proxy).await?;
+    tracing::info!(
+        target: "webcache_proxy",
+        listen = %server.local_addr()?,
+        %upstream,
+        store = %args.store,
+        "webcache-proxy ready"
+    );
+    server.serve(shutdown_signal()).await?;
+    tracing::info!(target: "webcache_proxy", "stopped");
+    Ok(())
+}

@@ -1,0 +1,178 @@
+//! [`Proxy`]: the cache in front of the upstream, for one request at a time.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, DATE, HeaderValue};
+use http::{Method, Request, Response, StatusCode, Version};
+use hyper::body::Incoming;
+use webcache_core::handler::{Mixins, Policy};
+use webcache_core::headers::fmt_http_date;
+use webcache_core::status::CacheStatus;
+use webcache_core::{Cache, Store};
+
+use crate::body::{RequestBody, ResponseBody};
+use crate::config::ProxyConfig;
+use crate::error::UpstreamError;
+use crate::forward::{MaxForwards, max_forwards, strip_hop_by_hop};
+use crate::interim::Relay;
+use crate::service::ProxyService;
+use crate::upstream::{HttpUpstream, InterimTarget, UpstreamClient};
+
+/// A caching reverse proxy: a [`Cache`] in front of one upstream. Cheap to
+/// clone; clones share the cache and the upstream connection pool.
+///
+/// Every request goes through [`Cache::serve`], so the whole of RFC 9111
+/// applies as webcache-core implements it — storage, freshness, validation
+/// with the upstream, coalescing, `stale-while-revalidate`,
+/// `stale-if-error`, invalidation by unsafe methods, Range requests served
+/// from stored responses, `Age` and `Cache-Status`. The proxy adds what a
+/// forwarding intermediary must do (RFC 9110 §7.6: hop-by-hop fields, `Via`,
+/// `Max-Forwards`, Host) and answers 502 or 504 itself when the upstream
+/// fails and nothing stored may be served instead. It never retries a
+/// request.
+pub struct Proxy<S, M = Mixins> {
+    inner: Arc<Inner<S, M>>,
+}
+
+struct Inner<S, M> {
+    cache: Cache<S, M>,
+    upstream: Arc<UpstreamClient>,
+    config: ProxyConfig,
+}
+
+impl<S, M> Clone for Proxy<S, M> {
+    fn clone(&self) -> Self {
+        Proxy {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<S, M> std::fmt::Debug for Proxy<S, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Proxy")
+            .field("config", &self.inner.config)
+            .field("cache", &self.inner.cache)
+            .finish()
+    }
+}
+
+impl<S: Store, M: Policy> Proxy<S, M> {
+    /// A proxy that serves through `cache` and forwards to the upstream of
+    /// `config`. Build the cache's configuration with
+    /// [`Config::gateway_builder`](webcache_core::Config::gateway_builder):
+    /// a gateway invents no validators and leaves the client's
+    /// preconditions to the origin on a miss.
+    pub fn new(cache: Cache<S, M>, config: ProxyConfig) -> Self {
+        Proxy {
+            inner: Arc::new(Inner {
+                cache,
+                upstream: Arc::new(UpstreamClient::new(config.clone())),
+                config,
+            }),
+        }
+    }
+
+    /// The cache (for its [`stats`](Cache::stats), or to
+    /// [`invalidate`](Cache::invalidate) a URI).
+    pub fn cache(&self) -> &Cache<S, M> {
+        &self.inner.cache
+    }
+
+    /// The proxy's settings.
+    pub fn config(&self) -> &ProxyConfig {
+        &self.inner.config
+    }
+
+    /// A hyper service answering through this proxy, for serving it on a
+    /// connection of your own. It relays no interim responses; the
+    /// [`Server`](crate::Server) does.
+    pub fn service(&self) -> ProxyService<S, M> {
+        ProxyService::new(self.clone(), None)
+    }
+
+    /// Answers one request: from the cache, or from the upstream through
+    /// the cache, or with a 502/504 generated here. Never fails.
+    pub async fn handle(&self, request: Request<Incoming>) -> Response<ResponseBody> {
+        self.handle_relayed(request, None).await
+    }
+
+    pub(crate) async fn handle_relayed(
+        &self,
+        request: Request<Incoming>,
+        relay: Option<&Arc<Relay>>,
+    ) -> Response<ResponseBody> {
+        let (mut parts, body) = request.into_parts();
+        if parts.method == Method::CONNECT {
+            return self.generated(StatusCode::NOT_IMPLEMENTED, None);
+        }
+        if max_forwards(&parts.method, &mut parts.headers) == MaxForwards::Answer {
+            // RFC 9110 §7.6.2: answer as the final recipient.
+            let status = if parts.method == Method::OPTIONS {
+                StatusCode::OK
+            } else {
+                StatusCode::NOT_IMPLEMENTED
+            };
+            return self.generated(status, None);
+        }
+        // The fields meant for the client connection are not part of the
+        // request the cache reasons about, nor of the one it forwards.
+        strip_hop_by_hop(&mut parts.headers);
+        let interim = relay
+            .filter(|_| self.inner.config.relay_interim() && parts.version >= Version::HTTP_11)
+            .map(|relay| InterimTarget {
+                relay: relay.clone(),
+                request: relay.begin(),
+            });
+        let upstream = HttpUpstream {
+            client: self.inner.upstream.clone(),
+            interim: interim.clone(),
+        };
+        let request = Request::from_parts(parts, RequestBody::new(body));
+        let result = self.inner.cache.serve(request, upstream).await;
+        if let Some(target) = &interim {
+            target.relay.end(target.request);
+        }
+        match result {
+            Ok(response) => response.map(ResponseBody::cache),
+            Err(error) => {
+                tracing::warn!(target: "webcache_proxy", %error, "upstream failed");
+                self.generated(error.status(), Some(&error))
+            }
+        }
+    }
+
+    /// A response generated by the proxy: a short text body, `Date`, and
+    /// no field of any stored response.
+    fn generated(
+        &self,
+        status: StatusCode,
+        error: Option<&UpstreamError>,
+    ) -> Response<ResponseBody> {
+        let body = if status == StatusCode::OK {
+            Bytes::new()
+        } else {
+            let reason = status.canonical_reason().unwrap_or("");
+            let detail = error.map_or(String::new(), |e| format!(" ({})", e.kind()));
+            Bytes::from(format!("{} {reason}{detail}\n", status.as_u16()))
+        };
+        let mut response = Response::new(());
+        *response.status_mut() = status;
+        let headers = response.headers_mut();
+        headers.insert(DATE, fmt_http_date(self.inner.cache.now()));
+        if !body.is_empty() {
+            headers.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
+        }
+        headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+        if let (Some(name), Some(error)) = (self.inner.cache.config().cache_status(), error) {
+            CacheStatus::empty(name)
+                .detail(error.kind())
+                .append_to(headers);
+        }
+        response.map(|()| ResponseBody::generated(body))
+    }
+}

@@ -1,0 +1,145 @@
+//! The upstream side: an HTTP/1.1 client with a connection pool, as the
+//! cache's [`Upstream`].
+
+use std::sync::Arc;
+
+use http::{Request, Response, Version};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use tokio::sync::Notify;
+use webcache_core::Upstream;
+
+use crate::body::{RequestBody, UpstreamBody};
+use crate::config::ProxyConfig;
+use crate::error::UpstreamError;
+use crate::forward::{prepare_request, prepare_response};
+use crate::interim::Relay;
+
+/// The connection pool and settings shared by every request.
+pub(crate) struct UpstreamClient {
+    client: Client<HttpConnector, RequestBody>,
+    config: ProxyConfig,
+}
+
+impl UpstreamClient {
+    pub(crate) fn new(config: ProxyConfig) -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(config.connect_timeout()));
+        connector.enforce_http(true);
+        // A request is sent again only when hyper gives it back unsent
+        // (a pooled connection found closed before any byte of it was
+        // written): the upstream never sees a request twice.
+        let client = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .timer(TokioTimer::new())
+            .pool_idle_timeout(config.pool_idle_timeout())
+            .pool_max_idle_per_host(config.pool_max_idle())
+            .set_host(true)
+            .build(connector);
+        UpstreamClient { client, config }
+    }
+}
+
+/// Where a request's interim responses go.
+#[derive(Clone)]
+pub(crate) struct InterimTarget {
+    pub(crate) relay: Arc<Relay>,
+    pub(crate) request: u64,
+}
+
+/// The upstream of one client request, as the cache's [`Upstream`]: it
+/// rewrites the request for forwarding (target, Host, hop-by-hop fields,
+/// `Via`), sends it over the pool, bounds the wait for the response head,
+/// and prepares the response head for the way back. Clones (for the
+/// cache's background refreshes) relay no interim responses once the
+/// client has its final response.
+#[derive(Clone)]
+pub struct HttpUpstream {
+    pub(crate) client: Arc<UpstreamClient>,
+    pub(crate) interim: Option<InterimTarget>,
+}
+
+impl std::fmt::Debug for HttpUpstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpUpstream")
+            .field("upstream", &self.client.config.upstream().authority())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Upstream<RequestBody> for HttpUpstream {
+    type Body = UpstreamBody;
+    type Error = UpstreamError;
+
+    async fn call(
+        &mut self,
+        request: Request<RequestBody>,
+    ) -> Result<Response<UpstreamBody>, UpstreamError> {
+        let config = &self.client.config;
+        let (mut parts, mut body) = request.into_parts();
+        let uri = config
+            .upstream()
+            .join(parts.uri.path_and_query())
+            .map_err(|e| UpstreamError::Exchange(e.into()))?;
+        let target_authority = parts.uri.authority().map(|a| a.as_str().to_owned());
+        prepare_request(
+            &mut parts.headers,
+            parts.version,
+            target_authority.as_deref(),
+            config.host_header(),
+            config.upstream().host_value(),
+            config.via_name(),
+        );
+        parts.uri = uri;
+        parts.version = Version::HTTP_11;
+        let sent = Arc::new(Notify::new());
+        let uploading = body.notify_when_sent(sent.clone());
+        let mut request = Request::from_parts(parts, body);
+        if let Some(target) = &self.interim {
+            let target = target.clone();
+            hyper::ext::on_informational(&mut request, move |interim| {
+                target
+                    .relay
+                    .push(target.request, interim.status(), interim.headers());
+            });
+        }
+
+        let response = self.client.client.request(request);
+        tokio::pin!(response);
+        // The response timeout runs from the end of the request: a slow
+        // upload is not the upstream's delay.
+        if uploading {
+            tokio::select! {
+                result = &mut response => return self.finish(result),
+                () = sent.notified() => {}
+            }
+        }
+        match tokio::time::timeout(config.response_timeout(), response).await {
+            Ok(result) => self.finish(result),
+            Err(_) => Err(UpstreamError::Timeout(config.response_timeout())),
+        }
+    }
+}
+
+impl HttpUpstream {
+    fn finish(
+        &self,
+        result: Result<Response<hyper::body::Incoming>, hyper_util::client::legacy::Error>,
+    ) -> Result<Response<UpstreamBody>, UpstreamError> {
+        let config = &self.client.config;
+        match result {
+            Ok(response) => {
+                let (mut parts, body) = response.into_parts();
+                prepare_response(&mut parts.headers, parts.version, config.via_name());
+                Ok(Response::from_parts(
+                    parts,
+                    UpstreamBody::new(body, config.body_idle_timeout()),
+                ))
+            }
+            Err(e) if e.is_connect() => Err(UpstreamError::Connect(e.into())),
+            Err(e) => Err(UpstreamError::Exchange(e.into())),
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! The `webcache-proxy` binary itself: configured from the environment,
+//! serving, sharing a Redis store, and stopping gracefully on SIGTERM.
+#![cfg(feature = "cli")]
+
+mod support;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use http::{Response, StatusCode};
+
+use support::{Client, Origin, full};
+
+/// A loopback port nothing listens on right now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A running child process, killed if the test ends early.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the binary with `env` and waits until it accepts connections.
+async fn start_binary(env: &[(&str, String)]) -> (Running, std::net::SocketAddr) {
+    let port = free_port();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_webcache-proxy"));
+    command
+        .env("WEBCACHE_LISTEN", format!("127.0.0.1:{port}"))
+        .env("WEBCACHE_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let child = Running(command.spawn().expect("the binary starts"));
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("an address");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tokio::net::TcpStream::connect(addr).await.is_err() {
+        assert!(Instant::now() < deadline, "the binary listens within 10 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    (child, addr)
+}
+
+async fn cacheable_origin() -> Origin {
+    Origin::start(|req| async move {
+        if req.uri().path() == "/slow" {
+            tokio::time::sleep(Duration::from_millis(700)).await;
+        }
+        Response::builder()
+            .header("cache-control", "max-age=60")
+            .body(full(format!("origin says {}", req.uri().path())))
+            .unwrap()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn the_binary_serves_from_the_environment_and_stops_gracefully_on_sigterm() {
+    let origin = cacheable_origin().await;
+    let (mut child, addr) = start_binary(&[("WEBCACHE_UPSTREAM", origin.url())]).await;
+    let client = Client::new(addr);
+    let miss = client.get("/fast").await;
+    assert_eq!(miss.body, "origin says /fast");
+    assert!(client.get("/fast").await.is_hit());
+    assert_eq!(origin.count(), 1);
+
+    let slow_client = client.clone();
+    let in_flight = tokio::spawn(async move { slow_client.get("/slow").await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The shell's own `kill`, so that no procps is needed.
+    let status = Command::new("sh")
+        .args(["-c", &format!("kill -TERM {}", child.0.id())])
+        .status()
+        .expect("sh runs");
+    assert!(status.success());
+    let got = in_flight.await.expect("the request task");
+    assert_eq!(got.status, StatusCode::OK, "the request in flight finishes");
+    assert_eq!(got.body, "origin says /slow");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let exit = loop {
+        if let Some(exit) = child.0.try_wait().expect("wait") {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "the binary exits after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(exit.success(), "{exit:?}");
+}
+
+#[tokio::test]
+async fn the_binary_refuses_a_bad_configuration() {
+    let output = Command::new(env!("CARGO_BIN_EXE_webcache-proxy"))
+        .env("WEBCACHE_UPSTREAM", "https://origin.example")
+        .output()
+        .expect("the binary runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("https upstreams are not supported"),
+        "{stderr}"
+    );
+}
+
+/// Starts `redis-server` on a free port, if it is installed.
+fn redis_server() -> Option<(Running, u16)> {
+    let port = free_port();
+    let child = Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    match child {
+        Ok(child) => Some((Running(child), port)),
+        Err(_) if std::env::var_os("CI").is_none() => {
+            eprintln!("skipping: redis-server is not installed");
+            None
+        }
+        Err(e) => panic!("redis-server is needed in CI: {e}"),
+    }
+}
+
+#[tokio::test]
+async fn two_proxies_share_a_redis_store() {
+    let Some((_redis, redis_port)) = redis_server() else {
+        return;
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tokio::net::TcpStream::connect(("127.0.0.1", redis_port))
+        .await
+        .is_err()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "redis-server listens within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let origin = cacheable_origin().await;
+    let env = [
+        ("WEBCACHE_UPSTREAM", origin.url()),
+        ("WEBCACHE_STORE", format!("redis://127.0.0.1:{redis_port}")),
+    ];
+    let (_a, addr_a) = start_binary(&env).await;
+    let (_b, addr_b) = start_binary(&env).await;
+    // The cache key holds the Host the client used: the same for both.
+    let headers = [("host", "shop.test")];
+    let miss = Client::new(addr_a).get_with("/shared", &headers).await;
+    assert_eq!(miss.body, "origin says /shared");
+    // A body of known, small size is stored before the response is sent.
+    let hit = Client::new(addr_b).get_with("/shared", &headers).await;
+    assert!(hit.is_hit(), "{}", hit.cache_status());
+    assert_eq!(origin.count(), 1);
+    assert_eq!(hit.body, "origin says /shared");
+}
