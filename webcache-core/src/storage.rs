@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use http::header::{ETAG, HeaderMap, LAST_MODIFIED, SET_COOKIE};
+use http::header::{ETAG, HeaderMap, LAST_MODIFIED, SET_COOKIE, TRAILER};
 use http::{Method, StatusCode};
 
 use crate::config::Config;
@@ -182,7 +182,10 @@ pub fn headers_to_store(headers: &HeaderMap, cc: &CacheControl, config: &Config)
     };
     let mut out = HeaderMap::with_capacity(headers.len());
     for (name, value) in headers {
+        // Trailers are not stored (RFC 9111 §3.1 lets a cache discard
+        // them), so neither is the field announcing them.
         if is_hop_by_hop(name, &named)
+            || name == TRAILER
             || no_cache_fields.contains(name)
             || private_fields.contains(name)
         {
@@ -475,6 +478,7 @@ mod tests {
             HeaderValue::from_static("no-cache=\"x-secret\", private=\"x-user\", max-age=9"),
         );
         h.insert("x-kept", HeaderValue::from_static("1"));
+        h.insert("trailer", HeaderValue::from_static("x-checksum"));
         let cc = CacheControl::from_headers(&h).unwrap();
         let stored = headers_to_store(&h, &cc, &Config::default());
         let names: Vec<&str> = stored.keys().map(|k| k.as_str()).collect();

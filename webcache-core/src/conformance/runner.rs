@@ -61,7 +61,7 @@ pub async fn run<H: Harness>(harness: &mut H, scenario: &Scenario) -> Result<(),
     for (index, step) in scenario.steps.iter().enumerate() {
         match step {
             Step::Advance(by) => clock.advance(*by),
-            Step::Restart(config) => harness.restart(config.clone()).await,
+            Step::Restart(config) => harness.restart((**config).clone()).await,
             Step::Exchange(exchange) => {
                 origin.script(exchange.origin.iter().cloned());
                 let before = origin.count();

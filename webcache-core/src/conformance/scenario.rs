@@ -51,7 +51,7 @@ impl Scenario {
 
     /// Rebuilds the cache with `config` over the same store.
     pub fn restart(mut self, config: Config) -> Self {
-        self.steps.push(Step::Restart(config));
+        self.steps.push(Step::Restart(Box::new(config)));
         self
     }
 }
@@ -65,7 +65,7 @@ pub enum Step {
     Exchange(Box<Exchange>),
     /// Rebuilds the cache under test with another configuration over the
     /// same store (see [`Harness::restart`](super::Harness::restart)).
-    Restart(Config),
+    Restart(Box<Config>),
 }
 
 /// A request sent through the cache, what the origin answers if the cache

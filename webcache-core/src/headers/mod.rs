@@ -24,12 +24,13 @@ use http::header::{CONNECTION, HeaderMap, HeaderName};
 /// Hop-by-hop fields that a proxy removes before forwarding (RFC 9110
 /// §7.6.1) and that a cache therefore does not store (RFC 9111 §3.1), plus
 /// the proxy-specific authentication fields RFC 9111 §3.1 forbids storing.
+/// (`Trailer` is end to end; the cache drops it only from what it stores,
+/// because it stores no trailers.)
 pub const HOP_BY_HOP: &[&str] = &[
     "connection",
     "keep-alive",
     "proxy-connection",
     "te",
-    "trailer",
     "transfer-encoding",
     "upgrade",
     "proxy-authenticate",
