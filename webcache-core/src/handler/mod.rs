@@ -75,11 +75,13 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::task::Poll;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::HeaderName;
 use tokio::sync::Notify;
+use tokio::time::error::Elapsed;
 
 pub use body::CacheBody;
 pub use flight::FlightGuard;
@@ -297,10 +299,22 @@ impl<S: Store, M: Policy> Cache<S, M> {
     }
 }
 
+/// Runs `future` for at most `limit`. The timer is armed only when the
+/// first poll is pending: an in-process store answers at once, and arming
+/// and clearing a timer on every hit would cost more than the lookup.
+pub(crate) async fn bounded<F: Future>(limit: Duration, future: F) -> Result<F::Output, Elapsed> {
+    let mut future = std::pin::pin!(future);
+    let first = std::future::poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx))).await;
+    if let Poll::Ready(output) = first {
+        return Ok(output);
+    }
+    tokio::time::timeout(limit, future).await
+}
+
 impl<S: Store, M> Shared<S, M> {
     /// Reads `keys`, failing open: `None` on error or timeout.
     pub(crate) async fn get_many(&self, keys: &[StoreKey]) -> Option<Vec<Option<Bytes>>> {
-        match tokio::time::timeout(self.config.store_timeout(), self.store.get_many(keys)).await {
+        match bounded(self.config.store_timeout(), self.store.get_many(keys)).await {
             Ok(Ok(values)) if values.len() == keys.len() => Some(values),
             Ok(Ok(_)) => {
                 self.store_failed(&StoreError::Backend(
@@ -321,7 +335,7 @@ impl<S: Store, M> Shared<S, M> {
 
     /// Writes, failing open: false on error or timeout.
     pub(crate) async fn put_many(&self, writes: Vec<Write>) -> bool {
-        match tokio::time::timeout(self.config.store_timeout(), self.store.put_many(writes)).await {
+        match bounded(self.config.store_timeout(), self.store.put_many(writes)).await {
             Ok(Ok(())) => {
                 self.counters.stores.fetch_add(1, Ordering::Relaxed);
                 true
@@ -339,8 +353,7 @@ impl<S: Store, M> Shared<S, M> {
 
     /// Deletes, failing open.
     pub(crate) async fn delete_many(&self, keys: &[StoreKey]) -> bool {
-        match tokio::time::timeout(self.config.store_timeout(), self.store.delete_many(keys)).await
-        {
+        match bounded(self.config.store_timeout(), self.store.delete_many(keys)).await {
             Ok(Ok(())) => true,
             Ok(Err(e)) => {
                 self.store_failed(&e);

@@ -287,7 +287,7 @@ impl<S: Store, M: Policy> Shared<S, M> {
     /// RFC 9110 §13.2).
     pub(crate) fn respond_from_storage(
         &self,
-        stored: &StoredResponse,
+        stored: StoredResponse,
         f: &Freshness,
         method: &Method,
         request: &HeaderMap,
@@ -319,12 +319,14 @@ impl<S: Store, M: Policy> Shared<S, M> {
                 &stored.body,
             )
             .unwrap_or_else(|| {
+                // The stored response is ours: its fields and body move
+                // into the response, nothing is copied.
                 let body = if *method == Method::HEAD {
                     Bytes::new()
                 } else {
-                    stored.body.clone()
+                    stored.body
                 };
-                (stored.status, stored.headers.clone(), body)
+                (stored.status, stored.headers, body)
             }),
             Precondition::NotModified => (
                 StatusCode::NOT_MODIFIED,
@@ -338,7 +340,7 @@ impl<S: Store, M: Policy> Shared<S, M> {
             }
         };
         headers.insert(AGE, age);
-        self.add_status(&mut headers, status, stored.uri.as_str());
+        self.add_status(&mut headers, status, &stored.uri);
         let mut response = Response::new(body);
         *response.status_mut() = status_code;
         *response.headers_mut() = headers;
@@ -434,7 +436,7 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
                             let status = CacheStatus::hit(s.status_name(), f.ttl_secs())
                                 .collapsed(collapsed);
                             let response = s.respond_from_storage(
-                                &stored,
+                                stored,
                                 &f,
                                 &parts.method,
                                 &parts.headers,
@@ -448,7 +450,7 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
                             let status = CacheStatus::hit(s.status_name(), f.ttl_secs())
                                 .collapsed(collapsed);
                             let response = s.respond_from_storage(
-                                &stored,
+                                stored,
                                 &f,
                                 &parts.method,
                                 &parts.headers,
@@ -471,7 +473,7 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
                             let status = CacheStatus::hit(s.status_name(), f.ttl_secs())
                                 .collapsed(collapsed);
                             let response = s.respond_from_storage(
-                                &stored,
+                                stored,
                                 &f,
                                 &parts.method,
                                 &parts.headers,
@@ -611,7 +613,7 @@ impl<S: Store, M: Policy> Shared<S, M> {
         }
         tracing::debug!(target: "webcache", uri = pending.uri(), outcome = "stale-if-error");
         Some(self.respond_from_storage(
-            stored,
+            stored.clone(),
             &f,
             &pending.facts.method,
             &pending.request_headers,

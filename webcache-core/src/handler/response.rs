@@ -220,7 +220,7 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
                         .fwd_status(304)
                         .ttl(f.ttl_secs())
                         .stored(stored_ok);
-                    let response = self.respond_stored(&pending, &stored, &f, status);
+                    let response = self.respond_stored(&pending, stored, &f, status);
                     return ResponseOutcome::Respond(response.map(CacheBody::full));
                 }
                 if pending.kind != Kind::Refresh {
@@ -496,7 +496,7 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
     fn respond_stored(
         &self,
         pending: &Pending,
-        stored: &StoredResponse,
+        stored: StoredResponse,
         f: &Freshness,
         status: CacheStatus,
     ) -> Response<Bytes> {
