@@ -511,7 +511,7 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
                 Join::Follower(rx) => {
                     Counters::bump(&s.counters.collapsed);
                     collapsed = true;
-                    match wait(rx, config.coalesce_timeout()).await {
+                    match Box::pin(wait(rx, config.coalesce_timeout())).await {
                         FillOutcome::NotStored => {
                             return RequestOutcome::Forward(s.forwarding(pending));
                         }

@@ -43,24 +43,44 @@ impl<S: Store, M: Policy> Cache<S, M> {
     pub async fn serve<ReqBody, U>(
         &self,
         request: Request<ReqBody>,
+        upstream: U,
+    ) -> Result<Response<CacheBody<U::Body>>, U::Error>
+    where
+        ReqBody: Default + Send + 'static,
+        U: Upstream<ReqBody>,
+    {
+        let (parts, body) = request.into_parts();
+        let pending = match self.request_handler().handle(&parts).await {
+            RequestOutcome::Respond(response, refresh) => {
+                if let Some(refresh) = refresh {
+                    self.refresh_in_background(refresh, upstream);
+                }
+                return Ok(response.map(CacheBody::full));
+            }
+            RequestOutcome::Forward(pending) => pending,
+        };
+        // The forward path's state is several kilobytes: boxed, so that the
+        // future of every hit stays small (it is moved into a box by tower
+        // adapters, and copied on each move).
+        Box::pin(self.forward(parts, body, pending, upstream)).await
+    }
+
+    /// Forwards a request the request handler could not answer, and hands
+    /// the response to the response handler (once more after an unusable
+    /// 304).
+    async fn forward<ReqBody, U>(
+        &self,
+        mut parts: http::request::Parts,
+        body: ReqBody,
+        pending: Pending,
         mut upstream: U,
     ) -> Result<Response<CacheBody<U::Body>>, U::Error>
     where
         ReqBody: Default + Send + 'static,
         U: Upstream<ReqBody>,
     {
-        let span = tracing::debug_span!(target: "webcache", "webcache", method = %request.method(), uri = %request.uri());
+        let span = tracing::debug_span!(target: "webcache", "webcache.forward", method = %parts.method, uri = pending.uri());
         async move {
-            let (mut parts, body) = request.into_parts();
-            let pending = match self.request_handler().handle(&parts).await {
-                RequestOutcome::Respond(response, refresh) => {
-                    if let Some(refresh) = refresh {
-                        self.refresh_in_background(refresh, upstream);
-                    }
-                    return Ok(response.map(CacheBody::full));
-                }
-                RequestOutcome::Forward(pending) => pending,
-            };
             pending.prepare(&mut parts);
             let response = match upstream.call(Request::from_parts(parts, body)).await {
                 Ok(response) => response,
