@@ -79,11 +79,15 @@ impl Config {
     }
 
     /// A builder with the defaults for a caching reverse proxy: shared,
-    /// [`Role::Gateway`], obeying `CDN-Cache-Control` (RFC 9213).
+    /// [`Role::Gateway`], obeying `CDN-Cache-Control` (RFC 9213) and, after
+    /// it, `Surrogate-Control` (Edge Architecture 1.0).
     pub fn gateway_builder() -> ConfigBuilder {
         ConfigBuilder::default()
             .role(Role::Gateway)
-            .targeted_fields([crate::targeted::CDN_CACHE_CONTROL])
+            .targeted_fields([
+                crate::targeted::CDN_CACHE_CONTROL,
+                crate::targeted::SURROGATE_CONTROL,
+            ])
     }
 
     /// True for a shared cache (RFC 9111 §1).

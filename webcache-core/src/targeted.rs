@@ -36,21 +36,105 @@ use http::header::{CACHE_CONTROL, HeaderMap, HeaderName};
 
 use crate::config::Config;
 use crate::headers::CacheControl;
+use crate::headers::list::{is_ows, is_token, split_members, unquote};
 use crate::headers::structured::{Item, parse_dictionary};
 
 /// The `CDN-Cache-Control` field (RFC 9213 §3).
 pub const CDN_CACHE_CONTROL: HeaderName = HeaderName::from_static("cdn-cache-control");
+
+/// The `Surrogate-Control` field (W3C Edge Architecture Specification 1.0,
+/// the older form of targeted cache control). Unlike RFC 9213 fields it is
+/// a Cache-Control-like list whose directives may name the surrogate they
+/// are for (`max-age=60;edge`); this cache obeys the untargeted ones and
+/// those naming it by its Cache-Status name (see [`surrogate_cache_control`]).
+pub const SURROGATE_CONTROL: HeaderName = HeaderName::from_static("surrogate-control");
 
 /// The response directives this cache obeys (RFC 9213 §2.2): those of the
 /// first field of [`Config::targeted_fields`] that is present, valid and
 /// not empty; otherwise the response's Cache-Control (RFC 9111 §5.2).
 pub fn response_cache_control(headers: &HeaderMap, config: &Config) -> CacheControl {
     for name in config.targeted_fields() {
-        if let Some(cc) = targeted_cache_control(headers, name) {
+        let targeted = if *name == SURROGATE_CONTROL {
+            surrogate_cache_control(headers, config.cache_status().unwrap_or("webcache"))
+        } else {
+            targeted_cache_control(headers, name)
+        };
+        if let Some(cc) = targeted {
             return cc;
         }
     }
     CacheControl::from_headers(headers).unwrap_or_default()
+}
+
+/// The directives of `Surrogate-Control` (Edge Architecture Specification
+/// 1.0 §3) that apply to the surrogate named `device`: members without a
+/// target, and members whose `;target` is `device` (case-insensitively).
+/// `max-age=N+M` counts as `max-age=N`. Marked
+/// [`CacheControl::is_targeted`]; `None` when the field is absent, has no
+/// member for this surrogate, or is malformed anywhere (whitespace around
+/// `=`, a name that is not a token) — then it is ignored as a whole, as an
+/// invalid RFC 9213 field is.
+pub fn surrogate_cache_control(headers: &HeaderMap, device: &str) -> Option<CacheControl> {
+    let mut lines = headers.get_all(SURROGATE_CONTROL).iter().peekable();
+    lines.peek()?;
+    let mut cc = CacheControl::default();
+    let mut applied = false;
+    for line in lines {
+        for member in split_members(line.as_bytes()) {
+            let (directive, target) = split_target(member)?;
+            if target.is_some_and(|t| !t.eq_ignore_ascii_case(device.as_bytes())) {
+                continue;
+            }
+            let (name, value) = match directive.iter().position(|&b| b == b'=') {
+                Some(eq) => (&directive[..eq], Some(&directive[eq + 1..])),
+                None => (directive, None),
+            };
+            if !is_token(name)
+                || value.is_some_and(|v| v.is_empty() || v.iter().any(|&b| is_ows(b)))
+            {
+                return None;
+            }
+            match value {
+                Some(v) if v.first() == Some(&b'"') => {
+                    let unquoted = unquote(v)?;
+                    cc.apply(name, Some(&unquoted));
+                }
+                // `max-age=freshness+stale`: the stale part is ESI's.
+                Some(v) if name.eq_ignore_ascii_case(b"max-age") => {
+                    cc.apply(name, v.split(|&b| b == b'+').next());
+                }
+                other => cc.apply(name, other),
+            }
+            applied = true;
+        }
+    }
+    if !applied {
+        return None;
+    }
+    cc.set_targeted();
+    Some(cc)
+}
+
+/// Splits `directive;target` at a `;` outside quotes; `None` when the member
+/// is malformed (whitespace outside quotes, or an empty target).
+fn split_target(member: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
+    let mut in_quotes = false;
+    let mut split = None;
+    for (i, &b) in member.iter().enumerate() {
+        match b {
+            b'"' => in_quotes = !in_quotes,
+            b';' if !in_quotes => split = Some(i),
+            b if is_ows(b) && !in_quotes => return None,
+            _ => {}
+        }
+    }
+    match split {
+        None => Some((member, None)),
+        Some(i) if i + 1 < member.len() && is_token(&member[i + 1..]) => {
+            Some((&member[..i], Some(&member[i + 1..])))
+        }
+        Some(_) => None,
+    }
 }
 
 /// The directives of the targeted field `name` (RFC 9213 §2.1), marked
@@ -237,6 +321,65 @@ mod tests {
     }
 
     #[test]
+    fn edge_arch_surrogate_control_applies_untargeted_and_own_directives() {
+        let h = headers(&[
+            ("cache-control", "no-store"),
+            ("surrogate-control", "max-age=60"),
+        ]);
+        let cc = response_cache_control(&h, &gateway());
+        assert_eq!(cc.max_age_secs(), Some(60));
+        assert!(cc.is_targeted() && !cc.is_no_store());
+        // Targeted at this cache (its Cache-Status name), or at another.
+        let h = headers(&[("surrogate-control", "max-age=60;WEBCACHE, no-store;edge-2")]);
+        let cc = response_cache_control(&h, &gateway());
+        assert_eq!(cc.max_age_secs(), Some(60));
+        assert!(!cc.is_no_store());
+        let h = headers(&[
+            ("cache-control", "max-age=5"),
+            ("surrogate-control", "max-age=60;other"),
+        ]);
+        let cc = response_cache_control(&h, &gateway());
+        assert_eq!(
+            cc.max_age_secs(),
+            Some(5),
+            "nothing for us: Cache-Control rules"
+        );
+        // max-age=freshness+stale, and case-insensitive names.
+        let h = headers(&[("surrogate-control", "MaX-aGe=30+600, content=\"ESI/1.0\"")]);
+        assert_eq!(
+            response_cache_control(&h, &gateway()).max_age_secs(),
+            Some(30)
+        );
+        // CDN-Cache-Control comes first in the gateway's list.
+        let h = headers(&[
+            ("cdn-cache-control", "max-age=1"),
+            ("surrogate-control", "max-age=60"),
+        ]);
+        assert_eq!(
+            response_cache_control(&h, &gateway()).max_age_secs(),
+            Some(1)
+        );
+    }
+
+    #[test]
+    fn edge_arch_malformed_surrogate_control_is_ignored_whole() {
+        for bad in [
+            "max-age =100",
+            "max-age= 100",
+            "max-age=100;",
+            "max age=1",
+            "max-age=\"1",
+        ] {
+            let h = headers(&[("cache-control", "max-age=5"), ("surrogate-control", bad)]);
+            assert_eq!(
+                response_cache_control(&h, &gateway()).max_age_secs(),
+                Some(5),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
     fn rfc9213_2_2_the_application_role_targets_nothing_by_default() {
         let h = headers(&[
             ("cache-control", "max-age=5"),
@@ -393,5 +536,47 @@ mod serve_tests {
         )
         .await;
         assert_eq!(calls, 2);
+    }
+
+    #[tokio::test]
+    async fn edge_arch_surrogate_control_governs_storage_and_freshness() {
+        // no-store for surrogates beats a fresh Cache-Control.
+        let (calls, _) = twice(
+            &[
+                ("cache-control", "max-age=10000"),
+                ("surrogate-control", "no-store"),
+            ],
+            Some(10000),
+        )
+        .await;
+        assert_eq!(calls, 2);
+        // max-age for surrogates beats Cache-Control: no-store.
+        let (calls, _) = twice(
+            &[
+                ("cache-control", "no-store"),
+                ("surrogate-control", "max-age=10000"),
+            ],
+            None,
+        )
+        .await;
+        assert_eq!(calls, 1);
+        // max-age=0 beats a future Expires.
+        let (calls, _) = twice(&[("surrogate-control", "max-age=0")], Some(10000)).await;
+        assert_eq!(calls, 2);
+        // A shorter max-age than Cache-Control's wins.
+        let (calls, second) = twice(
+            &[
+                ("cache-control", "max-age=3600"),
+                ("surrogate-control", "max-age=1"),
+            ],
+            None,
+        )
+        .await;
+        assert_eq!(calls, 2);
+        assert_eq!(
+            second.headers()["surrogate-control"],
+            "max-age=1",
+            "forwarded unchanged"
+        );
     }
 }

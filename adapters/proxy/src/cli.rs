@@ -346,7 +346,7 @@ pub struct Args {
     /// A targeted cache-control field this cache obeys instead of
     /// Cache-Control and Expires when a response carries it (RFC 9213),
     /// most specific first; repeat the flag, or separate with commas in the
-    /// environment variable. Default CDN-Cache-Control.
+    /// environment variable. Default CDN-Cache-Control, then Surrogate-Control.
     #[arg(long = "targeted-field", env = "WEBCACHE_TARGETED_FIELDS", value_name = "NAME", value_delimiter = ',', value_parser = parse_field_name, help_heading = "Cache")]
     pub targeted_fields: Vec<HeaderName>,
 
@@ -711,7 +711,10 @@ mod tests {
         assert!(!cache.is_shared());
         assert_eq!(cache.cache_status(), None);
         assert!(matches!(args.store_choice(), Ok(StoreChoice::Memory)));
-        assert_eq!(cache.targeted_fields(), ["cdn-cache-control"]);
+        assert_eq!(
+            cache.targeted_fields(),
+            ["cdn-cache-control", "surrogate-control"]
+        );
     }
 
     #[test]
