@@ -12,7 +12,8 @@
 //!   what it decides, with its RFC section: [`storage::is_storable`],
 //!   [`freshness::freshness_lifetime`], [`freshness::current_age`],
 //!   [`reuse::reuse`], [`validation::evaluate_preconditions`],
-//!   [`invalidation::invalidation_targets`], and the parsers in [`headers`].
+//!   [`invalidation::invalidation_targets`], Range requests ([`range`]) and
+//!   stored partial content ([`partial`]), and the parsers in [`headers`].
 //! - **Storage** — the [`Store`] trait backends implement (a
 //!   handful of async operations over opaque keys and bytes) and the
 //!   versioned encoding of what is stored ([`store::entry`]).
@@ -56,6 +57,7 @@ pub mod headers;
 pub mod invalidation;
 pub mod key;
 pub mod modifiers;
+pub mod partial;
 pub mod range;
 pub mod request;
 pub mod reuse;

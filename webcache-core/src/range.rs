@@ -8,8 +8,10 @@
 //! when no range is satisfiable. An `If-Range` that does not match the
 //! stored validator, a range unit other than `bytes`, or an invalid range
 //! set makes the cache ignore `Range` and send the whole 200, as RFC 9110
-//! §14.2 allows. Partial (206) responses from the origin are not stored
-//! (see [`crate::storage::is_storable`]); a miss forwards `Range` as it is.
+//! §14.2 allows. A miss forwards `Range` as it is; a 206 the origin answers
+//! with may be stored as an incomplete response, and range requests within
+//! it answered from it (see [`crate::partial`], which also uses
+//! [`parse_content_range`]).
 //!
 //! ```
 //! use bytes::Bytes;
@@ -28,18 +30,18 @@
 //! ```
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::{BufMut, Bytes, BytesMut};
 use http::header::{
-    CONTENT_ENCODING, CONTENT_LANGUAGE, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, DATE,
-    HeaderMap, HeaderValue, IF_RANGE, LAST_MODIFIED, RANGE,
+    CONTENT_ENCODING, CONTENT_LANGUAGE, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, HeaderMap,
+    HeaderValue, IF_RANGE, RANGE,
 };
 use http::{Method, StatusCode};
 
 use crate::headers::list::{split_members, trim_ows};
-use crate::headers::{EntityTag, date_field, parse_http_date};
-use crate::validation::not_modified_headers;
+use crate::headers::{EntityTag, parse_http_date};
+use crate::validation::{not_modified_headers, strong_last_modified};
 
 /// More ranges than this in one request are ignored (the whole
 /// representation is sent instead): RFC 9110 §14.2 lets a server ignore a
@@ -76,9 +78,10 @@ pub struct ByteRange {
 }
 
 impl ByteRange {
-    /// The number of bytes.
+    /// The number of bytes (saturating: `0-18446744073709551615` holds one
+    /// more byte than a `u64` counts).
     pub fn len(&self) -> u64 {
-        self.last - self.first + 1
+        self.last.saturating_sub(self.first).saturating_add(1)
     }
 
     /// Never empty: a range holds at least its first byte.
@@ -178,16 +181,77 @@ pub fn if_range_holds(if_range: &HeaderValue, representation: &HeaderMap) -> boo
     let Some(date) = parse_http_date(value) else {
         return false;
     };
-    let Some(Some(last_modified)) = date_field(representation, &LAST_MODIFIED) else {
-        return false;
+    strong_last_modified(representation) == Some(date)
+}
+
+/// The `Content-Range` of a single-part 206 in the `bytes` unit (RFC 9110
+/// §14.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ContentRange {
+    /// The bytes enclosed.
+    pub range: ByteRange,
+    /// The complete length of the representation; `None` for `*`
+    /// (unknown to the sender).
+    pub complete_length: Option<u64>,
+}
+
+/// Strict `1*DIGIT`: `None` when empty, not all digits, or too large for
+/// 64 bits.
+fn parse_digits(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, &d| {
+        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    })
+}
+
+/// Parses a Content-Range field value of the form
+/// `bytes first-last/complete-length` or `bytes first-last/*` (RFC 9110
+/// §14.4). `None` for any other unit (compared case-insensitively), for an
+/// unsatisfied-range (`bytes */length`, which only a 416 carries), and for
+/// an invalid value — last before first, a complete length not greater
+/// than the last byte, numbers too large for 64 bits — which a recipient
+/// must not combine with anything stored.
+///
+/// ```
+/// use webcache_core::range::{ByteRange, parse_content_range};
+///
+/// let cr = parse_content_range(b"bytes 42-1233/1234").unwrap();
+/// assert_eq!(cr.range, ByteRange { first: 42, last: 1233 });
+/// assert_eq!(cr.complete_length, Some(1234));
+/// assert_eq!(parse_content_range(b"bytes 42-1233/*").unwrap().complete_length, None);
+/// assert!(parse_content_range(b"bytes */1234").is_none());
+/// assert!(parse_content_range(b"bytes 5-1/10").is_none());
+/// ```
+pub fn parse_content_range(value: &[u8]) -> Option<ContentRange> {
+    let value = trim_ows(value);
+    let space = value.iter().position(|&b| b == b' ')?;
+    if !value[..space].eq_ignore_ascii_case(b"bytes") {
+        return None;
+    }
+    let rest = &value[space + 1..];
+    let slash = rest.iter().position(|&b| b == b'/')?;
+    let (incl, length) = (&rest[..slash], &rest[slash + 1..]);
+    let dash = incl.iter().position(|&b| b == b'-')?;
+    let first = parse_digits(&incl[..dash])?;
+    let last = parse_digits(&incl[dash + 1..])?;
+    if last < first {
+        return None;
+    }
+    let complete_length = if length == b"*" {
+        None
+    } else {
+        let length = parse_digits(length)?;
+        if length <= last {
+            return None;
+        }
+        Some(length)
     };
-    let strong = match date_field(representation, &DATE) {
-        Some(Some(response_date)) => response_date
-            .duration_since(last_modified)
-            .is_ok_and(|d| d >= Duration::from_secs(1)),
-        _ => false,
-    };
-    strong && date == last_modified
+    Some(ContentRange {
+        range: ByteRange { first, last },
+        complete_length,
+    })
 }
 
 /// What a request's Range asks of a stored complete representation.
@@ -326,34 +390,50 @@ pub fn partial_response(
             Some((StatusCode::RANGE_NOT_SATISFIABLE, headers, Bytes::new()))
         }
         RangeDecision::Partial(ranges) => {
-            let mut headers = representation.clone();
-            headers.remove(CONTENT_LENGTH);
-            headers.remove(CONTENT_RANGE);
-            let part = if let [range] = ranges[..] {
-                if request.contains_key(IF_RANGE) {
-                    // RFC 9110 §15.3.7: the client has them already.
-                    for name in [CONTENT_TYPE, CONTENT_ENCODING, CONTENT_LANGUAGE] {
-                        headers.remove(name);
-                    }
-                }
-                headers.insert(CONTENT_RANGE, content_range(range, len));
-                slice(body, range)
-            } else {
-                let content_type = headers.remove(CONTENT_TYPE);
-                let parts: Vec<(ByteRange, Bytes)> =
-                    ranges.iter().map(|&r| (r, slice(body, r))).collect();
-                let boundary = boundary(&parts, content_type.as_ref());
-                headers.insert(
-                    CONTENT_TYPE,
-                    HeaderValue::from_str(&format!("multipart/byteranges; boundary={boundary}"))
-                        .expect("the boundary is alphanumeric"),
-                );
-                multipart(&parts, len, content_type.as_ref(), &boundary)
-            };
-            headers.insert(CONTENT_LENGTH, HeaderValue::from(part.len()));
-            Some((StatusCode::PARTIAL_CONTENT, headers, part))
+            let parts = ranges.iter().map(|&r| (r, slice(body, r))).collect();
+            Some(ranges_response(request, representation, len, parts))
         }
     }
+}
+
+/// The 206 sending `parts` — each range and its bytes, in the order to
+/// send them, at least one — of a representation of `complete_length`
+/// bytes whose fields are `representation`: one part with
+/// `Content-Range`, several as `multipart/byteranges` (RFC 9110 §15.3.7.1,
+/// §15.3.7.2). See [`partial_response`] for the fields.
+pub(crate) fn ranges_response(
+    request: &HeaderMap,
+    representation: &HeaderMap,
+    complete_length: u64,
+    parts: Vec<(ByteRange, Bytes)>,
+) -> (StatusCode, HeaderMap, Bytes) {
+    let mut headers = representation.clone();
+    headers.remove(CONTENT_LENGTH);
+    headers.remove(CONTENT_RANGE);
+    let body = match <[(ByteRange, Bytes); 1]>::try_from(parts) {
+        Ok([(range, part)]) => {
+            if request.contains_key(IF_RANGE) {
+                // RFC 9110 §15.3.7: the client has them already.
+                for name in [CONTENT_TYPE, CONTENT_ENCODING, CONTENT_LANGUAGE] {
+                    headers.remove(name);
+                }
+            }
+            headers.insert(CONTENT_RANGE, content_range(range, complete_length));
+            part
+        }
+        Err(parts) => {
+            let content_type = headers.remove(CONTENT_TYPE);
+            let boundary = boundary(&parts, content_type.as_ref());
+            headers.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_str(&format!("multipart/byteranges; boundary={boundary}"))
+                    .expect("the boundary is alphanumeric"),
+            );
+            multipart(&parts, complete_length, content_type.as_ref(), &boundary)
+        }
+    };
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+    (StatusCode::PARTIAL_CONTENT, headers, body)
 }
 
 /// A boundary that occurs in none of the parts nor in the content type
@@ -413,6 +493,7 @@ mod tests {
     use super::*;
     use crate::headers::fmt_http_date;
     use http::HeaderName;
+    use std::time::Duration;
 
     fn t(s: u64) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(1_700_000_000 + s)
@@ -516,6 +597,44 @@ mod tests {
                 last: None
             }])
         );
+    }
+
+    #[test]
+    fn rfc9110_14_4_content_range_parses_or_is_invalid() {
+        let cr = |first, last, len| {
+            Some(ContentRange {
+                range: range(first, last),
+                complete_length: len,
+            })
+        };
+        assert_eq!(
+            parse_content_range(b"bytes 0-499/1234"),
+            cr(0, 499, Some(1234))
+        );
+        assert_eq!(parse_content_range(b" Bytes 5-5/6 "), cr(5, 5, Some(6)));
+        assert_eq!(parse_content_range(b"bytes 42-1233/*"), cr(42, 1233, None));
+        for invalid in [
+            &b"bytes */1234"[..],
+            b"bytes 5-4/10",
+            b"bytes 0-10/10",
+            b"bytes 0-4/4",
+            b"bytes 0-4",
+            b"bytes  0-4/10",
+            b"bytes 0 -4/10",
+            b"bytes -4/10",
+            b"bytes 0-/10",
+            b"bytes 0-4/1x",
+            b"items 0-4/10",
+            b"bytes=0-4/10",
+            b"bytes 0-4/99999999999999999999",
+        ] {
+            assert_eq!(
+                parse_content_range(invalid),
+                None,
+                "{}",
+                String::from_utf8_lossy(invalid)
+            );
+        }
     }
 
     #[test]
@@ -790,7 +909,7 @@ mod serve_tests {
     }
 
     #[tokio::test]
-    async fn rfc9111_3_4_a_miss_forwards_range_and_the_206_is_not_stored() {
+    async fn rfc9111_3_3_a_miss_forwards_range_and_the_206_is_stored_as_a_partial() {
         let cache = Cache::new(
             MapStore::default(),
             Config::gateway_builder().build().unwrap(),
@@ -800,9 +919,25 @@ mod serve_tests {
         assert_eq!(partial.status(), StatusCode::PARTIAL_CONTENT);
         assert_eq!(partial.body(), "01");
         assert_eq!(origin.0.lock().unwrap()[0].as_deref(), Some("bytes=0-1"));
-        // Nothing stored: the next range request goes upstream too.
-        send(&cache, &origin, Some("bytes=0-1")).await;
+        // Stored: a range within it is a hit.
+        let within = send(&cache, &origin, Some("bytes=1-1")).await;
+        assert_eq!(within.status(), StatusCode::PARTIAL_CONTENT);
+        assert_eq!(within.headers()["content-range"], "bytes 1-1/11");
+        assert_eq!(within.body(), "1");
+        assert!(within.headers().contains_key("age"));
+        assert_eq!(origin.0.lock().unwrap().len(), 1);
+        // A range beyond it, and a request without Range, go forward.
+        send(&cache, &origin, Some("bytes=0-5")).await;
         assert_eq!(origin.0.lock().unwrap().len(), 2);
+        let whole = send(&cache, &origin, None).await;
+        assert_eq!(whole.status(), StatusCode::OK);
+        assert_eq!(whole.body(), "0123456789A");
+        assert_eq!(origin.0.lock().unwrap().len(), 3);
+        // The complete 200 replaced the partial.
+        let last = send(&cache, &origin, Some("bytes=-1")).await;
+        assert_eq!(last.body(), "A");
+        assert_eq!(send(&cache, &origin, None).await.body(), "0123456789A");
+        assert_eq!(origin.0.lock().unwrap().len(), 3);
     }
 
     #[tokio::test]

@@ -199,6 +199,7 @@ mod tests {
             selecting: vec![],
             salt: 0,
             invalidated: false,
+            partial: None,
         };
         (s, cc)
     }

@@ -21,10 +21,21 @@ pub enum NotStorable {
     Method,
     /// The status code is not final (1xx).
     NotFinal,
-    /// 206 and 304 need an understanding of the status this cache does not
-    /// implement for storage, or `must-understand` names a status it does
-    /// not understand (RFC 9111 §3, §5.2.2.3).
+    /// 304 is never stored (it updates stored responses), or
+    /// `must-understand` names a status this cache does not understand
+    /// (RFC 9111 §3, §5.2.2.3).
     StatusNotUnderstood,
+    /// A 206 whose Content-Range the cache cannot store: absent (a
+    /// multipart 206), repeated, invalid, in a unit other than `bytes`, or
+    /// without the complete length (RFC 9111 §3.3, RFC 9110 §14.4).
+    ContentRange,
+    /// A 206 without a strong validator: no later part could be combined
+    /// with it (RFC 9111 §3.4, RFC 9110 §8.8.1).
+    NoStrongValidator,
+    /// A 206 answering a request with If-Range, which may lack the
+    /// representation's fields, matches no stored response to combine
+    /// with (RFC 9110 §15.3.7).
+    UncombinablePart,
     /// `no-store` in the request (RFC 9111 §5.2.1.5).
     RequestNoStore,
     /// `no-store` in the response (RFC 9111 §5.2.2.5).
@@ -61,6 +72,9 @@ impl fmt::Display for NotStorable {
             NotStorable::Method => "method",
             NotStorable::NotFinal => "not-final",
             NotStorable::StatusNotUnderstood => "status-not-understood",
+            NotStorable::ContentRange => "content-range",
+            NotStorable::NoStrongValidator => "no-strong-validator",
+            NotStorable::UncombinablePart => "uncombinable-part",
             NotStorable::RequestNoStore => "request-no-store",
             NotStorable::NoStore => "no-store",
             NotStorable::Private => "private",
@@ -78,19 +92,23 @@ impl fmt::Display for NotStorable {
 }
 
 /// Status codes whose caching requirements this cache implements: the final
-/// codes of RFC 9110 §15 except 206 (partial content is not stored) and 304
-/// (never stored; it updates stored responses instead).
+/// codes of RFC 9110 §15 except 304 (never stored; it updates stored
+/// responses instead). 206 is stored as an incomplete response (see
+/// [`crate::partial`]).
 pub fn is_status_understood(status: StatusCode) -> bool {
     matches!(
         status.as_u16(),
-        200..=205 | 300..=303 | 305 | 307 | 308 | 400..=417 | 421 | 422 | 426 | 500..=505
+        200..=206 | 300..=303 | 305 | 307 | 308 | 400..=417 | 421 | 422 | 426 | 500..=505
     )
 }
 
 /// RFC 9111 §3: may the response to `request` be stored?
 ///
-/// Rules, in order: the method must be GET; the status final; 206 and 304 are
-/// not stored; `must-understand` requires an understood status and then
+/// Rules, in order: the method must be GET; the status final; 304 is not
+/// stored; a 206 must carry a part the cache can store and combine
+/// ([`received_part`](crate::partial::received_part): one `bytes`
+/// Content-Range with a known complete length, a strong validator; its
+/// body length is checked once received); `must-understand` requires an understood status and then
 /// overrides `no-store`; no `no-store` in the request or response; in a
 /// shared cache no unqualified `private`, and no Authorization in the request
 /// unless `public`, `must-revalidate` or `s-maxage` allow it (§3.5); no
@@ -111,8 +129,11 @@ pub fn is_storable(
     if status.is_informational() {
         return Err(NotStorable::NotFinal);
     }
-    if status == StatusCode::PARTIAL_CONTENT || status == StatusCode::NOT_MODIFIED {
+    if status == StatusCode::NOT_MODIFIED {
         return Err(NotStorable::StatusNotUnderstood);
+    }
+    if status == StatusCode::PARTIAL_CONTENT {
+        crate::partial::received_part(headers)?;
     }
     if request.cache_control.is_no_store() {
         return Err(NotStorable::RequestNoStore);
@@ -300,16 +321,56 @@ mod tests {
     }
 
     #[test]
-    fn rfc9111_3_partial_and_not_modified_are_not_stored() {
+    fn rfc9111_3_not_modified_is_not_stored() {
         let c = Config::default();
-        assert_eq!(
-            check(206, &[("cache-control", "max-age=5")], &get(), &c),
-            Err(NotStorable::StatusNotUnderstood)
-        );
         assert_eq!(
             check(304, &[("cache-control", "max-age=5")], &get(), &c),
             Err(NotStorable::StatusNotUnderstood)
         );
+    }
+
+    #[test]
+    fn rfc9111_3_3_a_206_is_stored_only_with_a_usable_part_and_the_ordinary_rules() {
+        let c = Config::default();
+        let part = [
+            ("content-range", "bytes 0-4/10"),
+            ("etag", "\"v1\""),
+            ("cache-control", "max-age=5"),
+        ];
+        assert_eq!(check(206, &part, &get(), &c), Ok(()));
+        // Heuristically cacheable (RFC 9110 §15.3.7), like a 200.
+        assert_eq!(check(206, &part[..2], &get(), &c), Ok(()));
+        assert_eq!(
+            check(206, &[("etag", "\"v1\"")], &get(), &c),
+            Err(NotStorable::ContentRange)
+        );
+        assert_eq!(
+            check(206, &[("content-range", "bytes 0-4/10")], &get(), &c),
+            Err(NotStorable::NoStrongValidator)
+        );
+        // The rules of RFC 9111 §3 apply as to any response.
+        let no_store = [
+            ("content-range", "bytes 0-4/10"),
+            ("etag", "\"v1\""),
+            ("cache-control", "no-store"),
+        ];
+        assert_eq!(check(206, &no_store, &get(), &c), Err(NotStorable::NoStore));
+        let private = [
+            ("content-range", "bytes 0-4/10"),
+            ("etag", "\"v1\""),
+            ("cache-control", "private, max-age=5"),
+        ];
+        assert_eq!(check(206, &private, &get(), &c), Err(NotStorable::Private));
+        assert_eq!(
+            check(206, &part, &req(Method::GET, true, ""), &c),
+            Err(NotStorable::Authorization)
+        );
+        assert_eq!(
+            check(206, &part, &req(Method::HEAD, false, ""), &c),
+            Err(NotStorable::Method)
+        );
+        // RFC 9111 §5.2.2.3: 206 is understood now.
+        assert!(is_status_understood(StatusCode::PARTIAL_CONTENT));
     }
 
     #[test]

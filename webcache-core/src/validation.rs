@@ -256,8 +256,9 @@ pub fn freshen(
 /// May a 200 response to HEAD freshen stored GET response `stored` (RFC
 /// 9111 §4.3.5)? Every validator field the HEAD response carries (ETag,
 /// Last-Modified) must equal the stored one, and a Content-Length in it must
-/// equal the stored body's length. A HEAD response without validators
-/// contradicts nothing and matches.
+/// equal the length of the stored representation (of the whole of it, for
+/// an incomplete response). A HEAD response without validators contradicts
+/// nothing and matches.
 pub fn head_matches(stored: &StoredResponse, head: &HeaderMap) -> bool {
     for name in [ETAG, LAST_MODIFIED] {
         if let Some(value) = head.get(&name) {
@@ -267,12 +268,66 @@ pub fn head_matches(stored: &StoredResponse, head: &HeaderMap) -> bool {
         }
     }
     if let Some(len) = head.get(CONTENT_LENGTH) {
-        let stored_len = stored.body.len().to_string();
+        let stored_len = stored.representation_len().to_string();
         if len.as_bytes() != stored_len.as_bytes() {
             return false;
         }
     }
     true
+}
+
+/// A strong validator of a response (RFC 9110 §8.8.1): what must be the
+/// same before parts of a representation are combined (RFC 9111 §3.4, RFC
+/// 9110 §15.3.7.3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StrongValidator {
+    /// A strong entity tag.
+    EntityTag(EntityTag),
+    /// A Last-Modified date that is strong (RFC 9110 §8.8.2.2).
+    LastModified(SystemTime),
+}
+
+impl StrongValidator {
+    /// The strong validator of a response whose fields are `headers`: its
+    /// entity tag when that is strong; for a response without ETag, its
+    /// Last-Modified when that is strong ([`strong_last_modified`]). An
+    /// ETag that is weak, repeated or invalid means none: the origin chose
+    /// the entity tag as its validator, and says (or may have meant) that
+    /// it is weak.
+    ///
+    /// ```
+    /// use http::{HeaderMap, HeaderValue};
+    /// use webcache_core::validation::StrongValidator;
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("etag", HeaderValue::from_static("\"v1\""));
+    /// assert!(StrongValidator::from_headers(&headers).is_some());
+    /// headers.insert("etag", HeaderValue::from_static("W/\"v1\""));
+    /// assert!(StrongValidator::from_headers(&headers).is_none());
+    /// ```
+    pub fn from_headers(headers: &HeaderMap) -> Option<StrongValidator> {
+        let mut etags = headers.get_all(ETAG).iter();
+        if let Some(first) = etags.next() {
+            if etags.next().is_some() {
+                return None;
+            }
+            return EntityTag::parse(first.as_bytes())
+                .filter(|tag| !tag.is_weak())
+                .map(StrongValidator::EntityTag);
+        }
+        strong_last_modified(headers).map(StrongValidator::LastModified)
+    }
+}
+
+/// The Last-Modified date of a stored or received response when a cache
+/// may use it as a strong validator (RFC 9110 §8.8.2.2): valid, and at
+/// least one second before the response's Date.
+pub fn strong_last_modified(headers: &HeaderMap) -> Option<SystemTime> {
+    let last_modified = date_field(headers, &LAST_MODIFIED).flatten()?;
+    let date = date_field(headers, &DATE).flatten()?;
+    date.duration_since(last_modified)
+        .is_ok_and(|d| d >= std::time::Duration::from_secs(1))
+        .then_some(last_modified)
 }
 
 /// A strong entity tag computed from the body: the first 128 bits of its
@@ -668,6 +723,7 @@ mod tests {
             selecting: vec![],
             salt: 0,
             invalidated: false,
+            partial: None,
         };
         assert!(head_matches(
             &stored,

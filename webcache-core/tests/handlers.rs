@@ -905,3 +905,211 @@ async fn stored_entries_decode_to_what_was_sent() {
     assert_eq!(stored.headers["x-kept"], "2");
     assert!(!stored.headers.contains_key("x-hop") && !stored.headers.contains_key("connection"));
 }
+
+// ---- partial content (RFC 9111 §3.3, §3.4) ---------------------------------
+
+const REPRESENTATION: &str = "0123456789";
+
+/// The part of [`REPRESENTATION`] a `Range: bytes=first-last` asks for,
+/// with its Content-Range; the whole of it without Range.
+fn part_of(parts: &Parts) -> (Option<String>, &'static str) {
+    let Some(range) = parts.headers.get("range") else {
+        return (None, REPRESENTATION);
+    };
+    let spec = range.to_str().expect("ascii").trim_start_matches("bytes=");
+    let (first, last) = spec.split_once('-').expect("first-last");
+    let (first, last): (usize, usize) = (first.parse().expect("n"), last.parse().expect("n"));
+    (
+        Some(format!("bytes {first}-{last}/{}", REPRESENTATION.len())),
+        &REPRESENTATION[first..=last],
+    )
+}
+
+/// An origin that honours `Range: bytes=first-last` with a 206 whose body
+/// is streamed, of no announced size.
+fn streamed_ranges(_: usize, parts: &Parts) -> Response<Chunks> {
+    let (content_range, body) = part_of(parts);
+    let mut r = Response::builder()
+        .header("cache-control", "max-age=60")
+        .header("etag", "\"r\"");
+    if let Some(content_range) = content_range {
+        r = r.status(206).header("content-range", content_range);
+    }
+    r.body(Chunks::new([body])).expect("a valid response")
+}
+
+/// The same with complete bodies.
+fn full_ranges(_: usize, parts: &Parts) -> Response<Full<Bytes>> {
+    let (content_range, body) = part_of(parts);
+    let mut r = Response::builder()
+        .header("cache-control", "max-age=60")
+        .header("etag", "\"r\"");
+    if let Some(content_range) = content_range {
+        r = r.status(206).header("content-range", content_range);
+    }
+    r.body(Full::new(Bytes::from_static(body.as_bytes())))
+        .expect("a valid response")
+}
+
+fn ranged(target: &str, range: &str) -> Request<Bytes> {
+    let mut r = get(target);
+    r.headers_mut()
+        .insert("range", range.parse().expect("a valid range"));
+    r
+}
+
+/// The format version and ranges of the one representation stored.
+fn stored_entry(store: &MapStore) -> (u8, StoredResponse) {
+    let map = store.map();
+    let bytes = map
+        .iter()
+        .find(|(k, _)| !k.is_metadata())
+        .map(|(_, v)| v.clone())
+        .expect("a representation was stored");
+    (bytes[2], StoredResponse::decode(bytes).expect("it decodes"))
+}
+
+#[tokio::test]
+async fn rfc9111_3_4_streamed_parts_of_unknown_size_are_stored_and_combined() {
+    let store = MapStore::default();
+    let cache = Cache::builder(store.clone())
+        .config(config(Config::gateway_builder()))
+        .build();
+    let app = App::new(streamed_ranges);
+    let first = collect(
+        cache
+            .serve(ranged("/p", "bytes=0-4"), app.clone())
+            .await
+            .expect("infallible"),
+    )
+    .await;
+    assert_eq!(first.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(first.body(), "01234");
+    cache.quiesce().await;
+    let (version, stored) = stored_entry(&store);
+    // An incomplete response is written in format 2.
+    assert_eq!(version, 2);
+    assert_eq!(stored.body, "01234");
+    assert_eq!(
+        stored.partial.as_ref().map(|p| p.complete_length()),
+        Some(10)
+    );
+
+    collect(
+        cache
+            .serve(ranged("/p", "bytes=5-9"), app.clone())
+            .await
+            .expect("infallible"),
+    )
+    .await;
+    cache.quiesce().await;
+    let (version, stored) = stored_entry(&store);
+    // Complete now: a 200, in format 1.
+    assert_eq!(version, 1);
+    assert_eq!(stored.partial, None);
+    assert_eq!(stored.headers["content-length"], "10");
+    let hit = collect(
+        cache
+            .serve(get("/p"), app.clone())
+            .await
+            .expect("infallible"),
+    )
+    .await;
+    assert_eq!(hit.status(), StatusCode::OK);
+    assert_eq!(hit.body(), REPRESENTATION);
+    assert_eq!(cache_status(&hit), "webcache; hit; ttl=60");
+    assert_eq!(app.calls.get(), 2);
+}
+
+#[tokio::test]
+async fn rfc9111_3_4_concurrent_misses_for_different_ranges_both_end_up_stored() {
+    let cache = Cache::new(MapStore::default(), config(Config::gateway_builder()));
+    let app = App::new(full_ranges);
+    app.gate.close();
+    let (a, b) = (cache.clone(), cache.clone());
+    let (app_a, app_b) = (app.clone(), app.clone());
+    let first = tokio::spawn(async move { a.serve(ranged("/c", "bytes=0-4"), app_a).await });
+    until("the first range is forwarded", || app.calls.get() == 1).await;
+    let second = tokio::spawn(async move { b.serve(ranged("/c", "bytes=5-9"), app_b).await });
+    until("the second request waits", || cache.stats().collapsed == 1).await;
+    app.gate.open();
+    let first = collect(first.await.expect("joined").expect("infallible")).await;
+    let second = collect(second.await.expect("joined").expect("infallible")).await;
+    assert_eq!(first.body(), "01234");
+    assert_eq!(second.body(), "56789");
+    cache.quiesce().await;
+    // The follower found a part that does not cover its range, went
+    // forward itself, and its part completed the representation.
+    assert_eq!(app.calls.get(), 2);
+    let hit = collect(
+        cache
+            .serve(get("/c"), app.clone())
+            .await
+            .expect("infallible"),
+    )
+    .await;
+    assert_eq!(hit.body(), REPRESENTATION);
+    assert_eq!(app.calls.get(), 2);
+}
+
+#[tokio::test]
+async fn a_partial_counts_its_stored_bytes_against_max_body_size() {
+    let store = MapStore::default();
+    let cache = Cache::builder(store.clone())
+        .config(config(Config::gateway_builder().max_body_size(6)))
+        .build();
+    let app = App::new(full_ranges);
+    let send = |range: &'static str| {
+        let (cache, app) = (cache.clone(), app.clone());
+        async move {
+            let r = cache
+                .serve(ranged("/m", range), app)
+                .await
+                .expect("infallible");
+            cache.quiesce().await;
+            collect(r).await
+        }
+    };
+    send("bytes=0-3").await;
+    // 4 + 4 bytes would exceed 6: the second part is not stored, the
+    // first stays.
+    let second = send("bytes=6-9").await;
+    assert_eq!(
+        cache_status(&second),
+        "webcache; fwd=partial; fwd-status=206"
+    );
+    let (_, stored) = stored_entry(&store);
+    assert_eq!(stored.body, "0123");
+    assert_eq!(
+        cache_status(&send("bytes=1-2").await),
+        "webcache; hit; ttl=60"
+    );
+    send("bytes=6-9").await;
+    assert_eq!(app.calls.get(), 3);
+}
+
+#[tokio::test]
+async fn rfc9110_8_8_2_2_a_date_the_cache_added_does_not_make_last_modified_strong() {
+    let cache = Cache::new(MapStore::default(), config(Config::gateway_builder()));
+    let app = App::new(|_, _| {
+        Response::builder()
+            .status(206)
+            .header("cache-control", "max-age=60")
+            .header("last-modified", "Mon, 01 Jan 2001 00:00:00 GMT")
+            .header("content-range", "bytes 0-4/10")
+            .body(Full::new(Bytes::from_static(b"01234")))
+            .expect("a valid response")
+    });
+    for _ in 0..2 {
+        let r = collect(
+            cache
+                .serve(ranged("/d", "bytes=0-4"), app.clone())
+                .await
+                .expect("infallible"),
+        )
+        .await;
+        assert_eq!(r.body(), "01234");
+        assert_eq!(cache_status(&r), "webcache; fwd=uri-miss; fwd-status=206");
+    }
+    assert_eq!(app.calls.get(), 2);
+}

@@ -13,6 +13,8 @@ use webcache_core::headers::{
 };
 use webcache_core::invalidation::resolve;
 use webcache_core::key::Metadata;
+use webcache_core::partial::PartialContent;
+use webcache_core::range::{ByteRange, parse_content_range};
 use webcache_core::store::StoredResponse;
 
 // ---- strategies ----------------------------------------------------------
@@ -217,11 +219,31 @@ proptest! {
     }
 
     #[test]
+    fn parse_content_range_never_panics(
+        bytes in prop_oneof![
+            input(),
+            "[Bb][Yy][Tt][Ee][Ss] ?[0-9]{0,3}-?[0-9]{0,3}/?([0-9]{0,3}|\\*)"
+                .prop_map(String::into_bytes),
+        ],
+    ) {
+        if let Some(cr) = parse_content_range(&bytes) {
+            prop_assert!(cr.range.first <= cr.range.last);
+            prop_assert!(cr.complete_length.is_none_or(|l| l > cr.range.last));
+            // What parses renders back to itself.
+            let length = cr.complete_length.map_or("*".to_owned(), |l| l.to_string());
+            let text = format!("bytes {}-{}/{length}", cr.range.first, cr.range.last);
+            prop_assert_eq!(parse_content_range(text.as_bytes()), Some(cr));
+        }
+    }
+
+    #[test]
     fn stored_response_decode_never_panics(bytes in any::<Vec<u8>>()) {
         let _ = StoredResponse::decode(Bytes::from(bytes.clone()));
-        let mut prefixed = b"WC\x01R".to_vec();
-        prefixed.extend_from_slice(&bytes);
-        let _ = StoredResponse::decode(Bytes::from(prefixed));
+        for prefix in [&b"WC\x01R"[..], b"WC\x02R"] {
+            let mut prefixed = prefix.to_vec();
+            prefixed.extend_from_slice(&bytes);
+            let _ = StoredResponse::decode(Bytes::from(prefixed));
+        }
     }
 
     #[test]
@@ -371,6 +393,28 @@ fn stored_response() -> impl Strategy<Value = StoredResponse> {
     });
     let selecting =
         prop::collection::vec((header_name(), prop::option::of(any::<Vec<u8>>())), 0..4);
+    // Sometimes an incomplete response: ranges (gap before, length) and
+    // bytes past the last one.
+    let partial = prop::option::of((
+        prop::collection::vec((0u64..1000, 1u64..32), 1..5),
+        0u64..1000,
+    ))
+    .prop_map(|spec| {
+        spec.map(|(gaps, tail)| {
+            let mut ranges = Vec::new();
+            let mut next = 0u64;
+            for (i, (gap, len)) in gaps.into_iter().enumerate() {
+                // Ranges after the first are at least one byte apart.
+                let first = next + gap + u64::from(i > 0);
+                ranges.push(ByteRange {
+                    first,
+                    last: first + len - 1,
+                });
+                next = first + len;
+            }
+            PartialContent::new(next + tail, ranges).expect("ordered, apart, within")
+        })
+    });
     (
         (100u16..=999).prop_map(|s| StatusCode::from_u16(s).expect("within 100..=999")),
         headers,
@@ -379,6 +423,7 @@ fn stored_response() -> impl Strategy<Value = StoredResponse> {
         any::<String>(),
         selecting,
         (any::<u64>(), any::<bool>()),
+        partial,
     )
         .prop_map(
             |(
@@ -389,7 +434,19 @@ fn stored_response() -> impl Strategy<Value = StoredResponse> {
                 uri,
                 selecting,
                 (salt, invalidated),
+                partial,
             )| {
+                // An incomplete response's body holds its ranges' bytes.
+                let body = match &partial {
+                    Some(p) => body
+                        .iter()
+                        .copied()
+                        .cycle()
+                        .chain(std::iter::repeat(0))
+                        .take(usize::try_from(p.stored_len()).expect("small"))
+                        .collect(),
+                    None => body,
+                };
                 StoredResponse {
                     status,
                     headers,
@@ -400,6 +457,7 @@ fn stored_response() -> impl Strategy<Value = StoredResponse> {
                     selecting,
                     salt,
                     invalidated,
+                    partial,
                 }
             },
         )

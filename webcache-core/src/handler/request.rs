@@ -16,6 +16,7 @@ use crate::config::{Config, Role};
 use crate::freshness::Freshness;
 use crate::headers::fmt_http_date;
 use crate::key::{Metadata, PrimaryKey, SecondaryKey};
+use crate::partial::can_answer;
 use crate::request::RequestFacts;
 use crate::reuse::{Reuse, ValidateReason, freshness, reuse};
 use crate::status::{CacheStatus, Forward};
@@ -284,7 +285,9 @@ impl<S: Store, M: Policy> Shared<S, M> {
     /// Builds the response for a stored response served to `parts`: the
     /// stored status, fields and body with a fresh Age (RFC 9111 §4), or a
     /// 304 / 412 when the request's preconditions say so (RFC 9111 §4.3.2,
-    /// RFC 9110 §13.2).
+    /// RFC 9110 §13.2). An incomplete response answers with a 206 (RFC
+    /// 9111 §3.3): callers serve one only where
+    /// [`can_answer`](crate::partial::can_answer) holds.
     pub(crate) fn respond_from_storage(
         &self,
         stored: StoredResponse,
@@ -309,9 +312,27 @@ impl<S: Store, M: Policy> Shared<S, M> {
             Precondition::Proceed
         };
         let age = HeaderValue::from(f.age_secs());
-        let (status_code, mut headers, body) = match precondition {
+        let (status_code, mut headers, body) = match (precondition, &stored.partial) {
+            // RFC 9111 §3.3: an incomplete response answers with a 206.
+            (Precondition::Proceed, Some(partial)) => {
+                match crate::partial::answer(
+                    method,
+                    request,
+                    &stored.headers,
+                    partial,
+                    &stored.body,
+                ) {
+                    Some(answer) => answer,
+                    None => {
+                        // Unreachable while callers check `can_answer`: a
+                        // partial body is never sent without a 206.
+                        tracing::error!(target: "webcache", uri = stored.uri, "an incomplete response cannot answer; 504");
+                        return self.gateway_timeout(&stored.uri, "incomplete");
+                    }
+                }
+            }
             // RFC 9110 §14.2: Range, evaluated after the preconditions.
-            Precondition::Proceed => crate::range::partial_response(
+            (Precondition::Proceed, None) => crate::range::partial_response(
                 method,
                 request,
                 stored.status,
@@ -328,12 +349,12 @@ impl<S: Store, M: Policy> Shared<S, M> {
                 };
                 (stored.status, stored.headers, body)
             }),
-            Precondition::NotModified => (
+            (Precondition::NotModified, _) => (
                 StatusCode::NOT_MODIFIED,
                 not_modified_headers(&stored.headers),
                 Bytes::new(),
             ),
-            Precondition::Failed => {
+            (Precondition::Failed, _) => {
                 let mut h = HeaderMap::new();
                 h.insert(DATE, fmt_http_date(self.clock.now()));
                 (StatusCode::PRECONDITION_FAILED, h, Bytes::new())
@@ -413,6 +434,11 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
                 Forward::VaryMiss
             };
             let (kind, stored, stale_if_error) = match found.stored {
+                // RFC 9111 §3.3: an incomplete response answers only a
+                // range request within it. Kept, to combine a 206 with.
+                Some(stored) if !can_answer(&stored, &parts.method, &parts.headers) => {
+                    (Kind::Miss(Forward::Partial), Some(stored), false)
+                }
                 Some(stored) => {
                     let cc = crate::targeted::response_cache_control(&stored.headers, config);
                     match reuse(&stored, &cc, &facts, config, now) {
@@ -493,7 +519,10 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
             if facts.cache_control.is_only_if_cached() {
                 // RFC 9111 §5.2.1.7: a stored response consistent with the
                 // request's constraints, or 504.
-                return RequestOutcome::Respond(s.gateway_timeout(primary.uri()), None);
+                return RequestOutcome::Respond(
+                    s.gateway_timeout(primary.uri(), "only-if-cached"),
+                    None,
+                );
             }
             let mut pending =
                 Pending::new(kind, parts, facts.clone(), primary.clone(), config, now);
@@ -579,13 +608,16 @@ impl<S: Store, M: Policy> Shared<S, M> {
         pending
     }
 
-    /// 504 for `only-if-cached` without a usable stored response.
-    pub(crate) fn gateway_timeout(&self, uri: &str) -> Response<Bytes> {
+    /// 504 when the cache must answer and has no usable stored response
+    /// (`only-if-cached`, RFC 9111 §5.2.1.7); `detail` goes into
+    /// Cache-Status.
+    #[cold]
+    pub(crate) fn gateway_timeout(&self, uri: &str, detail: &str) -> Response<Bytes> {
         let mut headers = HeaderMap::new();
         headers.insert(DATE, fmt_http_date(self.clock.now()));
         self.add_status(
             &mut headers,
-            CacheStatus::empty(self.status_name()).detail("only-if-cached"),
+            CacheStatus::empty(self.status_name()).detail(detail),
             uri,
         );
         let mut response = Response::new(Bytes::new());
@@ -604,7 +636,8 @@ impl<S: Store, M: Policy> Shared<S, M> {
         let stored = pending
             .stored
             .as_ref()
-            .filter(|_| pending.may_serve_stale_on_error())?;
+            .filter(|_| pending.may_serve_stale_on_error())
+            .filter(|s| can_answer(s, &pending.facts.method, &pending.request_headers))?;
         let cc = crate::targeted::response_cache_control(&stored.headers, &self.config);
         let f = freshness(stored, &cc, &self.config, self.clock.now());
         let mut status = CacheStatus::forward(self.status_name(), Forward::Stale).ttl(f.ttl_secs());
@@ -657,6 +690,7 @@ mod tests {
             selecting: vec![],
             salt: 0,
             invalidated: false,
+            partial: None,
         });
         let req: Request<()> = p.synthesize_request();
         assert_eq!(req.method(), Method::GET);

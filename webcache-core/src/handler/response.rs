@@ -22,6 +22,7 @@ use crate::freshness::{Freshness, current_age, freshness_lifetime};
 use crate::headers::{CacheControl, Vary, fmt_http_date, unix_secs};
 use crate::invalidation::invalidation_targets;
 use crate::key::{Metadata, SecondaryKey};
+use crate::partial::can_answer;
 use crate::reuse::freshness;
 use crate::status::CacheStatus;
 use crate::storage::{NotStorable, header_bytes};
@@ -40,7 +41,9 @@ pub enum ResponseOutcome<B: Body> {
     /// Send this response.
     Respond(Response<CacheBody<B>>),
     /// The upstream answered a validation with a 304 that matches nothing
-    /// stored (RFC 9111 §4.3.4): send [`Pending::synthesize_request`] (now
+    /// stored (RFC 9111 §4.3.4), or that leaves a stored incomplete
+    /// response unable to answer the request (its If-Range no longer
+    /// holds, RFC 9111 §3.3): send [`Pending::synthesize_request`] (now
     /// unconditional) forward once more and hand that response back with
     /// this `Pending`.
     Retry(Box<Pending>),
@@ -138,8 +141,10 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
     /// invalidates the stored GET response (§4.3.5); a full response to GET
     /// is stored when the rules allow (§3) — collected first when its size
     /// is known and small enough, otherwise streamed through while it is
-    /// captured — and in the application role gets an ETag and has the
-    /// client's preconditions evaluated (RFC 9110 §13).
+    /// captured; a 206 is stored as an incomplete response, combined with
+    /// the stored one when they share a strong validator (§3.3, §3.4) — and
+    /// in the application role gets an ETag and has the client's
+    /// preconditions evaluated (RFC 9110 §13).
     pub async fn handle<B>(&self, mut pending: Pending, response: Response<B>) -> ResponseOutcome<B>
     where
         B: Body + Send + 'static,
@@ -150,7 +155,8 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
         let now = s.clock.now();
         let (mut parts, body) = response.into_parts();
         let body = Box::pin(body);
-        if !parts.headers.contains_key(DATE) {
+        let date_added = !parts.headers.contains_key(DATE);
+        if date_added {
             parts.headers.insert(DATE, fmt_http_date(now));
         }
         let reason = pending.forward_reason();
@@ -209,6 +215,24 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
                 if identifies(&stored.headers, &parts.headers) {
                     freshen(&mut stored, &parts.headers, pending.request_time, now);
                     let stored_ok = self.write(&pending, &stored).await;
+                    if !can_answer(&stored, &pending.facts.method, &pending.request_headers) {
+                        // An incomplete response that the freshened fields
+                        // no longer let answer (If-Range). A refresh is
+                        // done; a client still needs its answer: ask once
+                        // more, unconditionally, and combine what comes back.
+                        if pending.kind == Kind::Refresh {
+                            pending.finish(if stored_ok {
+                                FillOutcome::Stored
+                            } else {
+                                FillOutcome::NotStored
+                            });
+                            let body = CacheBody::with_parts(VecDeque::new(), body, None);
+                            return self.pass(pending, parts, body, None);
+                        }
+                        pending.stored = Some(stored);
+                        pending.kind = Kind::Retry;
+                        return ResponseOutcome::Retry(Box::new(pending));
+                    }
                     pending.finish(if stored_ok {
                         FillOutcome::Stored
                     } else {
@@ -273,7 +297,14 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
         );
         let announced = content_length(&parts.headers).or_else(|| body.size_hint().exact());
         if storable.is_ok() {
-            if announced.is_some_and(|l| l > config.max_body_size() as u64) {
+            if parts.status == StatusCode::PARTIAL_CONTENT
+                && date_added
+                && !parts.headers.contains_key(ETAG)
+            {
+                // RFC 9110 §8.8.2.2: Last-Modified is strong only against a
+                // Date from the origin's clock, not one the cache added.
+                storable = Err(NotStorable::NoStrongValidator);
+            } else if announced.is_some_and(|l| l > config.max_body_size() as u64) {
                 storable = Err(NotStorable::BodyTooLarge);
             } else if header_bytes(&parts.headers) > config.max_header_bytes() {
                 storable = Err(NotStorable::HeadersTooLarge);
@@ -359,7 +390,9 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
         )
     }
 
-    /// Stores a full response to GET; true when written.
+    /// Stores a response to GET — a 206 as an incomplete response, or
+    /// combined with the stored one (see [`crate::partial::combine`]); true
+    /// when written.
     async fn store(
         &self,
         pending: &Pending,
@@ -384,7 +417,7 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
                 return false;
             }
         }
-        let stored = StoredResponse {
+        let mut stored = StoredResponse {
             status: parts.status,
             headers: storage.headers_to_store(&parts.headers, cc, config),
             body,
@@ -394,7 +427,27 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
             selecting: secondary.selecting().to_vec(),
             salt: pending.metadata.as_ref().map_or(0, |m| m.salt),
             invalidated: false,
+            partial: None,
         };
+        if parts.status == StatusCode::PARTIAL_CONTENT {
+            let combined =
+                crate::partial::combine(stored, pending.stored.as_ref(), &pending.request_headers)
+                    .and_then(|combined| {
+                        // The parts held count against the limit as a whole body.
+                        if combined.body.len() > config.max_body_size() {
+                            Err(NotStorable::BodyTooLarge)
+                        } else {
+                            Ok(combined)
+                        }
+                    });
+            stored = match combined {
+                Ok(combined) => combined,
+                Err(why) => {
+                    tracing::debug!(target: "webcache", uri = pending.uri(), reason = %why, "not stored");
+                    return false;
+                }
+            };
+        }
         self.write_with(pending, stored, vary, now).await
     }
 
@@ -645,7 +698,8 @@ impl Pending {
             facts: self.facts.clone(),
             primary: self.primary.clone(),
             metadata: self.metadata.clone(),
-            stored: None,
+            // What a 206 combines with (the rest of `self` no longer needs it).
+            stored: self.stored.take(),
             stale_if_error: false,
             request_headers: self.request_headers.clone(),
             uri: self.uri.clone(),

@@ -7,7 +7,7 @@
 //! keep every line in order. Decoding checks every length and never panics:
 //! anything that does not decode is a miss.
 //!
-//! Format version 1, representation:
+//! Format version 1, representation (a complete response):
 //! ```text
 //! "WC" 0x01 'R'
 //! status u16 | flags u8 | request_time u64 ms | response_time u64 ms | salt u64
@@ -16,10 +16,24 @@
 //! headers: u32 count, each { name: u16 len, bytes; value: u32 len, bytes }
 //! body: u64 len, bytes (to the end)
 //! ```
-//! Metadata:
+//! Format version 2, representation (an incomplete response, RFC 9111
+//! §3.3): format 1 with the ranges held between the headers and the body,
+//! which holds their bytes one range after another:
+//! ```text
+//! "WC" 0x02 'R'
+//! … as format 1, up to and including the headers …
+//! complete_length u64 | ranges: u32 count, each { first u64; last u64 }
+//! body: u64 len, bytes (to the end)
+//! ```
+//! Metadata (format 1 only):
 //! ```text
 //! "WC" 0x01 'M' | salt u64 | expires_at u64 s | vary: u16 count, each { u16 len, bytes }
 //! ```
+//!
+//! This release reads formats 1 and 2. It writes format 2 only for
+//! incomplete responses, and everything else in format 1, so that a
+//! release reading only format 1 still reads every complete response and
+//! all metadata it writes (and misses on its incomplete responses).
 
 use std::time::SystemTime;
 
@@ -30,10 +44,17 @@ use http::header::{HeaderMap, HeaderName, HeaderValue};
 use crate::error::DecodeError;
 use crate::headers::{from_unix_millis, unix_millis};
 use crate::key::{Metadata, SelectingField};
+use crate::partial::PartialContent;
+use crate::range::ByteRange;
 
 const MAGIC: &[u8; 2] = b"WC";
-/// The format version this release writes.
-pub const FORMAT_VERSION: u8 = 1;
+/// The newest format version this release writes (for incomplete
+/// responses; complete responses and metadata are written in
+/// [`FORMAT_1`]).
+pub const FORMAT_VERSION: u8 = 2;
+/// The first format version, still written for complete responses and
+/// metadata, and read.
+pub const FORMAT_1: u8 = 1;
 const KIND_REPRESENTATION: u8 = b'R';
 const KIND_METADATA: u8 = b'M';
 
@@ -43,9 +64,13 @@ const KIND_METADATA: u8 = b'M';
 pub struct StoredResponse {
     /// The status code.
     pub status: StatusCode,
-    /// The stored header fields, every line in order.
+    /// The stored header fields, every line in order. An incomplete
+    /// response has the fields of the 200 it is part of, without
+    /// Content-Range and Content-Length.
     pub headers: HeaderMap,
-    /// The complete body.
+    /// The body: the whole representation data, or for an incomplete
+    /// response the bytes of [`partial`](Self::partial)'s ranges, one after
+    /// another.
     pub body: Bytes,
     /// When the request that fetched it was sent (RFC 9111 §4.2.3).
     pub request_time: SystemTime,
@@ -62,19 +87,41 @@ pub struct StoredResponse {
     /// Set when the response must be validated before any reuse (it was
     /// invalidated, RFC 9111 §4.4, or a HEAD showed it changed, §4.3.5).
     pub invalidated: bool,
+    /// For an incomplete response (a stored 206, RFC 9111 §3.3), which
+    /// ranges of the representation the body holds; `None` for a complete
+    /// response. See [`crate::partial`].
+    pub partial: Option<PartialContent>,
 }
 
 impl StoredResponse {
-    /// Encodes in the current format.
+    /// The length of the whole representation: the body's, or for an
+    /// incomplete response the complete length its parts declared.
+    pub fn representation_len(&self) -> u64 {
+        self.partial
+            .as_ref()
+            .map_or(self.body.len() as u64, PartialContent::complete_length)
+    }
+
+    /// Encodes in format 1, or in format 2 for an incomplete response.
     pub fn encode(&self) -> Bytes {
         let header_bytes: usize = self
             .headers
             .iter()
             .map(|(n, v)| n.as_str().len() + v.len() + 6)
             .sum();
-        let mut out = BytesMut::with_capacity(64 + self.uri.len() + header_bytes + self.body.len());
+        let range_bytes = self
+            .partial
+            .as_ref()
+            .map_or(0, |p| 12 + 16 * p.ranges().len());
+        let mut out = BytesMut::with_capacity(
+            64 + self.uri.len() + header_bytes + range_bytes + self.body.len(),
+        );
         out.put_slice(MAGIC);
-        out.put_u8(FORMAT_VERSION);
+        out.put_u8(if self.partial.is_some() {
+            FORMAT_VERSION
+        } else {
+            FORMAT_1
+        });
         out.put_u8(KIND_REPRESENTATION);
         out.put_u16(self.status.as_u16());
         out.put_u8(u8::from(self.invalidated));
@@ -101,16 +148,24 @@ impl StoredResponse {
             put_bytes16(&mut out, name.as_str().as_bytes());
             put_bytes32(&mut out, value.as_bytes());
         }
+        if let Some(partial) = &self.partial {
+            out.put_u64(partial.complete_length());
+            out.put_u32(u32::try_from(partial.ranges().len()).unwrap_or(u32::MAX));
+            for range in partial.ranges().iter().take(u32::MAX as usize) {
+                out.put_u64(range.first);
+                out.put_u64(range.last);
+            }
+        }
         out.put_u64(self.body.len() as u64);
         out.put_slice(&self.body);
         out.freeze()
     }
 
-    /// Decodes what [`encode`](Self::encode) wrote. The body and header
-    /// values share `bytes` rather than copying them.
+    /// Decodes what [`encode`](Self::encode) wrote, in format 1 or 2. The
+    /// body and header values share `bytes` rather than copying them.
     pub fn decode(bytes: Bytes) -> Result<StoredResponse, DecodeError> {
         let mut r = Reader::new(&bytes);
-        r.header(KIND_REPRESENTATION)?;
+        let version = r.header(KIND_REPRESENTATION, &[FORMAT_1, FORMAT_VERSION])?;
         let status = StatusCode::from_u16(r.u16()?).map_err(|_| DecodeError::Invalid("status"))?;
         let flags = r.u8()?;
         let request_time = from_unix_millis(r.u64()?);
@@ -138,10 +193,21 @@ impl StoredResponse {
                 .map_err(|_| DecodeError::Invalid("header value"))?;
             headers.append(name, value);
         }
+        let partial = if version == FORMAT_VERSION {
+            Some(read_partial(&mut r)?)
+        } else {
+            None
+        };
         let body_len = usize::try_from(r.u64()?).map_err(|_| DecodeError::Truncated)?;
         let (start, end) = r.span(body_len)?;
         if end != bytes.len() {
             return Err(DecodeError::Invalid("trailing bytes"));
+        }
+        if partial
+            .as_ref()
+            .is_some_and(|p| p.stored_len() != body_len as u64)
+        {
+            return Err(DecodeError::Invalid("body length of the ranges"));
         }
         Ok(StoredResponse {
             status,
@@ -153,16 +219,36 @@ impl StoredResponse {
             selecting,
             salt,
             invalidated: flags & 1 == 1,
+            partial,
         })
     }
 }
 
+/// The ranges of an incomplete response (format 2); out of line, off the
+/// path of complete responses.
+#[cold]
+#[inline(never)]
+fn read_partial(r: &mut Reader<'_>) -> Result<PartialContent, DecodeError> {
+    let complete_length = r.u64()?;
+    let n_ranges = r.u32()?;
+    let mut ranges = Vec::with_capacity(usize::try_from(n_ranges).unwrap_or(0).min(1024));
+    for _ in 0..n_ranges {
+        let first = r.u64()?;
+        let last = r.u64()?;
+        if last < first {
+            return Err(DecodeError::Invalid("range"));
+        }
+        ranges.push(ByteRange { first, last });
+    }
+    PartialContent::new(complete_length, ranges).ok_or(DecodeError::Invalid("ranges"))
+}
+
 impl Metadata {
-    /// Encodes in the current format.
+    /// Encodes in format 1 (the only metadata format).
     pub fn encode(&self) -> Bytes {
         let mut out = BytesMut::with_capacity(24 + self.vary.len() * 20);
         out.put_slice(MAGIC);
-        out.put_u8(FORMAT_VERSION);
+        out.put_u8(FORMAT_1);
         out.put_u8(KIND_METADATA);
         out.put_u64(self.salt);
         out.put_u64(self.expires_at);
@@ -176,7 +262,7 @@ impl Metadata {
     /// Decodes what [`encode`](Self::encode) wrote.
     pub fn decode(bytes: &[u8]) -> Result<Metadata, DecodeError> {
         let mut r = Reader::new(bytes);
-        r.header(KIND_METADATA)?;
+        r.header(KIND_METADATA, &[FORMAT_1])?;
         let salt = r.u64()?;
         let expires_at = r.u64()?;
         let n = r.u16()?;
@@ -236,18 +322,20 @@ impl<'a> Reader<'a> {
         Ok(&self.buf[s..e])
     }
 
-    fn header(&mut self, kind: u8) -> Result<(), DecodeError> {
+    /// Reads the magic, a version among `versions` and `kind`; returns the
+    /// version.
+    fn header(&mut self, kind: u8, versions: &[u8]) -> Result<u8, DecodeError> {
         if self.take(2).map_err(|_| DecodeError::BadMagic)? != MAGIC {
             return Err(DecodeError::BadMagic);
         }
         let version = self.u8()?;
-        if version != FORMAT_VERSION {
+        if !versions.contains(&version) {
             return Err(DecodeError::UnknownVersion(version));
         }
         if self.u8()? != kind {
             return Err(DecodeError::Invalid("kind"));
         }
-        Ok(())
+        Ok(version)
     }
 
     fn u8(&mut self) -> Result<u8, DecodeError> {
@@ -308,6 +396,23 @@ mod tests {
             ],
             salt: 42,
             invalidated: false,
+            partial: None,
+        }
+    }
+
+    /// An incomplete response: bytes 0-1 and 5-7 of 10.
+    fn incomplete_sample() -> StoredResponse {
+        StoredResponse {
+            body: Bytes::from_static(b"01567"),
+            partial: PartialContent::new(
+                10,
+                vec![
+                    ByteRange { first: 0, last: 1 },
+                    ByteRange { first: 5, last: 7 },
+                ],
+            ),
+            invalidated: true,
+            ..sample()
         }
     }
 
@@ -322,6 +427,34 @@ mod tests {
     }
 
     #[test]
+    fn rfc9111_3_3_incomplete_responses_round_trip_in_format_2() {
+        let s = incomplete_sample();
+        let bytes = s.encode();
+        assert_eq!(bytes[2], 2);
+        assert_eq!(StoredResponse::decode(bytes).unwrap(), s);
+        // Complete responses are still written in format 1.
+        assert_eq!(sample().encode()[2], 1);
+    }
+
+    #[test]
+    fn format_2_ranges_that_disagree_with_the_body_are_rejected() {
+        let mut s = incomplete_sample();
+        s.body = Bytes::from_static(b"0156");
+        assert_eq!(
+            StoredResponse::decode(s.encode()),
+            Err(DecodeError::Invalid("body length of the ranges"))
+        );
+        // Ranges out of order: edit the first range's bytes in place.
+        let mut v = incomplete_sample().encode().to_vec();
+        let ranges_at = v.len() - 8 - 5 - 32;
+        v[ranges_at + 7] = 6; // first 6, last 1
+        assert_eq!(
+            StoredResponse::decode(Bytes::from(v)),
+            Err(DecodeError::Invalid("range"))
+        );
+    }
+
+    #[test]
     fn metadata_round_trips() {
         let m = Metadata {
             salt: 7,
@@ -333,12 +466,13 @@ mod tests {
 
     #[test]
     fn every_truncation_is_an_error_not_a_panic() {
-        let bytes = sample().encode();
-        for len in 0..bytes.len() {
-            assert!(
-                StoredResponse::decode(bytes.slice(..len)).is_err(),
-                "len {len}"
-            );
+        for bytes in [sample().encode(), incomplete_sample().encode()] {
+            for len in 0..bytes.len() {
+                assert!(
+                    StoredResponse::decode(bytes.slice(..len)).is_err(),
+                    "len {len}"
+                );
+            }
         }
         let meta = Metadata {
             salt: 1,
@@ -359,9 +493,21 @@ mod tests {
             StoredResponse::decode(Bytes::from(v.clone())),
             Err(DecodeError::UnknownVersion(0))
         );
-        v[2] = FORMAT_VERSION;
+        v[2] = FORMAT_VERSION + 1;
+        assert_eq!(
+            StoredResponse::decode(Bytes::from(v.clone())),
+            Err(DecodeError::UnknownVersion(FORMAT_VERSION + 1))
+        );
+        v[2] = FORMAT_1;
         v[3] = b'M';
         assert!(StoredResponse::decode(Bytes::from(v)).is_err());
+        // Metadata exists in format 1 only.
+        let mut m = Metadata::new(vec![], 1).encode().to_vec();
+        m[2] = FORMAT_VERSION;
+        assert_eq!(
+            Metadata::decode(&m),
+            Err(DecodeError::UnknownVersion(FORMAT_VERSION))
+        );
         assert_eq!(
             StoredResponse::decode(Bytes::from_static(b"garbage")),
             Err(DecodeError::BadMagic)
@@ -384,6 +530,7 @@ mod tests {
             selecting: vec![],
             salt: 5,
             invalidated: false,
+            partial: None,
         };
         assert_eq!(expected.encode().as_ref(), FORMAT_1_FIXTURE);
         assert_eq!(
@@ -405,5 +552,48 @@ mod tests {
         0, 0, 0, 1, // header count
         0, 4, b'e', b't', b'a', b'g', 0, 0, 0, 3, b'"', b'1', b'"', // etag: "1"
         0, 0, 0, 0, 0, 0, 0, 2, b'h', b'i', // body
+    ];
+
+    /// Bytes written by format version 2 (an incomplete response), checked
+    /// in for the same reason.
+    #[test]
+    fn reads_entries_written_by_format_2() {
+        let mut headers = HeaderMap::new();
+        headers.insert("etag", HeaderValue::from_static("\"1\""));
+        let expected = StoredResponse {
+            status: StatusCode::OK,
+            headers,
+            body: Bytes::from_static(b"hi"),
+            request_time: UNIX_EPOCH + Duration::from_millis(1000),
+            response_time: UNIX_EPOCH + Duration::from_millis(2000),
+            uri: "http://a.test/x/".into(),
+            selecting: vec![],
+            salt: 5,
+            invalidated: false,
+            partial: PartialContent::new(10, vec![ByteRange { first: 3, last: 4 }]),
+        };
+        assert_eq!(expected.encode().as_ref(), FORMAT_2_FIXTURE);
+        assert_eq!(
+            StoredResponse::decode(Bytes::from_static(FORMAT_2_FIXTURE)).unwrap(),
+            expected
+        );
+    }
+
+    const FORMAT_2_FIXTURE: &[u8] = &[
+        b'W', b'C', 2, b'R', // magic, version, kind
+        0, 200, // status
+        0,   // flags
+        0, 0, 0, 0, 0, 0, 0x03, 0xe8, // request_time 1000 ms
+        0, 0, 0, 0, 0, 0, 0x07, 0xd0, // response_time 2000 ms
+        0, 0, 0, 0, 0, 0, 0, 5, // salt
+        0, 0, 0, 16, b'h', b't', b't', b'p', b':', b'/', b'/', b'a', b'.', b't', b'e', b's', b't',
+        b'/', b'x', b'/', // uri
+        0, 0, // selecting count
+        0, 0, 0, 1, // header count
+        0, 4, b'e', b't', b'a', b'g', 0, 0, 0, 3, b'"', b'1', b'"', // etag: "1"
+        0, 0, 0, 0, 0, 0, 0, 10, // complete_length 10
+        0, 0, 0, 1, // range count
+        0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 4, // bytes 3-4
+        0, 0, 0, 0, 0, 0, 0, 2, b'h', b'i', // body: bytes 3-4
     ];
 }

@@ -8,6 +8,7 @@ mod fields;
 mod freshness;
 mod head;
 mod invalidation;
+mod partial;
 mod request;
 mod role;
 mod stale;
@@ -32,6 +33,7 @@ pub fn scenarios() -> Vec<Scenario> {
     all.extend(invalidation::scenarios());
     all.extend(vary::scenarios());
     all.extend(head::scenarios());
+    all.extend(partial::scenarios());
     all.extend(stale::scenarios());
     all.extend(cache_status::scenarios());
     all.extend(fields::scenarios());
