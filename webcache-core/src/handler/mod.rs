@@ -74,7 +74,7 @@ mod serve;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock};
 use std::task::Poll;
 use std::time::{Duration, SystemTime};
 
@@ -462,26 +462,35 @@ impl Counters {
 /// wrong answer: the metadata read in the same trip is authoritative.
 #[derive(Debug, Default)]
 pub(crate) struct VaryHints {
-    map: Mutex<HashMap<[u8; DIGEST_LEN], Arc<[HeaderName]>>>,
+    map: RwLock<HashMap<[u8; DIGEST_LEN], Arc<[HeaderName]>>>,
+    /// The number of hints, read without the lock: most sites vary on
+    /// little, and a hit on a resource without Vary then takes no lock.
+    len: AtomicUsize,
 }
 
 const MAX_HINTS: usize = 1 << 16;
 
 impl VaryHints {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; DIGEST_LEN], Arc<[HeaderName]>>> {
-        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    fn write(
+        &self,
+    ) -> std::sync::RwLockWriteGuard<'_, HashMap<[u8; DIGEST_LEN], Arc<[HeaderName]>>> {
+        self.map.write().unwrap_or_else(|e| e.into_inner())
     }
 
     pub(crate) fn get(&self, resource: &[u8; DIGEST_LEN]) -> Option<Arc<[HeaderName]>> {
-        self.lock().get(resource).cloned()
+        if self.len.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
+        let map = self.map.read().unwrap_or_else(|e| e.into_inner());
+        map.get(resource).cloned()
     }
 
     pub(crate) fn set(&self, resource: &[u8; DIGEST_LEN], names: &[HeaderName]) {
-        let mut map = self.lock();
         if names.is_empty() {
-            map.remove(resource);
+            self.remove(resource);
             return;
         }
+        let mut map = self.write();
         if map.get(resource).is_some_and(|n| &n[..] == names) {
             return;
         }
@@ -489,10 +498,16 @@ impl VaryHints {
             map.clear();
         }
         map.insert(*resource, names.into());
+        self.len.store(map.len(), Ordering::Relaxed);
     }
 
     pub(crate) fn remove(&self, resource: &[u8; DIGEST_LEN]) {
-        self.lock().remove(resource);
+        if self.len.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        let mut map = self.write();
+        map.remove(resource);
+        self.len.store(map.len(), Ordering::Relaxed);
     }
 }
 
