@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Cache-hit throughput of the axum layer against the same route without it,
-# measured in one run, alternating, with wrk. Prints requests/s, p99 and the
-# ratio (target: cached >= 0.95 x plain).
+# and against a "floor" layer that answers with a canned hit-shaped response
+# and does nothing else, measured in one run, alternating, with wrk. Prints
+# requests/s, p99 and the ratios (target: cached >= 0.95 x plain).
 #
 #   bash bench/axum.sh [seconds per run] [connections]
 set -euo pipefail
@@ -33,14 +34,18 @@ run() { # url -> "rps p99_ms"
 # Warm both (the first cached request is the miss that fills the cache).
 wrk -t1 -c4 -d2s "http://127.0.0.1:$port/object" >/dev/null
 wrk -t1 -c4 -d2s "http://127.0.0.1:$((port + 1))/object" >/dev/null
+wrk -t1 -c4 -d2s "http://127.0.0.1:$((port + 2))/object" >/dev/null
 
-plain_total=0; cached_total=0
-printf "%-8s %12s %10s %12s %10s\n" round plain_rps p99_ms cached_rps p99_ms
+plain_total=0; cached_total=0; floor_total=0
+printf "%-8s %12s %8s %12s %8s %12s %8s\n" round plain_rps p99_ms cached_rps p99_ms floor_rps p99_ms
 for round in 1 2 3; do
   read -r p_rps p_p99 < <(run "http://127.0.0.1:$port/object")
   read -r c_rps c_p99 < <(run "http://127.0.0.1:$((port + 1))/object")
-  printf "%-8s %12d %10s %12d %10s\n" "$round" "$p_rps" "$p_p99" "$c_rps" "$c_p99"
-  plain_total=$((plain_total + p_rps)); cached_total=$((cached_total + c_rps))
+  read -r f_rps f_p99 < <(run "http://127.0.0.1:$((port + 2))/object")
+  printf "%-8s %12d %8s %12d %8s %12d %8s\n" "$round" "$p_rps" "$p_p99" "$c_rps" "$c_p99" "$f_rps" "$f_p99"
+  plain_total=$((plain_total + p_rps)); cached_total=$((cached_total + c_rps)); floor_total=$((floor_total + f_rps))
 done
-awk -v c="$cached_total" -v p="$plain_total" 'BEGIN { printf "cache hit / plain route throughput: %.3f\n", c / p }'
+awk -v c="$cached_total" -v p="$plain_total" -v f="$floor_total" 'BEGIN {
+  printf "cache hit / plain route throughput: %.3f\n", c / p
+  printf "floor layer / plain route throughput: %.3f (the cheapest a caching layer could be)\n", f / p }'
 curl -si "http://127.0.0.1:$((port + 1))/object" | grep -i -E '^(cache-status|age):'
