@@ -8,7 +8,7 @@ use bytes::Buf;
 use http::{Request, Response};
 use http_body::Body;
 use tower_service::Service;
-use webcache_core::handler::{Pending, Policy, RequestOutcome, ResponseOutcome};
+use webcache_core::handler::{Pending, Policy, RequestOutcome};
 use webcache_core::{Cache, CacheBody, Store, Upstream};
 
 use crate::future::ResponseFuture;
@@ -108,6 +108,35 @@ impl PendingSlot {
 /// the request service lets it through without a lookup.
 #[derive(Clone, Copy)]
 struct Resend;
+
+/// The next service for a retry sent from the response service: marked
+/// [`Resend`] so that a request service below lets it through.
+struct Resending<Svc>(Next<Svc>);
+
+impl<Svc: Clone> Clone for Resending<Svc> {
+    fn clone(&self) -> Self {
+        Resending(self.0.clone())
+    }
+}
+
+impl<Svc, ReqB, ResB> Upstream<ReqB> for Resending<Svc>
+where
+    Next<Svc>: Upstream<ReqB, Body = ResB, Error = Svc::Error>,
+    Svc: Service<Request<ReqB>, Response = Response<ResB>> + Clone + Send + 'static,
+    ReqB: Send + 'static,
+    ResB: Body + Send + 'static,
+    ResB::Data: Buf + Send,
+    ResB::Error: Send,
+    Svc::Error: Send + 'static,
+{
+    type Body = ResB;
+    type Error = Svc::Error;
+
+    async fn call(&mut self, mut request: Request<ReqB>) -> Result<Response<ResB>, Svc::Error> {
+        request.extensions_mut().insert(Resend);
+        self.0.call(request).await
+    }
+}
 
 /// The request side on its own: answers from storage, or forwards with the
 /// cache's account of the request for a [`ResponseService`] to finish.
@@ -229,20 +258,8 @@ where
             let Some(pending) = pending else {
                 return Ok(response.map(CacheBody::stream));
             };
-            match cache.response_handler().handle(pending, response).await {
-                ResponseOutcome::Respond(response) => Ok(response),
-                ResponseOutcome::Retry(pending) => {
-                    let mut retry: Request<ReqB> = pending.synthesize_request();
-                    retry.extensions_mut().insert(Resend);
-                    let response = next.call(retry).await?;
-                    match cache.response_handler().handle(*pending, response).await {
-                        ResponseOutcome::Respond(response) => Ok(response),
-                        ResponseOutcome::Retry(_) => {
-                            unreachable!("a retried request is never retried")
-                        }
-                    }
-                }
-            }
+            // A retry goes through the request service below unlooked-up.
+            cache.finish(pending, response, &mut Resending(next)).await
         })
     }
 }

@@ -135,3 +135,56 @@ async fn the_response_side_can_also_sit_below_the_request_side() {
     );
     assert_eq!(*calls.lock().unwrap(), 1);
 }
+
+/// RFC 9111 §4.3.4: a 304 whose validator matches nothing stored cannot
+/// be used; the response side sends one unconditional request, through the
+/// request side below it, and serves that.
+#[tokio::test]
+async fn rfc9111_4_3_4_the_separated_response_side_retries_an_unusable_304() {
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::response::IntoResponse;
+    use std::time::Duration;
+
+    let clock = ManualClock::new(SystemTime::now());
+    let cache = CacheLayer::new(
+        Cache::builder(MemoryStore::new(1 << 20))
+            .clock(clock.clone())
+            .build(),
+    );
+    let calls = Arc::new(Mutex::new(0usize));
+    let counter = calls.clone();
+    let app = Router::new()
+        .route(
+            "/",
+            get(move |headers: HeaderMap| {
+                let calls = counter.clone();
+                async move {
+                    let n = {
+                        let mut c = calls.lock().unwrap();
+                        *c += 1;
+                        *c
+                    };
+                    let cc = [("cache-control", "max-age=10")];
+                    if n == 1 {
+                        ([("etag", "\"v1\"")], cc, "one").into_response()
+                    } else if headers.contains_key("if-none-match") {
+                        // Claims "not modified" under another strong tag.
+                        (StatusCode::NOT_MODIFIED, [("etag", "\"v2\"")], cc).into_response()
+                    } else {
+                        ([("etag", "\"v2\"")], cc, "two").into_response()
+                    }
+                }
+            }),
+        )
+        .layer(cache.request_layer())
+        .layer(cache.response_layer());
+    let client = Client::new(spawn(app).await);
+    assert_eq!(client.get("/").await.body, "one");
+    clock.advance(Duration::from_secs(11));
+    let second = client.get("/").await;
+    assert_eq!(second.status, StatusCode::OK);
+    assert_eq!(second.body, "two", "the full response of the retry");
+    assert_eq!(*calls.lock().unwrap(), 3, "the validation, then one retry");
+    assert_eq!(client.get("/").await.body, "two", "stored");
+    assert_eq!(*calls.lock().unwrap(), 3);
+}

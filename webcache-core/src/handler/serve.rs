@@ -91,22 +91,39 @@ impl<S: Store, M: Policy> Cache<S, M> {
                     };
                 }
             };
-            match self.response_handler().handle(pending, response).await {
-                ResponseOutcome::Respond(response) => Ok(response),
-                ResponseOutcome::Retry(pending) => {
-                    let response = upstream.call(pending.synthesize_request()).await?;
-                    match self.response_handler().handle(*pending, response).await {
-                        ResponseOutcome::Respond(response) => Ok(response),
-                        // A retry is unconditional; it cannot ask again.
-                        ResponseOutcome::Retry(_) => {
-                            unreachable!("a retried request is never retried")
-                        }
-                    }
-                }
-            }
+            self.finish(pending, response, &mut upstream).await
         }
         .instrument(span)
         .await
+    }
+
+    /// Hands the response to a forwarded request to the response handler,
+    /// and when it asks for its one unconditional retry (a 304 that matches
+    /// nothing stored, RFC 9111 §4.3.4), sends that through `upstream` and
+    /// hands the new response over too. Adapters that forward on their own
+    /// (the separated response layer) call this after their forward.
+    pub async fn finish<ReqBody, U>(
+        &self,
+        pending: Pending,
+        response: Response<U::Body>,
+        upstream: &mut U,
+    ) -> Result<Response<CacheBody<U::Body>>, U::Error>
+    where
+        ReqBody: Default + Send + 'static,
+        U: Upstream<ReqBody>,
+    {
+        let mut outcome = self.response_handler().handle(pending, response).await;
+        loop {
+            match outcome {
+                ResponseOutcome::Respond(response) => return Ok(response),
+                // A retry is unconditional, so the response handler never
+                // asks twice; the loop ends at the second response.
+                ResponseOutcome::Retry(pending) => {
+                    let response = upstream.call(pending.synthesize_request()).await?;
+                    outcome = self.response_handler().handle(*pending, response).await;
+                }
+            }
+        }
     }
 
     /// Runs a background refresh: forwards the synthesized request and
