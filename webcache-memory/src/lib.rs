@@ -25,11 +25,14 @@
 //! ```
 #![deny(missing_docs)]
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use moka::Expiry;
 use moka::future::Cache as Moka;
+use moka::notification::RemovalCause;
 use webcache_core::store::{Store, StoreKey, Write};
 use webcache_core::{Cache, Config, StoreError};
 
@@ -71,11 +74,62 @@ impl Expiry<StoreKey, Value> for PerEntryTtl {
     }
 }
 
+type Digest = [u8; 16];
+
+/// The representations stored under each resource, so that
+/// [`Store::delete_resource`] removes them without a scan. Sharded by the
+/// resource digest's first byte; kept in step with the entries by moka's
+/// eviction listener. A representation missing from it (a race between an
+/// eviction and a re-insert of the same key) is only space held until its
+/// TTL: representations are reachable only through their resource's
+/// metadata, which `delete_resource` always removes.
+#[derive(Default)]
+struct Variants {
+    shards: [Mutex<HashMap<Digest, Vec<Digest>>>; 16],
+}
+
+impl Variants {
+    fn shard(&self, resource: &Digest) -> std::sync::MutexGuard<'_, HashMap<Digest, Vec<Digest>>> {
+        self.shards[usize::from(resource[0] & 15)]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn add(&self, resource: &Digest, variant: &Digest) {
+        let mut shard = self.shard(resource);
+        let list = shard.entry(*resource).or_default();
+        if !list.contains(variant) {
+            list.push(*variant);
+        }
+    }
+
+    fn remove(&self, resource: &Digest, variant: &Digest) {
+        let mut shard = self.shard(resource);
+        if let Some(list) = shard.get_mut(resource) {
+            list.retain(|v| v != variant);
+            if list.is_empty() {
+                shard.remove(resource);
+            }
+        }
+    }
+
+    fn take(&self, resource: &Digest) -> Vec<Digest> {
+        self.shard(resource).remove(resource).unwrap_or_default()
+    }
+
+    fn clear(&self) {
+        for shard in &self.shards {
+            shard.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        }
+    }
+}
+
 /// An in-memory [`Store`], bounded by bytes. Cheap to clone; clones share
 /// the same entries.
 #[derive(Clone)]
 pub struct MemoryStore {
     entries: Moka<StoreKey, Value>,
+    variants: Arc<Variants>,
 }
 
 impl std::fmt::Debug for MemoryStore {
@@ -92,6 +146,8 @@ impl MemoryStore {
     /// [`ENTRY_OVERHEAD`] per entry). Least recently and least frequently
     /// used entries are evicted first (moka's TinyLFU).
     pub fn new(capacity: u64) -> MemoryStore {
+        let variants = Arc::new(Variants::default());
+        let index = variants.clone();
         let entries = Moka::builder()
             .max_capacity(capacity)
             .weigher(|_key: &StoreKey, value: &Value| -> u32 {
@@ -100,8 +156,13 @@ impl MemoryStore {
                     .saturating_add(ENTRY_OVERHEAD)
             })
             .expire_after(PerEntryTtl)
+            .eviction_listener(move |key: Arc<StoreKey>, _, cause| {
+                if let (Some(variant), false) = (key.variant(), cause == RemovalCause::Replaced) {
+                    index.remove(key.resource(), variant);
+                }
+            })
             .build();
-        MemoryStore { entries }
+        MemoryStore { entries, variants }
     }
 
     /// The number of entries (approximate until pending maintenance runs).
@@ -123,6 +184,7 @@ impl MemoryStore {
     /// Removes every entry.
     pub fn clear(&self) {
         self.entries.invalidate_all();
+        self.variants.clear();
     }
 }
 
@@ -137,6 +199,9 @@ impl Store for MemoryStore {
 
     async fn put_many(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         for w in writes {
+            if let Some(variant) = w.key.variant() {
+                self.variants.add(w.key.resource(), variant);
+            }
             self.entries
                 .insert(
                     w.key,
@@ -153,6 +218,20 @@ impl Store for MemoryStore {
     async fn delete_many(&self, keys: &[StoreKey]) -> Result<(), StoreError> {
         for key in keys {
             self.entries.invalidate(key).await;
+        }
+        Ok(())
+    }
+
+    /// Removes the metadata and every representation of `resource`, found
+    /// in the per-resource index (no scan).
+    async fn delete_resource(&self, resource: &[u8; 16]) -> Result<(), StoreError> {
+        self.entries
+            .invalidate(&StoreKey::metadata(*resource))
+            .await;
+        for variant in self.variants.take(resource) {
+            self.entries
+                .invalidate(&StoreKey::representation(*resource, variant))
+                .await;
         }
         Ok(())
     }

@@ -3,7 +3,11 @@
 //! ```text
 //! metadata        <prefix>{<resource hex>}
 //! representation  <prefix>{<resource hex>}:<variant hex>
+//! variant index   <prefix>{<resource hex>}:v   (a set of <variant hex>)
 //! ```
+//!
+//! The variant index names the representations stored under a resource,
+//! so that removing a resource removes them too without a scan.
 //!
 //! The braces are a Redis Cluster hash tag: only `<resource hex>` is
 //! hashed, so the metadata and every representation of one resource live
@@ -38,6 +42,19 @@ pub(crate) fn write_key(prefix: &str, key: &StoreKey, out: &mut Vec<u8>) {
         out.push(b':');
         push_hex(out, variant);
     }
+}
+
+/// Appends the Redis key of the variant index of `resource` to `out`.
+pub(crate) fn write_index_key(prefix: &str, resource: &[u8], out: &mut Vec<u8>) {
+    out.extend_from_slice(prefix.as_bytes());
+    out.push(b'{');
+    push_hex(out, resource);
+    out.extend_from_slice(b"}:v");
+}
+
+/// Appends the lower-case hex of `bytes` to `out`.
+pub(crate) fn write_hex(out: &mut Vec<u8>, bytes: &[u8]) {
+    push_hex(out, bytes);
 }
 
 /// The Redis key of `key` under `prefix`.

@@ -14,6 +14,7 @@ use crate::builder::RedisStoreBuilder;
 use crate::connection::Connection;
 use crate::error::{Error, is_outage, store_error};
 use crate::key::{redis_key, write_key};
+use crate::key::{write_hex, write_index_key};
 
 /// The longest time-to-live sent to Redis: about a hundred years. Longer
 /// ones are cut (a store may evict early, never serve late), which keeps
@@ -305,6 +306,30 @@ impl RedisStore {
                 .arg(ms)
                 .ignore(),
         };
+        if let (Some(variant), ms @ 1..) = (write.key.variant(), ttl_millis(write.ttl)) {
+            self.index_variant(pipeline, write.key.resource(), variant, ms, buf);
+        }
+    }
+
+    /// Adds `variant` to its resource's variant index, which then lives as
+    /// long as the newest representation written. (An older representation
+    /// that outlives the index is only space held until its own TTL: it is
+    /// reachable only through the metadata, which a resource delete always
+    /// removes.)
+    fn index_variant(
+        &self,
+        pipeline: &mut redis::Pipeline,
+        resource: &[u8],
+        variant: &[u8],
+        ms: u64,
+        buf: &mut Vec<u8>,
+    ) {
+        buf.clear();
+        write_index_key(&self.inner.prefix, resource, buf);
+        let mut member = Vec::with_capacity(2 * variant.len());
+        write_hex(&mut member, variant);
+        pipeline.cmd("SADD").arg(&buf[..]).arg(member).ignore();
+        pipeline.cmd("PEXPIRE").arg(&buf[..]).arg(ms).ignore();
     }
 }
 
@@ -396,6 +421,53 @@ impl Store for RedisStore {
         let cmd = self.keys_command("UNLINK", keys);
         self.run(&cmd, |_| Ok(())).await
     }
+
+    /// Two commands on the resource's slot: `SMEMBERS` of its variant
+    /// index, then one `UNLINK` of the metadata, the index and every
+    /// representation it names. No scan.
+    async fn delete_resource(
+        &self,
+        resource: &[u8; webcache_core::key::DIGEST_LEN],
+    ) -> Result<(), StoreError> {
+        let mut index = Vec::new();
+        write_index_key(&self.inner.prefix, resource, &mut index);
+        let members = self
+            .run(redis::cmd("SMEMBERS").arg(&index[..]), index_members)
+            .await?;
+        let mut unlink = self.keys_command("UNLINK", &[StoreKey::metadata(*resource)]);
+        unlink.arg(&index[..]);
+        let mut representation = Vec::new();
+        for member in members {
+            representation.clear();
+            representation.extend_from_slice(&index[..index.len() - 1]);
+            representation.extend_from_slice(&member);
+            unlink.arg(&representation[..]);
+        }
+        self.run(&unlink, |_| Ok(())).await
+    }
+}
+
+/// The members of an `SMEMBERS` reply: variant digests in hex. Anything
+/// else in the set (written by something other than this store) is
+/// skipped, so that it can never name a key outside the resource.
+fn index_members(reply: Value) -> Result<Vec<Vec<u8>>, StoreError> {
+    let items = match reply {
+        Value::Array(items) | Value::Set(items) => items,
+        Value::Nil => return Ok(Vec::new()),
+        _ => return Err(unexpected("SMEMBERS did not answer with a set")),
+    };
+    Ok(items
+        .into_iter()
+        .filter_map(|item| match item {
+            Value::BulkString(bytes)
+                if bytes.len() == 2 * webcache_core::key::DIGEST_LEN
+                    && bytes.iter().all(|b| b.is_ascii_hexdigit()) =>
+            {
+                Some(bytes)
+            }
+            _ => None,
+        })
+        .collect())
 }
 
 #[cfg(test)]

@@ -526,11 +526,7 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
             metadata.expires_at.saturating_sub(unix_secs(now)).max(1),
         );
         let writes = vec![
-            Write {
-                key: StoreKey::metadata(resource),
-                value: metadata.encode(),
-                ttl: meta_ttl,
-            },
+            Write::new(StoreKey::metadata(resource), metadata.encode(), meta_ttl),
             Write {
                 key: StoreKey::representation(resource, *secondary.digest()),
                 value: stored.encode(),

@@ -151,7 +151,12 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 }
 
 /// One write: a value and how long the store should keep it.
+///
+/// Built with [`Write::new`]; more fields may be added (the type is
+/// `#[non_exhaustive]`), so backends read the fields and never build one
+/// with a struct literal.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Write {
     /// Where.
     pub key: StoreKey,
@@ -161,6 +166,13 @@ pub struct Write {
     /// freshness plus the time it may still serve or revalidate it stale; a
     /// store may evict earlier, never serve later.
     pub ttl: Duration,
+}
+
+impl Write {
+    /// A write of `value` at `key`, to be kept for `ttl`.
+    pub fn new(key: StoreKey, value: Bytes, ttl: Duration) -> Write {
+        Write { key, value, ttl }
+    }
 }
 
 /// An async key-value store for the cache.
@@ -199,11 +211,28 @@ pub trait Store: Send + Sync + 'static {
         value: Bytes,
         ttl: Duration,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        self.put_many(vec![Write { key, value, ttl }])
+        self.put_many(vec![Write::new(key, value, ttl)])
     }
 
     /// Removes one key.
     fn delete(&self, key: StoreKey) -> impl Future<Output = Result<(), StoreError>> + Send {
+        async move { self.delete_many(&[key]).await }
+    }
+
+    /// Removes a resource: its metadata and every representation of it
+    /// stored under `resource` ([`StoreKey::resource`]).
+    ///
+    /// The default removes the metadata only. That is enough for
+    /// correctness, since representations are reachable only through the
+    /// salt in their resource's metadata, but they then hold space until
+    /// their TTL; a backend that can find a resource's representations
+    /// (a prefix, an index, a hash tag) should remove them too, without
+    /// scanning the whole store.
+    fn delete_resource(
+        &self,
+        resource: &[u8; DIGEST_LEN],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let key = StoreKey::metadata(*resource);
         async move { self.delete_many(&[key]).await }
     }
 }
@@ -223,6 +252,11 @@ pub trait DynStore: Send + Sync + 'static {
     /// See [`Store::delete_many`].
     fn dyn_delete_many<'a>(&'a self, keys: &'a [StoreKey])
     -> BoxFuture<'a, Result<(), StoreError>>;
+    /// See [`Store::delete_resource`].
+    fn dyn_delete_resource<'a>(
+        &'a self,
+        resource: &'a [u8; DIGEST_LEN],
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
 }
 
 impl<T: Store> DynStore for T {
@@ -240,6 +274,12 @@ impl<T: Store> DynStore for T {
         keys: &'a [StoreKey],
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(self.delete_many(keys))
+    }
+    fn dyn_delete_resource<'a>(
+        &'a self,
+        resource: &'a [u8; DIGEST_LEN],
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(self.delete_resource(resource))
     }
 }
 
@@ -277,6 +317,9 @@ impl Store for BoxStore {
     async fn delete_many(&self, keys: &[StoreKey]) -> Result<(), StoreError> {
         self.0.dyn_delete_many(keys).await
     }
+    async fn delete_resource(&self, resource: &[u8; DIGEST_LEN]) -> Result<(), StoreError> {
+        self.0.dyn_delete_resource(resource).await
+    }
 }
 
 impl<S: Store> Store for Arc<S> {
@@ -294,5 +337,11 @@ impl<S: Store> Store for Arc<S> {
         keys: &[StoreKey],
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
         (**self).delete_many(keys)
+    }
+    fn delete_resource(
+        &self,
+        resource: &[u8; DIGEST_LEN],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).delete_resource(resource)
     }
 }

@@ -49,6 +49,7 @@ pub async fn run_all<S: Store>(store: Arc<S>) {
     put_get_and_absent(&store).await;
     overwrite(&store).await;
     delete(&store).await;
+    delete_resource(&store).await;
     ttl_expiry(&store).await;
     large_bodies(&store).await;
     concurrent_writers(&store).await;
@@ -63,16 +64,8 @@ pub async fn put_get_and_absent<S: Store>(store: &S) {
     let (m, a, b) = keys();
     store
         .put_many(vec![
-            Write {
-                key: m,
-                value: Bytes::from_static(b"meta"),
-                ttl: TTL,
-            },
-            Write {
-                key: a,
-                value: Bytes::from_static(b"a"),
-                ttl: TTL,
-            },
+            Write::new(m, Bytes::from_static(b"meta"), TTL),
+            Write::new(a, Bytes::from_static(b"a"), TTL),
         ])
         .await
         .expect("put_many");
@@ -124,21 +117,45 @@ pub async fn delete<S: Store>(store: &S) {
     store.delete(a).await.expect("delete absent");
 }
 
+/// [`Store::delete_resource`] removes the metadata and every representation
+/// of one resource, and nothing of another; an absent resource is not an
+/// error. (A backend that keeps the trait's default, which removes the
+/// metadata only, skips this check.)
+pub async fn delete_resource<S: Store>(store: &S) {
+    let (m, a, b) = keys();
+    let (other_m, other_a, _) = keys();
+    let writes = [m, a, b, other_m, other_a]
+        .into_iter()
+        .map(|key| Write::new(key, Bytes::from_static(b"v"), TTL))
+        .collect();
+    store.put_many(writes).await.expect("put_many");
+    store
+        .delete_resource(m.resource())
+        .await
+        .expect("delete_resource");
+    let got = store
+        .get_many(&[m, a, b, other_m, other_a])
+        .await
+        .expect("get_many");
+    let present: Vec<bool> = got.iter().map(Option::is_some).collect();
+    assert_eq!(
+        present,
+        [false, false, false, true, true],
+        "delete_resource must remove the resource's metadata and representations, and only them"
+    );
+    store
+        .delete_resource(m.resource())
+        .await
+        .expect("deleting an absent resource");
+}
+
 /// A value is gone once its TTL has passed (the backend expires it).
 pub async fn ttl_expiry<S: Store>(store: &S) {
     let (_, a, b) = keys();
     store
         .put_many(vec![
-            Write {
-                key: a,
-                value: Bytes::from_static(b"short"),
-                ttl: Duration::from_millis(200),
-            },
-            Write {
-                key: b,
-                value: Bytes::from_static(b"long"),
-                ttl: TTL,
-            },
+            Write::new(a, Bytes::from_static(b"short"), Duration::from_millis(200)),
+            Write::new(b, Bytes::from_static(b"long"), TTL),
         ])
         .await
         .expect("put_many");
