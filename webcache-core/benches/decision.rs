@@ -4,85 +4,23 @@
 //!
 //! `cargo bench -p webcache-core --bench decision`
 
-use std::collections::HashMap;
-use std::convert::Infallible;
+mod support;
+
 use std::hint::black_box;
-use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
-use http::{HeaderMap, HeaderValue, Request, Response};
-use http_body_util::Full;
+use http::{HeaderMap, HeaderValue};
 use webcache_core::clock::ManualClock;
 use webcache_core::handler::RequestOutcome;
 use webcache_core::headers::CacheControl;
 use webcache_core::key::{PrimaryKey, SecondaryKey};
 use webcache_core::request::RequestFacts;
 use webcache_core::reuse::reuse;
-use webcache_core::store::{Store, StoreKey, StoredResponse, Write};
-use webcache_core::{Cache, Config, StoreError, Upstream};
-
-#[derive(Clone, Default)]
-struct MapStore(Arc<RwLock<HashMap<StoreKey, Bytes>>>);
-
-impl Store for MapStore {
-    async fn get_many(&self, keys: &[StoreKey]) -> Result<Vec<Option<Bytes>>, StoreError> {
-        let map = self.0.read().unwrap();
-        Ok(keys.iter().map(|k| map.get(k).cloned()).collect())
-    }
-    async fn put_many(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        let mut map = self.0.write().unwrap();
-        for w in writes {
-            map.insert(w.key, w.value);
-        }
-        Ok(())
-    }
-    async fn delete_many(&self, keys: &[StoreKey]) -> Result<(), StoreError> {
-        let mut map = self.0.write().unwrap();
-        for k in keys {
-            map.remove(k);
-        }
-        Ok(())
-    }
-}
-
-#[derive(Clone)]
-struct Origin;
-
-impl Upstream<Full<Bytes>> for Origin {
-    type Body = Full<Bytes>;
-    type Error = Infallible;
-    async fn call(
-        &mut self,
-        _req: Request<Full<Bytes>>,
-    ) -> Result<Response<Full<Bytes>>, Infallible> {
-        let mut r = Response::new(Full::new(Bytes::from(vec![b'x'; 1024])));
-        let h = r.headers_mut();
-        h.insert(
-            "cache-control",
-            HeaderValue::from_static("public, max-age=3600"),
-        );
-        h.insert(
-            "content-type",
-            HeaderValue::from_static("text/html; charset=utf-8"),
-        );
-        h.insert("vary", HeaderValue::from_static("accept-encoding"));
-        h.insert("x-request-id", HeaderValue::from_static("3f1c2a"));
-        h.insert("server", HeaderValue::from_static("app"));
-        Ok(r)
-    }
-}
-
-fn request() -> Request<Full<Bytes>> {
-    Request::get("/products/42?page=2")
-        .header("host", "shop.example.com")
-        .header("accept-encoding", "gzip, br")
-        .header("user-agent", "Mozilla/5.0 (X11; Linux x86_64)")
-        .header("accept", "text/html")
-        .body(Full::default())
-        .unwrap()
-}
+use webcache_core::store::StoredResponse;
+use webcache_core::{Cache, Config};
+use support::{MapStore, Origin, request};
 
 fn bench(c: &mut Criterion) {
     let config = Config::default();

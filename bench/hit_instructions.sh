@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Instructions per cache hit through the request handler, counted by
+# callgrind: two runs of the hit_instructions example (1 000 and 11 000
+# hits), so that start-up cancels out; prints (Ir(11000) - Ir(1000)) / 10000.
+#
+#   bash bench/hit_instructions.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v valgrind >/dev/null; then
+  echo "installing valgrind" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y valgrind >/dev/null
+fi
+cargo build --release -q -p webcache-core --example hit_instructions
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+ir() {
+  valgrind --tool=callgrind --callgrind-out-file="$out/cg.$1" \
+    target/release/examples/hit_instructions "$1" 2>&1 |
+    awk '/Collected/ {print $NF}'
+}
+small=$(ir 1000)
+large=$(ir 11000)
+awk -v a="$small" -v b="$large" 'BEGIN { printf "instructions per hit: %.0f\n", (b - a) / 10000 }'

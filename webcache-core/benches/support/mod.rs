@@ -1,0 +1,76 @@
+//! What the benchmarks and the hit-instructions example share: a store over
+//! an in-memory map (no backend cost), an origin answering a 1 KiB
+//! response that varies on Accept-Encoding, and a browser-like request.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::{Arc, RwLock};
+
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response};
+use http_body_util::Full;
+use webcache_core::store::{Store, StoreKey, Write};
+use webcache_core::{StoreError, Upstream};
+
+#[derive(Clone, Default)]
+pub struct MapStore(pub Arc<RwLock<HashMap<StoreKey, Bytes>>>);
+
+impl Store for MapStore {
+    async fn get_many(&self, keys: &[StoreKey]) -> Result<Vec<Option<Bytes>>, StoreError> {
+        let map = self.0.read().unwrap();
+        Ok(keys.iter().map(|k| map.get(k).cloned()).collect())
+    }
+    async fn put_many(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        let mut map = self.0.write().unwrap();
+        for w in writes {
+            map.insert(w.key, w.value);
+        }
+        Ok(())
+    }
+    async fn delete_many(&self, keys: &[StoreKey]) -> Result<(), StoreError> {
+        let mut map = self.0.write().unwrap();
+        for k in keys {
+            map.remove(k);
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone)]
+pub struct Origin;
+
+impl Upstream<Full<Bytes>> for Origin {
+    type Body = Full<Bytes>;
+    type Error = Infallible;
+    async fn call(
+        &mut self,
+        _req: Request<Full<Bytes>>,
+    ) -> Result<Response<Full<Bytes>>, Infallible> {
+        let mut r = Response::new(Full::new(Bytes::from(vec![b'x'; 1024])));
+        let h = r.headers_mut();
+        h.insert(
+            "cache-control",
+            HeaderValue::from_static("public, max-age=3600"),
+        );
+        h.insert(
+            "content-type",
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        h.insert("vary", HeaderValue::from_static("accept-encoding"));
+        h.insert("x-request-id", HeaderValue::from_static("3f1c2a"));
+        h.insert("server", HeaderValue::from_static("app"));
+        Ok(r)
+    }
+}
+
+pub fn request() -> Request<Full<Bytes>> {
+    Request::get("/products/42?page=2")
+        .header("host", "shop.example.com")
+        .header("accept-encoding", "gzip, br")
+        .header("user-agent", "Mozilla/5.0 (X11; Linux x86_64)")
+        .header("accept", "text/html")
+        .body(Full::default())
+        .unwrap()
+}
+
