@@ -9,9 +9,9 @@ mod support;
 use std::hint::black_box;
 use std::time::{Duration, SystemTime};
 
-use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::{HeaderMap, HeaderValue};
+use support::{MapStore, Origin, request};
 use webcache_core::clock::ManualClock;
 use webcache_core::handler::RequestOutcome;
 use webcache_core::headers::CacheControl;
@@ -20,7 +20,6 @@ use webcache_core::request::RequestFacts;
 use webcache_core::reuse::reuse;
 use webcache_core::store::StoredResponse;
 use webcache_core::{Cache, Config};
-use support::{MapStore, Origin, request};
 
 fn bench(c: &mut Criterion) {
     let config = Config::default();

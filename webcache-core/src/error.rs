@@ -28,6 +28,19 @@ pub enum StoreError {
     Backend(#[source] BoxError),
 }
 
+/// Why [`Cache::invalidate`](crate::Cache::invalidate) failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidateError {
+    /// The URI is not absolute (it needs a scheme and an authority, e.g.
+    /// `https://example.com/a`).
+    #[error("not an absolute URI: {0}")]
+    NotAbsolute(String),
+    /// The store failed or did not answer within the store timeout.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 /// Why stored bytes could not be decoded. The cache treats every such entry
 /// as a miss.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -18,13 +18,17 @@ pub fn is_safe_method(method: &Method) -> bool {
 /// The resources to invalidate after a response to `method` on `target`
 /// (RFC 9111 §4.4): for an unsafe method and a non-error (2xx or 3xx)
 /// status, the target URI, plus the URIs in Location and Content-Location
-/// when they have the same origin as the target.
+/// when they have the same origin as the target. `key_of` gives the
+/// primary key of an absolute URI (the cache's
+/// [`Retrieval::primary_key_for_uri`](crate::handler::Retrieval::primary_key_for_uri),
+/// so that a custom key is honoured).
 pub fn invalidation_targets(
     method: &Method,
     status: StatusCode,
     target: &PrimaryKey,
     response: &HeaderMap,
     config: &Config,
+    key_of: impl Fn(&str) -> Option<PrimaryKey>,
 ) -> Vec<PrimaryKey> {
     if is_safe_method(method) || !(status.is_success() || status.is_redirection()) {
         return Vec::new();
@@ -37,10 +41,13 @@ pub fn invalidation_targets(
         let Some(absolute) = resolve(target.uri(), reference.trim()) else {
             continue;
         };
-        let Some(key) = PrimaryKey::from_uri(&absolute, config) else {
+        // Same origin, compared on the URIs as the request named them.
+        let same_origin = PrimaryKey::from_uri(&absolute, config)
+            .is_some_and(|plain| plain.origin() == target.origin());
+        let Some(key) = key_of(&absolute).filter(|_| same_origin) else {
             continue;
         };
-        if key.origin() == target.origin() && !out.contains(&key) {
+        if !out.contains(&key) {
             out.push(key);
         }
     }
@@ -209,6 +216,7 @@ mod tests {
             &key("http://a.example/items"),
             &h,
             &c,
+            |u| PrimaryKey::from_uri(u, &c),
         );
         let uris: Vec<&str> = targets.iter().map(|k| k.uri()).collect();
         assert_eq!(
@@ -228,26 +236,54 @@ mod tests {
                 StatusCode::INTERNAL_SERVER_ERROR,
                 &target,
                 &h,
-                &c
+                &c,
+                |u| PrimaryKey::from_uri(u, &c),
             )
             .is_empty()
         );
         assert!(
-            invalidation_targets(&Method::POST, StatusCode::NOT_FOUND, &target, &h, &c).is_empty()
+            invalidation_targets(&Method::POST, StatusCode::NOT_FOUND, &target, &h, &c, |u| {
+                PrimaryKey::from_uri(u, &c)
+            })
+            .is_empty()
         );
-        assert!(invalidation_targets(&Method::GET, StatusCode::OK, &target, &h, &c).is_empty());
-        assert!(invalidation_targets(&Method::OPTIONS, StatusCode::OK, &target, &h, &c).is_empty());
+        assert!(
+            invalidation_targets(&Method::GET, StatusCode::OK, &target, &h, &c, |u| {
+                PrimaryKey::from_uri(u, &c)
+            })
+            .is_empty()
+        );
+        assert!(
+            invalidation_targets(&Method::OPTIONS, StatusCode::OK, &target, &h, &c, |u| {
+                PrimaryKey::from_uri(u, &c)
+            })
+            .is_empty()
+        );
         assert_eq!(
-            invalidation_targets(&Method::DELETE, StatusCode::NO_CONTENT, &target, &h, &c).len(),
+            invalidation_targets(
+                &Method::DELETE,
+                StatusCode::NO_CONTENT,
+                &target,
+                &h,
+                &c,
+                |u| PrimaryKey::from_uri(u, &c)
+            )
+            .len(),
             1
         );
         assert_eq!(
-            invalidation_targets(&Method::PUT, StatusCode::SEE_OTHER, &target, &h, &c).len(),
+            invalidation_targets(&Method::PUT, StatusCode::SEE_OTHER, &target, &h, &c, |u| {
+                PrimaryKey::from_uri(u, &c)
+            })
+            .len(),
             1
         );
         let unknown = Method::from_bytes(b"FROB").unwrap();
         assert_eq!(
-            invalidation_targets(&unknown, StatusCode::OK, &target, &h, &c).len(),
+            invalidation_targets(&unknown, StatusCode::OK, &target, &h, &c, |u| {
+                PrimaryKey::from_uri(u, &c)
+            })
+            .len(),
             1
         );
     }
@@ -262,7 +298,15 @@ mod tests {
             HeaderValue::from_static("http://a:8080/x"),
         );
         assert_eq!(
-            invalidation_targets(&Method::POST, StatusCode::OK, &key("http://a/y"), &h, &c).len(),
+            invalidation_targets(
+                &Method::POST,
+                StatusCode::OK,
+                &key("http://a/y"),
+                &h,
+                &c,
+                |u| PrimaryKey::from_uri(u, &c)
+            )
+            .len(),
             1
         );
     }

@@ -204,7 +204,11 @@ impl SecondaryKey {
 /// written under; a different salt makes them unreachable, so replacing the
 /// salt (or removing the metadata) invalidates every representation of the
 /// resource at once.
+///
+/// Built with [`Metadata::new`] or [`Metadata::with_salt`]; more fields may
+/// be added (`#[non_exhaustive]`).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Metadata {
     /// The per-resource salt.
     pub salt: u64,
@@ -216,6 +220,16 @@ pub struct Metadata {
 }
 
 impl Metadata {
+    /// Metadata keeping the salt `salt` (its representations stay
+    /// reachable), with new Vary names and expiry.
+    pub fn with_salt(salt: u64, vary: Vec<HeaderName>, expires_at: u64) -> Metadata {
+        Metadata {
+            salt,
+            vary,
+            expires_at,
+        }
+    }
+
     /// Fresh metadata with a new random salt.
     pub fn new(vary: Vec<HeaderName>, expires_at: u64) -> Metadata {
         Metadata {

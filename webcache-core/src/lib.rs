@@ -70,6 +70,6 @@ mod testing;
 pub mod validation;
 
 pub use config::{Config, ConfigBuilder, Role};
-pub use error::{BoxError, DecodeError, Error, StoreError};
+pub use error::{BoxError, DecodeError, Error, InvalidateError, StoreError};
 pub use handler::{Cache, CacheBody, CacheBuilder, Stats, Upstream};
 pub use store::{Store, StoreKey, StoredResponse};

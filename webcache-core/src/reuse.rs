@@ -46,6 +46,13 @@ pub enum Reuse {
     },
 }
 
+/// The statuses that count as an error for `stale-if-error` (RFC 5861 §4:
+/// "an error is any situation that would result in a 500, 502, 503 or 504
+/// HTTP response status code being returned").
+pub fn is_stale_if_error_status(status: http::StatusCode) -> bool {
+    matches!(status.as_u16(), 500 | 502 | 503 | 504)
+}
+
 /// The freshness of `stored` at `now` under `config`.
 pub fn freshness(
     stored: &StoredResponse,

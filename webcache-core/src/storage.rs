@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use http::header::{ETAG, HeaderMap, LAST_MODIFIED, SET_COOKIE, TRAILER};
+use http::header::{CONTENT_LENGTH, ETAG, HeaderMap, LAST_MODIFIED, SET_COOKIE, TRAILER};
 use http::{Method, StatusCode};
 
 use crate::config::Config;
@@ -179,6 +179,67 @@ pub fn is_storable(
         return Err(NotStorable::NotCacheable);
     }
     Ok(())
+}
+
+/// The limits this cache puts on what it stores, on top of
+/// [`is_storable`]'s RFC rules, checked on the response head: a 206 whose
+/// only validator is a Last-Modified judged against a `Date` the cache
+/// added itself is refused, since Last-Modified is strong only against the
+/// origin's own clock (RFC 9110 §8.8.2.2); a body announced longer than
+/// [`Config::max_body_size`], or a header section over
+/// [`Config::max_header_bytes`], is refused.
+///
+/// `announced` is the body length the response declares (Content-Length or
+/// the body's exact size hint); `date_added` is true when the cache added
+/// the response's `Date`.
+pub fn within_limits(
+    status: StatusCode,
+    headers: &HeaderMap,
+    date_added: bool,
+    announced: Option<u64>,
+    config: &Config,
+) -> Result<(), NotStorable> {
+    if status == StatusCode::PARTIAL_CONTENT && date_added && !headers.contains_key(ETAG) {
+        return Err(NotStorable::NoStrongValidator);
+    }
+    if announced.is_some_and(|len| len > config.max_body_size() as u64) {
+        return Err(NotStorable::BodyTooLarge);
+    }
+    if header_bytes(headers) > config.max_header_bytes() {
+        return Err(NotStorable::HeadersTooLarge);
+    }
+    Ok(())
+}
+
+/// The limit on the request fields a stored response varies on: their
+/// size counts against [`Config::max_header_bytes`].
+pub fn selecting_within_limits(selecting_len: usize, config: &Config) -> Result<(), NotStorable> {
+    if selecting_len > config.max_header_bytes() {
+        return Err(NotStorable::HeadersTooLarge);
+    }
+    Ok(())
+}
+
+/// A body received whole is stored only when it is as long as its
+/// Content-Length says: a shorter one was cut off, and a cache must not
+/// store an incomplete response as if it were complete (RFC 9111 §3.3,
+/// RFC 9112 §8).
+pub fn body_matches_length(headers: &HeaderMap, body_len: usize) -> Result<(), NotStorable> {
+    match content_length(headers) {
+        Some(expected) if expected != body_len as u64 => Err(NotStorable::Incomplete),
+        _ => Ok(()),
+    }
+}
+
+/// The Content-Length of a response, when present and valid.
+pub fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// True when a qualified `private` or `no-cache` names `field`.

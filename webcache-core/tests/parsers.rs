@@ -447,18 +447,19 @@ fn stored_response() -> impl Strategy<Value = StoredResponse> {
                         .collect(),
                     None => body,
                 };
-                StoredResponse {
+                let mut stored = StoredResponse::new(
                     status,
                     headers,
-                    body: Bytes::from(body),
+                    Bytes::from(body),
                     request_time,
                     response_time,
                     uri,
-                    selecting,
-                    salt,
-                    invalidated,
-                    partial,
-                }
+                );
+                stored.selecting = selecting;
+                stored.salt = salt;
+                stored.invalidated = invalidated;
+                stored.partial = partial;
+                stored
             },
         )
 }
@@ -485,7 +486,7 @@ proptest! {
         vary in prop::collection::vec(header_name(), 0..6),
         expires_at in any::<u64>(),
     ) {
-        let m = Metadata { salt, vary, expires_at };
+        let m = Metadata::with_salt(salt, vary, expires_at);
         prop_assert_eq!(Metadata::decode(&m.encode()), Ok(m));
     }
 }

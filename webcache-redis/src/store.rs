@@ -13,8 +13,7 @@ use crate::backoff::Backoff;
 use crate::builder::RedisStoreBuilder;
 use crate::connection::Connection;
 use crate::error::{Error, is_outage, store_error};
-use crate::key::{redis_key, write_key};
-use crate::key::{write_hex, write_index_key};
+use crate::key::{redis_key, write_hex, write_index_key, write_key};
 
 /// The longest time-to-live sent to Redis: about a hundred years. Longer
 /// ones are cut (a store may evict early, never serve late), which keeps
@@ -263,12 +262,31 @@ impl RedisStore {
         reply(result.map_err(store_error)?)
     }
 
-    /// Sends `pipeline` through the back-off.
-    async fn run_pipeline(&self, pipeline: &redis::Pipeline) -> Result<(), StoreError> {
+    /// Sends a pipeline of writes. A `WRONGTYPE` error can only come from
+    /// a variant index that something else overwrote (every other command
+    /// replaces its key whatever it held): Redis ran the rest of the
+    /// pipeline, so the values are written; the bad indexes are unlinked,
+    /// for the next write to recreate.
+    async fn run_store_pipeline(
+        &self,
+        pipeline: &redis::Pipeline,
+        writes: &[Write],
+    ) -> Result<(), StoreError> {
         self.fail_fast()?;
         let result = self.inner.connection.pipeline(pipeline).await;
         self.record(&result);
-        result.map_err(store_error)
+        match result {
+            Err(e) if only_wrong_type(&e) => {
+                let mut unlink = redis::cmd("UNLINK");
+                for write in writes.iter().filter(|w| !w.key.is_metadata()) {
+                    let mut index = Vec::new();
+                    write_index_key(&self.inner.prefix, write.key.resource(), &mut index);
+                    unlink.arg(index);
+                }
+                self.run(&unlink, |_| Ok(())).await
+            }
+            result => result.map_err(store_error),
+        }
     }
 
     fn fail_fast(&self) -> Result<(), StoreError> {
@@ -333,6 +351,18 @@ impl RedisStore {
     }
 }
 
+/// True when every error of a pipeline (or the one error of a command) is
+/// `WRONGTYPE`.
+fn only_wrong_type(error: &redis::RedisError) -> bool {
+    if error.code() == Some("WRONGTYPE") {
+        return true;
+    }
+    match error.clone().into_server_errors() {
+        Some(errors) => !errors.is_empty() && errors.iter().all(|(_, e)| e.code() == "WRONGTYPE"),
+        None => false,
+    }
+}
+
 /// A time-to-live in whole milliseconds, rounded down (never kept longer
 /// than asked) and capped at [`MAX_TTL_MS`].
 fn ttl_millis(ttl: Duration) -> u64 {
@@ -392,7 +422,7 @@ impl Store for RedisStore {
             for write in &writes {
                 self.set_or_unlink(&mut pipeline, write, &mut buf);
             }
-            return self.run_pipeline(&pipeline).await;
+            return self.run_store_pipeline(&pipeline, &writes).await;
         }
         let mut groups: Vec<([u8; webcache_core::key::DIGEST_LEN], redis::Pipeline)> = Vec::new();
         for write in &writes {
@@ -407,7 +437,7 @@ impl Store for RedisStore {
             self.set_or_unlink(&mut groups[index].1, write, &mut buf);
         }
         for (_, pipeline) in &groups {
-            self.run_pipeline(pipeline).await?;
+            self.run_store_pipeline(pipeline, &writes).await?;
         }
         Ok(())
     }
@@ -422,53 +452,51 @@ impl Store for RedisStore {
         self.run(&cmd, |_| Ok(())).await
     }
 
-    /// Two commands on the resource's slot: `SMEMBERS` of its variant
-    /// index, then one `UNLINK` of the metadata, the index and every
-    /// representation it names. No scan.
+    /// One `EVAL` on the resource's slot: a script that unlinks the
+    /// metadata, the variant index and every representation the index
+    /// names, atomically. No scan.
     async fn delete_resource(
         &self,
         resource: &[u8; webcache_core::key::DIGEST_LEN],
     ) -> Result<(), StoreError> {
         let mut index = Vec::new();
         write_index_key(&self.inner.prefix, resource, &mut index);
-        let members = self
-            .run(redis::cmd("SMEMBERS").arg(&index[..]), index_members)
-            .await?;
-        let mut unlink = self.keys_command("UNLINK", &[StoreKey::metadata(*resource)]);
-        unlink.arg(&index[..]);
-        let mut representation = Vec::new();
-        for member in members {
-            representation.clear();
-            representation.extend_from_slice(&index[..index.len() - 1]);
-            representation.extend_from_slice(&member);
-            unlink.arg(&representation[..]);
-        }
-        self.run(&unlink, |_| Ok(())).await
+        let mut metadata = Vec::new();
+        write_key(
+            &self.inner.prefix,
+            &StoreKey::metadata(*resource),
+            &mut metadata,
+        );
+        // A representation's key is the index key without its final `v`,
+        // then the variant's hex.
+        let representation_prefix = &index[..index.len() - 1];
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(DELETE_RESOURCE_SCRIPT)
+            .arg(2)
+            .arg(&metadata[..])
+            .arg(&index[..])
+            .arg(representation_prefix);
+        self.run(&cmd, |_| Ok(())).await
     }
 }
 
-/// The members of an `SMEMBERS` reply: variant digests in hex. Anything
-/// else in the set (written by something other than this store) is
-/// skipped, so that it can never name a key outside the resource.
-fn index_members(reply: Value) -> Result<Vec<Vec<u8>>, StoreError> {
-    let items = match reply {
-        Value::Array(items) | Value::Set(items) => items,
-        Value::Nil => return Ok(Vec::new()),
-        _ => return Err(unexpected("SMEMBERS did not answer with a set")),
-    };
-    Ok(items
-        .into_iter()
-        .filter_map(|item| match item {
-            Value::BulkString(bytes)
-                if bytes.len() == 2 * webcache_core::key::DIGEST_LEN
-                    && bytes.iter().all(|b| b.is_ascii_hexdigit()) =>
-            {
-                Some(bytes)
-            }
-            _ => None,
-        })
-        .collect())
-}
+/// Unlinks `KEYS[1]` (metadata), `KEYS[2]` (the variant index) and
+/// `ARGV[1] .. member` for every member of the index that is a variant
+/// digest in hex, so that nothing else in the set can name a key outside
+/// the resource. An index that is not a set (written by something else)
+/// is just unlinked. Every key shares the resource's hash tag: one slot.
+const DELETE_RESOURCE_SCRIPT: &str = r#"
+local members = redis.pcall('SMEMBERS', KEYS[2])
+if type(members) == 'table' and members.err == nil then
+  for _, member in ipairs(members) do
+    if string.len(member) == 32 and string.match(member, '^[0-9a-f]+$') then
+      redis.call('UNLINK', ARGV[1] .. member)
+    end
+  end
+end
+redis.call('UNLINK', KEYS[1], KEYS[2])
+return 0
+"#;
 
 #[cfg(test)]
 mod tests {

@@ -137,21 +137,27 @@ async fn a_store_is_one_pipeline_of_set_px_under_the_prefix_with_redis_kept_ttls
         .unwrap();
     cache.quiesce().await;
     let measured = store_commands(&server.command_calls());
-    // The lookup's MGET, then metadata and representation in one pipeline.
-    assert_eq!(measured, calls(&[("mget", 1), ("set", 2)]));
+    // The lookup's MGET, then metadata, representation and the variant
+    // index (SADD, PEXPIRE) in one pipeline.
+    assert_eq!(
+        measured,
+        calls(&[("mget", 1), ("set", 2), ("sadd", 1), ("pexpire", 1)])
+    );
 
     let mut keys = server.keys();
     keys.sort();
-    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert_eq!(keys.len(), 3, "{keys:?}");
     let meta = &keys[0];
     let rep = &keys[1];
+    let index = &keys[2];
+    assert_eq!(index, &format!("{meta}:v"), "the variant index");
     assert!(meta.starts_with("shop:{") && meta.ends_with('}'), "{meta}");
     assert_eq!(meta.len(), "shop:{}".len() + 32, "{meta}");
     assert!(
         rep.starts_with(meta.as_str()) && rep[meta.len()..].starts_with(':'),
         "{rep} is a representation of {meta}"
     );
-    for key in [meta, rep] {
+    for key in [meta, rep, index] {
         let pttl = match server.query(&["PTTL", key]) {
             webcache_redis::redis::Value::Int(ms) => ms,
             other => panic!("PTTL answered {other:?}"),
@@ -162,7 +168,7 @@ async fn a_store_is_one_pipeline_of_set_px_under_the_prefix_with_redis_kept_ttls
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unsafe_method_invalidates_with_one_unlink() {
+async fn an_unsafe_method_invalidates_with_one_eval_that_removes_every_key() {
     let Some(server) = RedisServer::start() else {
         return;
     };
@@ -177,10 +183,14 @@ async fn an_unsafe_method_invalidates_with_one_unlink() {
         .unwrap();
     cache.serve(post, origin.clone()).await.unwrap();
     cache.quiesce().await;
+    // One script: SMEMBERS of the index, one UNLINK per representation
+    // and one of the metadata and the index (Redis counts the script's
+    // commands too).
     assert_eq!(
         store_commands(&server.command_calls()),
-        calls(&[("unlink", 1)])
+        calls(&[("eval", 1), ("smembers", 1), ("unlink", 2)])
     );
+    assert!(server.keys().is_empty(), "{:?}", server.keys());
     let again = cache.serve(get(uri, &[]), origin.clone()).await.unwrap();
     assert!(
         !cache_status(&again).contains("hit"),
@@ -206,7 +216,9 @@ async fn a_write_with_a_zero_ttl_removes_the_value() {
         .await
         .unwrap();
     assert_eq!(store.get(key).await.unwrap(), None);
-    assert!(server.keys().is_empty());
+    // Only the variant index is left, until its TTL or a resource delete.
+    store.delete_resource(key.resource()).await.unwrap();
+    assert!(server.keys().is_empty(), "{:?}", server.keys());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -240,5 +252,8 @@ async fn values_that_are_not_webcache_entries_are_a_miss_not_an_error() {
     let r = cache.serve(get(uri, &[]), origin.clone()).await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(origin.calls(), 2, "a miss");
+    // The overwritten variant index was unlinked, and the response stored.
     assert_eq!(cache.stats().store_errors, 0);
+    let r = cache.serve(get(uri, &[]), origin.clone()).await.unwrap();
+    assert!(cache_status(&r).contains("hit"), "{}", cache_status(&r));
 }

@@ -73,4 +73,3 @@ pub fn request() -> Request<Full<Bytes>> {
         .body(Full::default())
         .unwrap()
 }
-

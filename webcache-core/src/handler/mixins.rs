@@ -29,14 +29,14 @@
 
 use std::time::{Duration, SystemTime};
 
-use http::header::HeaderMap;
+use http::header::{HOST, HeaderMap, HeaderName, HeaderValue};
 use http::request::Parts;
-use http::{Method, StatusCode};
+use http::{Method, StatusCode, Uri};
 
 use crate::config::Config;
 use crate::freshness::Freshness;
 use crate::headers::{CacheControl, EntityTag};
-use crate::key::PrimaryKey;
+use crate::key::{PrimaryKey, SecondaryKey};
 use crate::request::RequestFacts;
 use crate::storage::{self, NotStorable};
 use crate::validation::{self, Evaluator, Precondition};
@@ -60,6 +60,39 @@ pub trait Retrieval: Send + Sync + 'static {
     /// directives, honoured per [`Config::request_controls_cache`].
     fn request_facts(&self, parts: &Parts, config: &Config) -> RequestFacts {
         RequestFacts::from_parts(parts, config)
+    }
+
+    /// The secondary key: which stored representation of `primary` the
+    /// request fields selected by `vary` (the stored response's Vary
+    /// field names) choose (RFC 9111 §4.1). Default:
+    /// [`SecondaryKey::new`], the fields' values as RFC 9111 §4.1
+    /// normalises them. An override may normalise more (e.g. reduce
+    /// Accept-Encoding to the codings the site serves); it must give
+    /// requests that would get different representations different keys.
+    fn secondary_key(
+        &self,
+        primary: &PrimaryKey,
+        vary: &[HeaderName],
+        request: &HeaderMap,
+    ) -> SecondaryKey {
+        SecondaryKey::new(primary, vary, request)
+    }
+
+    /// The primary key of the resource at the absolute URI `uri`, for what
+    /// invalidates by URI: Location and Content-Location after an unsafe
+    /// request (RFC 9111 §4.4) and [`Cache::invalidate`](super::Cache::invalidate).
+    /// `None` when `uri` is not absolute.
+    ///
+    /// Default: the key [`primary_key`](Retrieval::primary_key) gives a GET
+    /// of `uri`, so that a custom primary key applies to invalidation too
+    /// and needs no second override.
+    fn primary_key_for_uri(&self, uri: &str, config: &Config) -> Option<PrimaryKey> {
+        let uri: Uri = uri.parse().ok()?;
+        let host = HeaderValue::from_str(uri.authority()?.as_str()).ok()?;
+        uri.scheme()?;
+        let mut request = http::Request::get(uri).body(()).ok()?;
+        request.headers_mut().insert(HOST, host);
+        Some(self.primary_key(&request.into_parts().0, config))
     }
 }
 

@@ -67,6 +67,7 @@
 mod body;
 mod flight;
 mod mixins;
+pub mod plan;
 mod request;
 mod response;
 mod serve;
@@ -95,8 +96,9 @@ pub use serve::Upstream;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
-use crate::error::StoreError;
-use crate::key::{DIGEST_LEN, PrimaryKey};
+use crate::error::{InvalidateError, StoreError};
+use crate::headers::CacheControl;
+use crate::key::{DIGEST_LEN, PrimaryKey, SecondaryKey};
 use crate::store::{Store, StoreKey, Write};
 use flight::Flights;
 
@@ -285,17 +287,34 @@ impl<S: Store, M: Policy> Cache<S, M> {
     }
 
     /// Invalidates every stored representation of the absolute URI `uri`
-    /// (e.g. `https://example.com/a?b`). Returns an error when `uri` is not
-    /// absolute or the store fails.
-    pub async fn invalidate(&self, uri: &str) -> Result<(), StoreError> {
-        let key = PrimaryKey::from_uri(uri, &self.shared.config)
-            .ok_or_else(|| StoreError::Backend(format!("not an absolute URI: {uri}").into()))?;
-        self.shared
-            .store
-            .delete(StoreKey::metadata(*key.digest()))
-            .await?;
-        self.shared.hints.remove(key.digest());
-        Ok(())
+    /// (e.g. `https://example.com/a?b`), keyed as the cache's
+    /// [`Retrieval::primary_key_for_uri`] keys it: the resource's metadata
+    /// and representations are removed from the store. Bounded by
+    /// [`Config::store_timeout`], counted in [`Stats::invalidations`] (and
+    /// a failure in [`Stats::store_errors`]), and logged like every store
+    /// call.
+    ///
+    /// ```
+    /// # use webcache_core::{Cache, Config, InvalidateError};
+    /// # async fn purge<S: webcache_core::Store>(cache: Cache<S>) {
+    /// cache.invalidate("https://example.com/products/42").await.unwrap();
+    /// assert!(matches!(
+    ///     cache.invalidate("/products/42").await,
+    ///     Err(InvalidateError::NotAbsolute(_))
+    /// ));
+    /// # }
+    /// ```
+    pub async fn invalidate(&self, uri: &str) -> Result<(), InvalidateError> {
+        let s = &*self.shared;
+        let key = s
+            .mixins
+            .retrieval()
+            .primary_key_for_uri(uri, &s.config)
+            .ok_or_else(|| InvalidateError::NotAbsolute(uri.to_owned()))?;
+        tracing::debug!(target: "webcache", uri = key.uri(), outcome = "invalidate");
+        s.try_delete_resource(&key)
+            .await
+            .map_err(InvalidateError::Store)
     }
 }
 
@@ -351,18 +370,62 @@ impl<S: Store, M> Shared<S, M> {
         }
     }
 
-    /// Deletes, failing open.
-    pub(crate) async fn delete_many(&self, keys: &[StoreKey]) -> bool {
-        match bounded(self.config.store_timeout(), self.store.delete_many(keys)).await {
-            Ok(Ok(())) => true,
-            Ok(Err(e)) => {
-                self.store_failed(&e);
-                false
-            }
-            Err(_) => {
-                self.store_failed(&StoreError::Timeout);
-                false
-            }
+    /// Removes a resource and every representation of it, failing open:
+    /// false on error or timeout. Counts the invalidation.
+    pub(crate) async fn delete_resource(&self, key: &PrimaryKey) -> bool {
+        self.try_delete_resource(key).await.is_ok()
+    }
+
+    /// Removes a resource and every representation of it, within
+    /// [`Config::store_timeout`]; the error is counted and logged.
+    async fn try_delete_resource(&self, key: &PrimaryKey) -> Result<(), StoreError> {
+        self.hints.remove(key.digest());
+        let result = match bounded(
+            self.config.store_timeout(),
+            self.store.delete_resource(key.digest()),
+        )
+        .await
+        {
+            Ok(result) => result,
+            Err(_) => Err(StoreError::Timeout),
+        };
+        match &result {
+            Ok(()) => Counters::bump(&self.counters.invalidations),
+            Err(e) => self.store_failed(e),
+        }
+        result
+    }
+
+    /// The secondary key of a request for `primary` under the Vary names
+    /// `vary`, as the cache's [`Retrieval`] computes it.
+    pub(crate) fn secondary_key(
+        &self,
+        primary: &PrimaryKey,
+        vary: &[HeaderName],
+        request: &http::HeaderMap,
+    ) -> SecondaryKey
+    where
+        M: Policy,
+    {
+        self.mixins
+            .retrieval()
+            .secondary_key(primary, vary, request)
+    }
+
+    /// The Cache-Control of a stored copy: `received` (parsed from the
+    /// response as received, which had `received_len` field lines) when
+    /// storing dropped no field, else parsed again from `stored`, which is
+    /// what a hit on it will read.
+    pub(crate) fn stored_cache_control(
+        &self,
+        received: CacheControl,
+        received_len: usize,
+        stored: &http::HeaderMap,
+    ) -> CacheControl {
+        if stored.len() == received_len {
+            received
+        } else {
+            crate::targeted::response_cache_control(stored, &self.config)
         }
     }
 

@@ -11,6 +11,7 @@ use http::{Method, Request, Response, StatusCode, Uri, Version};
 
 use super::flight::{FillOutcome, FlightKey, Join, wait};
 use super::mixins::{Policy, Retrieval, Validation};
+use super::plan::{RequestPlan, Served, plan_request};
 use super::{Counters, Shared};
 use crate::config::{Config, Role};
 use crate::freshness::Freshness;
@@ -18,7 +19,7 @@ use crate::headers::fmt_http_date;
 use crate::key::{Metadata, PrimaryKey, SecondaryKey};
 use crate::partial::can_answer;
 use crate::request::RequestFacts;
-use crate::reuse::{Reuse, ValidateReason, freshness, reuse};
+use crate::reuse::{ValidateReason, freshness};
 use crate::status::{CacheStatus, Forward};
 use crate::store::{Store, StoreKey, StoredResponse};
 use crate::validation::{
@@ -72,7 +73,7 @@ impl std::fmt::Debug for Pending {
 }
 
 impl Pending {
-    fn new(
+    pub(crate) fn new(
         kind: Kind,
         parts: &Parts,
         facts: RequestFacts,
@@ -163,9 +164,15 @@ impl Pending {
         self.stale_if_error && self.stored.is_some()
     }
 
-    pub(crate) fn finish(&mut self, outcome: FillOutcome) {
+    /// Tells the requests waiting on this one's fill whether it stored a
+    /// response (they then look it up) or not (they go forward themselves).
+    pub(crate) fn release_flight(&mut self, stored: bool) {
         if let Some(flight) = self.flight.take() {
-            flight.finish(outcome);
+            flight.finish(if stored {
+                FillOutcome::Stored
+            } else {
+                FillOutcome::NotStored
+            });
         }
     }
 
@@ -221,7 +228,7 @@ impl<S: Store, M: Policy> Shared<S, M> {
     pub(crate) async fn lookup(&self, primary: &PrimaryKey, request: &HeaderMap) -> Found {
         let resource = *primary.digest();
         let hint = self.hints.get(&resource);
-        let guess = SecondaryKey::new(primary, hint.as_deref().unwrap_or(&[]), request);
+        let guess = self.secondary_key(primary, hint.as_deref().unwrap_or(&[]), request);
         let keys = [
             StoreKey::metadata(resource),
             StoreKey::representation(resource, *guess.digest()),
@@ -232,7 +239,7 @@ impl<S: Store, M: Policy> Shared<S, M> {
             stored: None,
         };
         let Some(mut values) = self.get_many(&keys).await else {
-            return miss(SecondaryKey::new(primary, &[], request));
+            return miss(self.secondary_key(primary, &[], request));
         };
         let representation = values.pop().flatten();
         let metadata = values
@@ -247,14 +254,14 @@ impl<S: Store, M: Policy> Shared<S, M> {
             });
         let Some(metadata) = metadata else {
             self.hints.remove(&resource);
-            return miss(SecondaryKey::new(primary, &[], request));
+            return miss(self.secondary_key(primary, &[], request));
         };
         let (secondary, representation) =
             if hint.as_deref().unwrap_or(&[]) == metadata.vary.as_slice() {
                 (guess, representation)
             } else {
                 self.hints.set(&resource, &metadata.vary);
-                let secondary = SecondaryKey::new(primary, &metadata.vary, request);
+                let secondary = self.secondary_key(primary, &metadata.vary, request);
                 let key = StoreKey::representation(resource, *secondary.digest());
                 let representation = self
                     .get_many(&[key])
@@ -394,7 +401,8 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
     /// non-GET/HEAD methods are written through; otherwise the stored
     /// response selected by the URI and Vary is served when fresh or
     /// allowed stale, validated when not, and a miss goes forward —
-    /// collapsed with concurrent misses for the same key.
+    /// collapsed with concurrent misses for the same key. [`plan_request`]
+    /// decides; this does the lookups, the waiting and the counting.
     pub async fn handle(&self, parts: &Parts) -> RequestOutcome {
         let s = &*self.shared;
         let config = &s.config;
@@ -402,188 +410,158 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
         let retrieval = s.mixins.retrieval();
         let facts = retrieval.request_facts(parts, config);
         let primary = retrieval.primary_key(parts, config);
-        if retrieval.is_exempt(parts, config) {
+        let bypass = if retrieval.is_exempt(parts, config) {
+            Some(Kind::Exempt)
+        } else {
+            (!facts.is_cacheable_method()).then_some(Kind::Method)
+        };
+        if let Some(kind) = bypass {
             Counters::bump(&s.counters.bypasses);
-            return RequestOutcome::Forward(Pending::new(
-                Kind::Exempt,
-                parts,
-                facts,
-                primary,
-                config,
-                now,
-            ));
+            let pending = Pending::new(kind, parts, facts, primary, config, now);
+            return RequestOutcome::Forward(pending);
         }
-        if !facts.is_cacheable_method() {
-            Counters::bump(&s.counters.bypasses);
-            return RequestOutcome::Forward(Pending::new(
-                Kind::Method,
-                parts,
-                facts,
-                primary,
-                config,
-                now,
-            ));
-        }
+        let request = Looked {
+            parts,
+            facts,
+            primary,
+            now,
+        };
         let mut collapsed = false;
         for _ in 0..3 {
-            let found = s.lookup(&primary, &parts.headers).await;
-            let flight_key: FlightKey = (*primary.digest(), *found.secondary.digest());
-            let miss_reason = if found.metadata.is_none() {
-                Forward::UriMiss
-            } else {
-                Forward::VaryMiss
+            let found = s.lookup(&request.primary, &parts.headers).await;
+            let plan = plan_request(
+                found.stored.as_ref(),
+                found.metadata.is_some(),
+                &parts.headers,
+                &request.facts,
+                config,
+                now,
+            );
+            let key: FlightKey = (*request.primary.digest(), *found.secondary.digest());
+            let pending = match plan {
+                RequestPlan::Serve {
+                    freshness,
+                    served,
+                    refresh,
+                } => {
+                    let hit = Hit {
+                        freshness,
+                        served,
+                        refresh,
+                        collapsed,
+                    };
+                    return self.serve(&request, found, hit);
+                }
+                RequestPlan::GatewayTimeout => {
+                    let response = s.gateway_timeout(request.primary.uri(), "only-if-cached");
+                    return RequestOutcome::Respond(response, None);
+                }
+                RequestPlan::Validate {
+                    reason,
+                    stale_if_error,
+                } => request.pending(Kind::Validate(reason), found, stale_if_error, config),
+                RequestPlan::Forward(why) => request.pending(Kind::Miss(why), found, false, config),
             };
-            let (kind, stored, stale_if_error) = match found.stored {
-                // RFC 9111 §3.3: an incomplete response answers only a
-                // range request within it. Kept, to combine a 206 with.
-                Some(stored) if !can_answer(&stored, &parts.method, &parts.headers) => {
-                    (Kind::Miss(Forward::Partial), Some(stored), false)
-                }
-                Some(stored) => {
-                    let cc = crate::targeted::response_cache_control(&stored.headers, config);
-                    match reuse(&stored, &cc, &facts, config, now) {
-                        Reuse::Fresh(f) => {
-                            Counters::bump(&s.counters.hits);
-                            tracing::debug!(target: "webcache", uri = primary.uri(), outcome = "hit");
-                            let refresh = config
-                                .refresh_ahead()
-                                .filter(|threshold| f.remaining() < *threshold)
-                                .and_then(|_| {
-                                    self.refresh(
-                                        &found.metadata,
-                                        &stored,
-                                        flight_key,
-                                        parts,
-                                        &facts,
-                                        &primary,
-                                        now,
-                                    )
-                                });
-                            let status = CacheStatus::hit(s.status_name(), f.ttl_secs())
-                                .collapsed(collapsed);
-                            let response = s.respond_from_storage(
-                                stored,
-                                &f,
-                                &parts.method,
-                                &parts.headers,
-                                status,
-                            );
-                            return RequestOutcome::Respond(response, refresh);
-                        }
-                        Reuse::StaleAccepted(f) => {
-                            Counters::bump(&s.counters.hits);
-                            tracing::debug!(target: "webcache", uri = primary.uri(), outcome = "stale");
-                            let status = CacheStatus::hit(s.status_name(), f.ttl_secs())
-                                .collapsed(collapsed);
-                            let response = s.respond_from_storage(
-                                stored,
-                                &f,
-                                &parts.method,
-                                &parts.headers,
-                                status,
-                            );
-                            return RequestOutcome::Respond(response, None);
-                        }
-                        Reuse::StaleWhileRevalidate(f) => {
-                            Counters::bump(&s.counters.hits);
-                            tracing::debug!(target: "webcache", uri = primary.uri(), outcome = "stale-while-revalidate");
-                            let refresh = self.refresh(
-                                &found.metadata,
-                                &stored,
-                                flight_key,
-                                parts,
-                                &facts,
-                                &primary,
-                                now,
-                            );
-                            let status = CacheStatus::hit(s.status_name(), f.ttl_secs())
-                                .collapsed(collapsed);
-                            let response = s.respond_from_storage(
-                                stored,
-                                &f,
-                                &parts.method,
-                                &parts.headers,
-                                status,
-                            );
-                            return RequestOutcome::Respond(response, refresh);
-                        }
-                        Reuse::Validate {
-                            reason,
-                            stale_if_error,
-                            ..
-                        } => (Kind::Validate(reason), Some(stored), stale_if_error),
-                    }
-                }
-                None => (Kind::Miss(miss_reason), None, false),
-            };
-            if facts.cache_control.is_only_if_cached() {
-                // RFC 9111 §5.2.1.7: a stored response consistent with the
-                // request's constraints, or 504.
-                return RequestOutcome::Respond(
-                    s.gateway_timeout(primary.uri(), "only-if-cached"),
-                    None,
-                );
-            }
-            let mut pending =
-                Pending::new(kind, parts, facts.clone(), primary.clone(), config, now);
-            pending.metadata = found.metadata;
-            pending.stored = stored;
-            pending.stale_if_error = stale_if_error;
-            if !config.coalesce() {
-                return RequestOutcome::Forward(s.forwarding(pending));
-            }
-            match s.flights.join(flight_key) {
-                Join::Leader(guard) => {
-                    pending.flight = Some(guard);
-                    return RequestOutcome::Forward(s.forwarding(pending));
-                }
-                Join::Follower(rx) => {
-                    Counters::bump(&s.counters.collapsed);
-                    collapsed = true;
-                    match Box::pin(wait(rx, config.coalesce_timeout())).await {
-                        FillOutcome::NotStored => {
-                            return RequestOutcome::Forward(s.forwarding(pending));
-                        }
-                        FillOutcome::Stored | FillOutcome::Abandoned => continue,
-                    }
-                }
+            match self.lead_or_follow(pending, key).await {
+                Ok(outcome) => return outcome,
+                Err(()) => collapsed = true,
             }
         }
         // Collapsed too many times: go forward alone.
-        let found = s.lookup(&primary, &parts.headers).await;
-        let kind = if found.metadata.is_none() {
+        let found = s.lookup(&request.primary, &parts.headers).await;
+        let why = if found.metadata.is_none() {
             Forward::UriMiss
         } else {
             Forward::VaryMiss
         };
-        let mut pending = Pending::new(Kind::Miss(kind), parts, facts, primary, config, now);
-        pending.metadata = found.metadata;
+        let found = Found {
+            stored: None,
+            ..found
+        };
+        let pending = request.pending(Kind::Miss(why), found, false, config);
         RequestOutcome::Forward(s.forwarding(pending))
     }
 
+    /// Serves a stored response (RFC 9111 §4), with a background refresh
+    /// when the plan asks for one and none is running.
+    fn serve(&self, request: &Looked<'_>, found: Found, hit: Hit) -> RequestOutcome {
+        let s = &*self.shared;
+        let Some(stored) = found.stored else {
+            // Not reached: a plan serves only a stored response.
+            return RequestOutcome::Respond(s.gateway_timeout(request.primary.uri(), "lost"), None);
+        };
+        Counters::bump(&s.counters.hits);
+        let outcome = match hit.served {
+            Served::Fresh => "hit",
+            Served::MaxStale => "stale",
+            Served::StaleWhileRevalidate => "stale-while-revalidate",
+        };
+        tracing::debug!(target: "webcache", uri = request.primary.uri(), outcome);
+        let refresh = if hit.refresh {
+            let key = (*request.primary.digest(), *found.secondary.digest());
+            self.refresh(request, &found.metadata, &stored, key)
+        } else {
+            None
+        };
+        let status =
+            CacheStatus::hit(s.status_name(), hit.freshness.ttl_secs()).collapsed(hit.collapsed);
+        let response = s.respond_from_storage(
+            stored,
+            &hit.freshness,
+            &request.parts.method,
+            &request.parts.headers,
+            status,
+        );
+        RequestOutcome::Respond(response, refresh)
+    }
+
+    /// Sends `pending` forward, as the one request for its key when
+    /// coalescing (RFC 9111 §4: a cache may collapse requests). `Err` when
+    /// it waited on another request's fill that stored a response (or was
+    /// abandoned): the caller looks up again.
+    async fn lead_or_follow(
+        &self,
+        mut pending: Pending,
+        key: FlightKey,
+    ) -> Result<RequestOutcome, ()> {
+        let s = &*self.shared;
+        if !s.config.coalesce() {
+            return Ok(RequestOutcome::Forward(s.forwarding(pending)));
+        }
+        match s.flights.join(key) {
+            Join::Leader(guard) => {
+                pending.flight = Some(guard);
+                Ok(RequestOutcome::Forward(s.forwarding(pending)))
+            }
+            Join::Follower(rx) => {
+                Counters::bump(&s.counters.collapsed);
+                match Box::pin(wait(rx, s.config.coalesce_timeout())).await {
+                    FillOutcome::NotStored => Ok(RequestOutcome::Forward(s.forwarding(pending))),
+                    FillOutcome::Stored | FillOutcome::Abandoned => Err(()),
+                }
+            }
+        }
+    }
+
     /// A background refresh of `stored`, if none is running for the key.
-    #[allow(clippy::too_many_arguments)]
     fn refresh(
         &self,
+        request: &Looked<'_>,
         metadata: &Option<Metadata>,
         stored: &StoredResponse,
         key: FlightKey,
-        parts: &Parts,
-        facts: &RequestFacts,
-        primary: &PrimaryKey,
-        now: SystemTime,
     ) -> Option<Pending> {
         let s = &*self.shared;
         let guard = s.flights.try_lead(key)?;
         Counters::bump(&s.counters.refreshes);
-        tracing::debug!(target: "webcache", uri = primary.uri(), "background refresh");
+        tracing::debug!(target: "webcache", uri = request.primary.uri(), "background refresh");
         let mut pending = Pending::new(
             Kind::Refresh,
-            parts,
-            facts.clone(),
-            primary.clone(),
+            request.parts,
+            request.facts.clone(),
+            request.primary.clone(),
             &s.config,
-            now,
+            request.now,
         );
         pending.facts.method = Method::GET;
         pending.metadata = metadata.clone();
@@ -591,6 +569,43 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
         pending.flight = Some(guard);
         Some(pending)
     }
+}
+
+/// A request being looked up: what every attempt of [`RequestHandler::handle`]
+/// reads.
+struct Looked<'a> {
+    parts: &'a Parts,
+    facts: RequestFacts,
+    primary: PrimaryKey,
+    now: SystemTime,
+}
+
+impl Looked<'_> {
+    /// The account of this request going forward as `kind`, with what the
+    /// lookup found.
+    fn pending(&self, kind: Kind, found: Found, stale_if_error: bool, config: &Config) -> Pending {
+        let mut pending = Pending::new(
+            kind,
+            self.parts,
+            self.facts.clone(),
+            self.primary.clone(),
+            config,
+            self.now,
+        );
+        pending.metadata = found.metadata;
+        pending.stored = found.stored;
+        pending.stale_if_error = stale_if_error;
+        pending
+    }
+}
+
+/// How a stored response is served: the plan's verdict, and whether the
+/// request waited on another's fill first (Cache-Status `collapsed`).
+struct Hit {
+    freshness: Freshness,
+    served: Served,
+    refresh: bool,
+    collapsed: bool,
 }
 
 impl<S: Store, M: Policy> Shared<S, M> {

@@ -3,10 +3,10 @@
 use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use bytes::{Buf, Bytes, BytesMut};
-use http::header::{CONTENT_LENGTH, DATE, ETAG, HeaderMap};
+use http::header::{DATE, ETAG, HeaderMap, HeaderName};
 use http::response::Parts;
 use http::{Method, Response, StatusCode};
 use http_body::{Body, Frame};
@@ -14,22 +14,21 @@ use http_body_util::BodyExt;
 
 use super::Shared;
 use super::body::{CacheBody, Capture};
-use super::flight::FillOutcome;
-use super::mixins::{Policy, Storage, Validation};
+use super::mixins::{Policy, Retrieval, Storage, Validation};
+use super::plan::{ResponsePlan, plan_response};
 use super::request::{Kind, Pending};
 use crate::config::Role;
-use crate::freshness::{Freshness, current_age, freshness_lifetime};
+use crate::freshness::Freshness;
 use crate::headers::{CacheControl, Vary, fmt_http_date, unix_secs};
 use crate::invalidation::invalidation_targets;
-use crate::key::{Metadata, SecondaryKey};
+use crate::key::Metadata;
 use crate::partial::can_answer;
 use crate::reuse::freshness;
 use crate::status::CacheStatus;
-use crate::storage::{NotStorable, header_bytes};
+use crate::storage::{NotStorable, body_matches_length, content_length, selecting_within_limits};
 use crate::store::{Store, StoreKey, StoredResponse, Write};
 use crate::validation::{
-    Evaluator, Precondition, freshen, has_preconditions, head_matches, identifies,
-    not_modified_headers,
+    Evaluator, Precondition, freshen, has_preconditions, head_matches, not_modified_headers,
 };
 
 /// What the response handler decided.
@@ -113,18 +112,12 @@ where
     Collected::Complete(data, trailers)
 }
 
-fn content_length(headers: &HeaderMap) -> Option<u64> {
-    headers
-        .get(CONTENT_LENGTH)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
-}
-
-fn is_error_status(status: StatusCode) -> bool {
-    matches!(status.as_u16(), 500 | 502 | 503 | 504)
+/// What storing a response needs besides the response: its Cache-Control,
+/// when it was received, and whether it may be stored.
+struct Fill {
+    cc: CacheControl,
+    now: SystemTime,
+    store: Result<(), NotStorable>,
 }
 
 impl<S: Store, M: Policy> ResponseHandler<S, M> {
@@ -134,7 +127,8 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
 
     /// Handles the response to a forwarded request.
     ///
-    /// In order: `Date` is added when missing (RFC 9110 §6.6.1); unsafe
+    /// `Date` is added when missing (RFC 9110 §6.6.1); then
+    /// [`plan_response`] decides, and this carries the plan out: unsafe
     /// methods invalidate (RFC 9111 §4.4); a 304 to a validation freshens
     /// the stored response and serves it (§4.3.4); a 5xx to a validation
     /// may be answered stale (RFC 5861 §4); a 200 to HEAD freshens or
@@ -145,7 +139,7 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
     /// the stored one when they share a strong validator (§3.3, §3.4) — and
     /// in the application role gets an ETag and has the client's
     /// preconditions evaluated (RFC 9110 §13).
-    pub async fn handle<B>(&self, mut pending: Pending, response: Response<B>) -> ResponseOutcome<B>
+    pub async fn handle<B>(&self, pending: Pending, response: Response<B>) -> ResponseOutcome<B>
     where
         B: Body + Send + 'static,
         B::Data: Buf + Send,
@@ -159,267 +153,292 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
         if date_added {
             parts.headers.insert(DATE, fmt_http_date(now));
         }
-        let reason = pending.forward_reason();
-        let name = s.status_name().to_owned();
-        let forward_status =
-            || CacheStatus::forward(&name, reason).fwd_status(parts.status.as_u16());
-
-        match pending.kind {
-            Kind::Exempt => {
-                let status = forward_status();
-                return self.pass(
-                    pending,
-                    parts,
-                    CacheBody::with_parts(VecDeque::new(), body, None),
-                    Some(status),
-                );
+        let cc = crate::targeted::response_cache_control(&parts.headers, &s.config);
+        let announced = content_length(&parts.headers).or_else(|| body.size_hint().exact());
+        let plan = plan_response(
+            &pending,
+            &parts,
+            &cc,
+            date_added,
+            announced,
+            s.mixins.storage(),
+            &s.config,
+        );
+        let streamed = |body| CacheBody::with_parts(VecDeque::new(), body, None);
+        match plan {
+            ResponsePlan::PassThrough => self.pass_forwarded(pending, parts, streamed(body)),
+            ResponsePlan::Invalidate => {
+                self.invalidate(&pending, &parts).await;
+                self.pass_forwarded(pending, parts, streamed(body))
             }
-            Kind::Method => {
-                let targets = invalidation_targets(
-                    &pending.facts.method,
-                    parts.status,
-                    &pending.primary,
-                    &parts.headers,
-                    &s.config,
-                );
-                if !targets.is_empty() {
-                    let keys: Vec<StoreKey> = targets
-                        .iter()
-                        .map(|k| StoreKey::metadata(*k.digest()))
-                        .collect();
-                    for k in &targets {
-                        s.hints.remove(k.digest());
-                        tracing::debug!(target: "webcache", uri = k.uri(), outcome = "invalidate");
-                    }
-                    if s.delete_many(&keys).await {
-                        s.counters
-                            .invalidations
-                            .fetch_add(targets.len() as u64, std::sync::atomic::Ordering::Relaxed);
-                    }
+            ResponsePlan::Freshen => self.freshen(pending, parts, body, now).await,
+            ResponsePlan::Retry => ResponseOutcome::Retry(Box::new(pending.into_retry())),
+            ResponsePlan::StaleOnError => self.stale_on_error(pending, parts, body),
+            ResponsePlan::Head { update } => {
+                let mut pending = pending;
+                if update {
+                    self.update_from_head(&mut pending, &parts, now).await;
                 }
-                let status = forward_status();
-                return self.pass(
-                    pending,
-                    parts,
-                    CacheBody::with_parts(VecDeque::new(), body, None),
-                    Some(status),
-                );
+                pending.release_flight(false);
+                self.pass_forwarded(pending, parts, streamed(body))
             }
-            _ => {}
-        }
-
-        let validating = matches!(pending.kind, Kind::Validate(_) | Kind::Refresh);
-
-        if parts.status == StatusCode::NOT_MODIFIED && validating {
-            if let Some(mut stored) = pending.stored.take() {
-                if identifies(&stored.headers, &parts.headers) {
-                    freshen(&mut stored, &parts.headers, pending.request_time, now);
-                    let stored_ok = self.write(&pending, &stored).await;
-                    if !can_answer(&stored, &pending.facts.method, &pending.request_headers) {
-                        // An incomplete response that the freshened fields
-                        // no longer let answer (If-Range). A refresh is
-                        // done; a client still needs its answer: ask once
-                        // more, unconditionally, and combine what comes back.
-                        if pending.kind == Kind::Refresh {
-                            pending.finish(if stored_ok {
-                                FillOutcome::Stored
-                            } else {
-                                FillOutcome::NotStored
-                            });
-                            let body = CacheBody::with_parts(VecDeque::new(), body, None);
-                            return self.pass(pending, parts, body, None);
-                        }
-                        pending.stored = Some(stored);
-                        pending.kind = Kind::Retry;
-                        return ResponseOutcome::Retry(Box::new(pending));
-                    }
-                    pending.finish(if stored_ok {
-                        FillOutcome::Stored
-                    } else {
-                        FillOutcome::NotStored
-                    });
-                    let cc = crate::targeted::response_cache_control(&stored.headers, &s.config);
-                    let f = freshness(&stored, &cc, &s.config, now);
-                    let status = CacheStatus::forward(&name, reason)
-                        .fwd_status(304)
-                        .ttl(f.ttl_secs())
-                        .stored(stored_ok);
-                    let response = self.respond_stored(&pending, stored, &f, status);
-                    return ResponseOutcome::Respond(response.map(CacheBody::full));
-                }
-                if pending.kind != Kind::Refresh {
-                    // Nothing stored matches: the client asked no question
-                    // this 304 answers. One unconditional retry.
-                    pending.kind = Kind::Retry;
-                    return ResponseOutcome::Retry(Box::new(pending));
-                }
+            ResponsePlan::Collect { store, etag } => {
+                let fill = Fill { cc, now, store };
+                self.collect(pending, parts, body, fill, etag).await
+            }
+            ResponsePlan::Capture => self.capture(pending, parts, body, cc, now),
+            ResponsePlan::Pass(why) => {
+                tracing::debug!(target: "webcache", uri = pending.uri(), reason = %why, "not stored");
+                let mut pending = pending;
+                pending.release_flight(false);
+                self.pass_forwarded(pending, parts, streamed(body))
             }
         }
+    }
 
-        if validating && is_error_status(parts.status) {
-            if let Some(stale) = s.stale_on_error(&pending, Some(parts.status)) {
-                pending.finish(FillOutcome::NotStored);
-                return ResponseOutcome::Respond(stale.map(CacheBody::full));
-            }
+    /// Invalidates what a response to an unsafe method names (RFC 9111
+    /// §4.4): each target resource with every representation of it.
+    async fn invalidate(&self, pending: &Pending, parts: &Parts) {
+        let s = &*self.shared;
+        let retrieval = s.mixins.retrieval();
+        let targets = invalidation_targets(
+            &pending.facts.method,
+            parts.status,
+            &pending.primary,
+            &parts.headers,
+            &s.config,
+            |uri| retrieval.primary_key_for_uri(uri, &s.config),
+        );
+        for key in &targets {
+            tracing::debug!(target: "webcache", uri = key.uri(), outcome = "invalidate");
+            s.delete_resource(key).await;
         }
+    }
 
-        if pending.facts.method == Method::HEAD {
-            if parts.status == StatusCode::OK {
-                if let Some(mut stored) = pending.stored.take() {
-                    if head_matches(&stored, &parts.headers) {
-                        freshen(&mut stored, &parts.headers, pending.request_time, now);
-                    } else {
-                        // RFC 9111 §4.3.5: consider it stale.
-                        stored.invalidated = true;
-                    }
-                    self.write(&pending, &stored).await;
-                }
-            }
-            pending.finish(FillOutcome::NotStored);
-            let status = forward_status();
+    /// A 304 that identifies the stored response: freshen it (RFC 9111
+    /// §4.3.4), store it, and serve it. An incomplete response that the
+    /// freshened fields no longer let answer (its If-Range no longer holds)
+    /// needs the full response: one unconditional retry for a client, and
+    /// nothing more for a background refresh.
+    async fn freshen<B>(
+        &self,
+        mut pending: Pending,
+        parts: Parts,
+        body: Pin<Box<B>>,
+        now: SystemTime,
+    ) -> ResponseOutcome<B>
+    where
+        B: Body + Send + 'static,
+        B::Data: Buf + Send,
+        B::Error: Send,
+    {
+        let Some(mut stored) = pending.stored.take() else {
+            // The plan is Freshen only with a stored response.
             return self.pass(
                 pending,
                 parts,
                 CacheBody::with_parts(VecDeque::new(), body, None),
-                Some(status),
+                None,
             );
-        }
-
-        // A full response to GET.
-        let cc = crate::targeted::response_cache_control(&parts.headers, &s.config);
-        let config = &s.config;
-        let mut storable = s.mixins.storage().is_storable(
-            &pending.facts,
-            parts.status,
-            &parts.headers,
-            &cc,
-            config,
-        );
-        let announced = content_length(&parts.headers).or_else(|| body.size_hint().exact());
-        if storable.is_ok() {
-            if parts.status == StatusCode::PARTIAL_CONTENT
-                && date_added
-                && !parts.headers.contains_key(ETAG)
-            {
-                // RFC 9110 §8.8.2.2: Last-Modified is strong only against a
-                // Date from the origin's clock, not one the cache added.
-                storable = Err(NotStorable::NoStrongValidator);
-            } else if announced.is_some_and(|l| l > config.max_body_size() as u64) {
-                storable = Err(NotStorable::BodyTooLarge);
-            } else if header_bytes(&parts.headers) > config.max_header_bytes() {
-                storable = Err(NotStorable::HeadersTooLarge);
+        };
+        freshen(&mut stored, &parts.headers, pending.request_time, now);
+        let cc = crate::targeted::response_cache_control(&stored.headers, &self.shared.config);
+        let f = freshness(&stored, &cc, &self.shared.config, now);
+        let stored_ok = self.rewrite(&pending, &stored, &cc, &f).await;
+        if !can_answer(&stored, &pending.facts.method, &pending.request_headers) {
+            if pending.kind == Kind::Refresh {
+                pending.release_flight(stored_ok);
+                let body = CacheBody::with_parts(VecDeque::new(), body, None);
+                return self.pass(pending, parts, body, None);
             }
+            pending.stored = Some(stored);
+            return ResponseOutcome::Retry(Box::new(pending.into_retry()));
         }
-        let application = config.role() == Role::Application;
-        let wants_etag =
-            application && parts.status == StatusCode::OK && !parts.headers.contains_key(ETAG);
-        let small = announced.is_some_and(|l| l <= config.max_body_size() as u64);
-
-        if small && (storable.is_ok() || wants_etag) {
-            return match collect(body, config.max_body_size()).await {
-                Collected::Complete(data, trailers) => {
-                    if wants_etag {
-                        if let Some(tag) = s.mixins.validation().etag(&data) {
-                            parts.headers.insert(ETAG, tag.to_header_value());
-                        }
-                    }
-                    let stored_ok = match storable {
-                        Ok(()) => self.store(&pending, &parts, data.clone(), &cc, now).await,
-                        Err(why) => {
-                            tracing::debug!(target: "webcache", uri = pending.uri(), reason = %why, "not stored");
-                            false
-                        }
-                    };
-                    pending.finish(if stored_ok {
-                        FillOutcome::Stored
-                    } else {
-                        FillOutcome::NotStored
-                    });
-                    let status = forward_status().stored(stored_ok);
-                    self.finish_full(pending, parts, data, trailers, status)
-                }
-                Collected::Overflow(prefix, rest) => {
-                    pending.finish(FillOutcome::NotStored);
-                    let status = forward_status();
-                    self.pass(
-                        pending,
-                        parts,
-                        CacheBody::with_parts(prefix, rest, None),
-                        Some(status),
-                    )
-                }
-                Collected::Failed(error) => {
-                    pending.finish(FillOutcome::NotStored);
-                    let status = forward_status();
-                    self.pass(pending, parts, CacheBody::failed(error), Some(status))
-                }
-            };
-        }
-
-        let status = forward_status();
-        if storable.is_ok() {
-            let (capture, rx) =
-                Capture::new(config.max_body_size(), content_length(&parts.headers));
-            let handler = self.clone();
-            let store_parts = clone_parts(&parts);
-            let mut fill = pending.take_fill();
-            let started = s.tasks.spawn(async move {
-                let stored_ok = match rx.await {
-                    Ok(data) => handler.store(&fill, &store_parts, data, &cc, now).await,
-                    Err(_) => false,
-                };
-                fill.finish(if stored_ok {
-                    FillOutcome::Stored
-                } else {
-                    FillOutcome::NotStored
-                });
-            });
-            if started {
-                let body = CacheBody::with_parts(VecDeque::new(), body, Some(capture));
-                return self.pass(pending, parts, body, Some(status));
-            }
-        } else if let Err(why) = storable {
-            tracing::debug!(target: "webcache", uri = pending.uri(), reason = %why, "not stored");
-        }
-        pending.finish(FillOutcome::NotStored);
-        self.pass(
-            pending,
-            parts,
-            CacheBody::with_parts(VecDeque::new(), body, None),
-            Some(status),
-        )
+        pending.release_flight(stored_ok);
+        let status = CacheStatus::forward(self.shared.status_name(), pending.forward_reason())
+            .fwd_status(304)
+            .ttl(f.ttl_secs())
+            .stored(stored_ok);
+        let response = self.respond_stored(&pending, stored, &f, status);
+        ResponseOutcome::Respond(response.map(CacheBody::full))
     }
 
-    /// Stores a response to GET — a 206 as an incomplete response, or
-    /// combined with the stored one (see [`crate::partial::combine`]); true
+    /// Serves the stored response stale in place of an error answering its
+    /// validation (RFC 5861 §4).
+    fn stale_on_error<B>(
+        &self,
+        mut pending: Pending,
+        parts: Parts,
+        body: Pin<Box<B>>,
+    ) -> ResponseOutcome<B>
+    where
+        B: Body + Send + 'static,
+        B::Data: Buf + Send,
+        B::Error: Send,
+    {
+        pending.release_flight(false);
+        match self.shared.stale_on_error(&pending, Some(parts.status)) {
+            Some(stale) => ResponseOutcome::Respond(stale.map(CacheBody::full)),
+            // Not reached: the plan is StaleOnError only when it can serve.
+            None => {
+                let body = CacheBody::with_parts(VecDeque::new(), body, None);
+                self.pass_forwarded(pending, parts, body)
+            }
+        }
+    }
+
+    /// A 200 to HEAD updates the stored response to GET (RFC 9111 §4.3.5):
+    /// freshened when it agrees with it, marked stale when it contradicts
+    /// it.
+    async fn update_from_head(&self, pending: &mut Pending, parts: &Parts, now: SystemTime) {
+        let Some(mut stored) = pending.stored.take() else {
+            return;
+        };
+        if head_matches(&stored, &parts.headers) {
+            freshen(&mut stored, &parts.headers, pending.request_time, now);
+        } else {
+            stored.invalidated = true;
+        }
+        let cc = crate::targeted::response_cache_control(&stored.headers, &self.shared.config);
+        let f = freshness(&stored, &cc, &self.shared.config, now);
+        self.rewrite(pending, &stored, &cc, &f).await;
+    }
+
+    /// Reads a body of known, small length whole; stores it when the plan
+    /// allows and gives it an ETag when it asks (RFC 9110 §8.8.3). A body
+    /// longer than announced, or one that fails, is passed on unstored.
+    async fn collect<B>(
+        &self,
+        mut pending: Pending,
+        mut parts: Parts,
+        body: Pin<Box<B>>,
+        fill: Fill,
+        etag: bool,
+    ) -> ResponseOutcome<B>
+    where
+        B: Body + Send + 'static,
+        B::Data: Buf + Send,
+        B::Error: Send,
+    {
+        let s = &*self.shared;
+        let status = CacheStatus::forward(s.status_name(), pending.forward_reason())
+            .fwd_status(parts.status.as_u16());
+        let (data, trailers) = match collect(body, s.config.max_body_size()).await {
+            Collected::Complete(data, trailers) => (data, trailers),
+            Collected::Overflow(prefix, rest) => {
+                pending.release_flight(false);
+                let body = CacheBody::with_parts(prefix, rest, None);
+                return self.pass(pending, parts, body, Some(status));
+            }
+            Collected::Failed(error) => {
+                pending.release_flight(false);
+                return self.pass(pending, parts, CacheBody::failed(error), Some(status));
+            }
+        };
+        if etag {
+            if let Some(tag) = s.mixins.validation().etag(&data) {
+                parts.headers.insert(ETAG, tag.to_header_value());
+            }
+        }
+        let stored_ok = self
+            .store_or_log(&pending, &parts, data.clone(), fill)
+            .await;
+        pending.release_flight(stored_ok);
+        self.respond_collected(pending, parts, data, trailers, status.stored(stored_ok))
+    }
+
+    /// Streams a storable body of unknown length on while a background task
+    /// waits for the captured copy and stores it once complete.
+    fn capture<B>(
+        &self,
+        mut pending: Pending,
+        parts: Parts,
+        body: Pin<Box<B>>,
+        cc: CacheControl,
+        now: SystemTime,
+    ) -> ResponseOutcome<B>
+    where
+        B: Body + Send + 'static,
+        B::Data: Buf + Send,
+        B::Error: Send,
+    {
+        let s = &*self.shared;
+        let (capture, rx) = Capture::new(s.config.max_body_size(), content_length(&parts.headers));
+        let handler = self.clone();
+        let store_parts = clone_parts(&parts);
+        let mut fill = pending.take_fill();
+        let started = s.tasks.spawn(async move {
+            let stored_ok = match rx.await {
+                Ok(data) => {
+                    let plan = Fill {
+                        cc,
+                        now,
+                        store: Ok(()),
+                    };
+                    handler.store_or_log(&fill, &store_parts, data, plan).await
+                }
+                Err(_) => false,
+            };
+            fill.release_flight(stored_ok);
+        });
+        // Without a runtime to store on, the body streams through as is.
+        let capture = started.then_some(capture);
+        let body = CacheBody::with_parts(VecDeque::new(), body, capture);
+        self.pass_forwarded(pending, parts, body)
+    }
+
+    /// Stores a response to GET when `fill` allows, logging why not; true
     /// when written.
-    async fn store(
+    async fn store_or_log(
+        &self,
+        pending: &Pending,
+        parts: &Parts,
+        body: Bytes,
+        fill: Fill,
+    ) -> bool {
+        let stored = fill
+            .store
+            .and_then(|()| self.to_store(pending, parts, body, &fill.cc, fill.now));
+        match stored {
+            Ok((stored, vary)) => {
+                let cc =
+                    self.shared
+                        .stored_cache_control(fill.cc, parts.headers.len(), &stored.headers);
+                let f = freshness(&stored, &cc, &self.shared.config, fill.now);
+                self.write(pending, stored, vary, &cc, &f).await
+            }
+            Err(why) => {
+                tracing::debug!(target: "webcache", uri = pending.uri(), reason = %why, "not stored");
+                false
+            }
+        }
+    }
+
+    /// The stored form of a response to GET — a 206 as an incomplete
+    /// response, or combined with the stored one (see
+    /// [`crate::partial::combine`]) — with the field names it varies on.
+    fn to_store(
         &self,
         pending: &Pending,
         parts: &Parts,
         body: Bytes,
         cc: &CacheControl,
         now: SystemTime,
-    ) -> bool {
+    ) -> Result<(StoredResponse, Vec<HeaderName>), NotStorable> {
         let s = &*self.shared;
         let config = &s.config;
-        let storage = s.mixins.storage();
         let Vary::Fields(vary) = Vary::from_headers(&parts.headers) else {
-            return false;
+            return Err(NotStorable::VaryAny);
         };
-        let secondary = SecondaryKey::new(&pending.primary, &vary, &pending.request_headers);
-        if secondary.selecting_len() > config.max_header_bytes() {
-            return false;
-        }
-        if let Some(expected) = content_length(&parts.headers) {
-            if expected != body.len() as u64 {
-                tracing::debug!(target: "webcache", uri = pending.uri(), reason = %NotStorable::Incomplete, "not stored");
-                return false;
-            }
-        }
-        let mut stored = StoredResponse {
+        let secondary = s.secondary_key(&pending.primary, &vary, &pending.request_headers);
+        selecting_within_limits(secondary.selecting_len(), config)?;
+        body_matches_length(&parts.headers, body.len())?;
+        let stored = StoredResponse {
             status: parts.status,
-            headers: storage.headers_to_store(&parts.headers, cc, config),
+            headers: s
+                .mixins
+                .storage()
+                .headers_to_store(&parts.headers, cc, config),
             body,
             request_time: pending.request_time,
             response_time: now,
@@ -429,26 +448,16 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
             invalidated: false,
             partial: None,
         };
-        if parts.status == StatusCode::PARTIAL_CONTENT {
-            let combined =
-                crate::partial::combine(stored, pending.stored.as_ref(), &pending.request_headers)
-                    .and_then(|combined| {
-                        // The parts held count against the limit as a whole body.
-                        if combined.body.len() > config.max_body_size() {
-                            Err(NotStorable::BodyTooLarge)
-                        } else {
-                            Ok(combined)
-                        }
-                    });
-            stored = match combined {
-                Ok(combined) => combined,
-                Err(why) => {
-                    tracing::debug!(target: "webcache", uri = pending.uri(), reason = %why, "not stored");
-                    return false;
-                }
-            };
+        if parts.status != StatusCode::PARTIAL_CONTENT {
+            return Ok((stored, vary));
         }
-        self.write_with(pending, stored, vary, now).await
+        let combined =
+            crate::partial::combine(stored, pending.stored.as_ref(), &pending.request_headers)?;
+        // The parts held count against the limit as a whole body.
+        if combined.body.len() > config.max_body_size() {
+            return Err(NotStorable::BodyTooLarge);
+        }
+        Ok((combined, vary))
     }
 
     /// Rewrites a stored response after freshening (or marking it invalid).
@@ -459,79 +468,67 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
     /// earlier stored response is left as it was. The fields that may not
     /// be stored (§3.1: qualified `no-cache` and `private`) are dropped from
     /// the stored copy, whatever was just sent to the client.
-    async fn write(&self, pending: &Pending, stored: &StoredResponse) -> bool {
+    async fn rewrite(
+        &self,
+        pending: &Pending,
+        stored: &StoredResponse,
+        cc: &CacheControl,
+        f: &Freshness,
+    ) -> bool {
         let s = &*self.shared;
         let storage = s.mixins.storage();
-        let cc = crate::targeted::response_cache_control(&stored.headers, &s.config);
         let mut facts = pending.facts.clone();
         // A HEAD response updates the stored response to GET.
         facts.method = Method::GET;
-        if let Err(why) =
-            storage.is_storable(&facts, stored.status, &stored.headers, &cc, &s.config)
+        if let Err(why) = storage.is_storable(&facts, stored.status, &stored.headers, cc, &s.config)
         {
             tracing::debug!(target: "webcache", uri = pending.uri(), reason = %why, "updated response not stored");
             return false;
         }
         let mut stored = stored.clone();
-        stored.headers = storage.headers_to_store(&stored.headers, &cc, &s.config);
-        let vary: Vec<http::HeaderName> = stored.selecting.iter().map(|(n, _)| n.clone()).collect();
-        self.write_with(pending, stored, vary, s.clock.now()).await
+        let received = stored.headers.len();
+        stored.headers = storage.headers_to_store(&stored.headers, cc, &s.config);
+        let vary: Vec<HeaderName> = stored.selecting.iter().map(|(n, _)| n.clone()).collect();
+        if stored.headers.len() == received {
+            return self.write(pending, stored, vary, cc, f).await;
+        }
+        // Fields were dropped: read the stored copy as a hit will.
+        let cc = s.stored_cache_control(cc.clone(), received, &stored.headers);
+        let f = freshness(&stored, &cc, &s.config, s.clock.now());
+        self.write(pending, stored, vary, &cc, &f).await
     }
 
-    /// Writes `stored` and its resource's metadata in one store operation.
-    async fn write_with(
+    /// Writes `stored` and its resource's metadata in one store operation,
+    /// kept for `f`'s remaining freshness plus what the rules let the cache
+    /// use it stale ([`Storage::retention`]).
+    async fn write(
         &self,
         pending: &Pending,
         mut stored: StoredResponse,
-        vary: Vec<http::HeaderName>,
-        now: SystemTime,
+        vary: Vec<HeaderName>,
+        cc: &CacheControl,
+        f: &Freshness,
     ) -> bool {
         let s = &*self.shared;
-        let cc = crate::targeted::response_cache_control(&stored.headers, &s.config);
-        let (lifetime, source) = freshness_lifetime(
-            stored.status,
-            &stored.headers,
-            &cc,
-            stored.response_time,
-            &s.config,
-        );
-        let age = current_age(
-            &stored.headers,
-            stored.request_time,
-            stored.response_time,
-            now,
-        );
-        let ttl = s.mixins.storage().retention(
-            &Freshness {
-                lifetime,
-                source,
-                age,
-            },
-            &cc,
-            &s.config,
-        );
+        let now = s.clock.now();
+        let ttl = s.mixins.storage().retention(f, cc, &s.config);
         let expires_at = unix_secs(now + ttl);
         let metadata = match &pending.metadata {
-            Some(m) => Metadata {
-                salt: m.salt,
-                vary: vary.clone(),
-                expires_at: m.expires_at.max(expires_at),
-            },
+            Some(m) => Metadata::with_salt(m.salt, vary.clone(), m.expires_at.max(expires_at)),
             None => Metadata::new(vary.clone(), expires_at),
         };
         stored.salt = metadata.salt;
         let resource = *pending.primary.digest();
-        let secondary = SecondaryKey::from_selecting(&pending.primary, stored.selecting.clone());
-        let meta_ttl = std::time::Duration::from_secs(
-            metadata.expires_at.saturating_sub(unix_secs(now)).max(1),
-        );
+        let secondary = s.secondary_key(&pending.primary, &vary, &pending.request_headers);
+        let meta_ttl =
+            Duration::from_secs(metadata.expires_at.saturating_sub(unix_secs(now)).max(1));
         let writes = vec![
             Write::new(StoreKey::metadata(resource), metadata.encode(), meta_ttl),
-            Write {
-                key: StoreKey::representation(resource, *secondary.digest()),
-                value: stored.encode(),
+            Write::new(
+                StoreKey::representation(resource, *secondary.digest()),
+                stored.encode(),
                 ttl,
-            },
+            ),
         ];
         let ok = s.put_many(writes).await;
         if ok {
@@ -612,7 +609,9 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
         }
     }
 
-    fn finish_full<B: Body>(
+    /// Sends a body read whole, after the client's preconditions (RFC 9110
+    /// §13.2), with `status`.
+    fn respond_collected<B: Body>(
         &self,
         pending: Pending,
         mut parts: Parts,
@@ -630,6 +629,24 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
         self.shared
             .add_status(&mut parts.headers, status, pending.uri());
         ResponseOutcome::Respond(Response::from_parts(parts, body))
+    }
+
+    /// Passes a forwarded response on with the Cache-Status of a forward
+    /// (its reason and the status received), as [`pass`](Self::pass) does.
+    fn pass_forwarded<B>(
+        &self,
+        pending: Pending,
+        parts: Parts,
+        body: CacheBody<B>,
+    ) -> ResponseOutcome<B>
+    where
+        B: Body + Send + 'static,
+        B::Data: Buf + Send,
+        B::Error: Send,
+    {
+        let status = CacheStatus::forward(self.shared.status_name(), pending.forward_reason())
+            .fwd_status(parts.status.as_u16());
+        self.pass(pending, parts, body, Some(status))
     }
 
     /// Passes a streamed response on, answering 304/412 instead when the
@@ -704,5 +721,12 @@ impl Pending {
             flight: self.flight.take(),
             role: self.role,
         }
+    }
+
+    /// This forward, turned into its one unconditional retry (RFC 9111
+    /// §4.3.4).
+    fn into_retry(mut self) -> Pending {
+        self.kind = Kind::Retry;
+        self
     }
 }

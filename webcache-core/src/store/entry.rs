@@ -60,7 +60,11 @@ const KIND_METADATA: u8 = b'M';
 
 /// A stored response: what the origin sent (minus the fields a cache must not
 /// store) and when, plus what selects it.
+///
+/// Built with [`StoredResponse::new`] (or decoded); more fields may be
+/// added (`#[non_exhaustive]`).
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct StoredResponse {
     /// The status code.
     pub status: StatusCode,
@@ -94,6 +98,31 @@ pub struct StoredResponse {
 }
 
 impl StoredResponse {
+    /// A complete response received at `response_time` for a request sent
+    /// at `request_time`, answering `uri`, selected by no request field,
+    /// under salt 0, not invalidated.
+    pub fn new(
+        status: StatusCode,
+        headers: HeaderMap,
+        body: Bytes,
+        request_time: SystemTime,
+        response_time: SystemTime,
+        uri: impl Into<String>,
+    ) -> StoredResponse {
+        StoredResponse {
+            status,
+            headers,
+            body,
+            request_time,
+            response_time,
+            uri: uri.into(),
+            selecting: Vec::new(),
+            salt: 0,
+            invalidated: false,
+            partial: None,
+        }
+    }
+
     /// The length of the whole representation: the body's, or for an
     /// incomplete response the complete length its parts declared.
     pub fn representation_len(&self) -> u64 {

@@ -1,0 +1,319 @@
+//! The request side's decision on a looked-up request (RFC 9111 §4).
+
+use std::time::SystemTime;
+
+use http::HeaderMap;
+
+use crate::config::Config;
+use crate::freshness::Freshness;
+use crate::partial::can_answer;
+use crate::request::RequestFacts;
+use crate::reuse::{Reuse, ValidateReason, reuse};
+use crate::status::Forward;
+use crate::store::StoredResponse;
+
+/// Why a stored response is served without contacting the origin.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Served {
+    /// It is fresh (RFC 9111 §4.2).
+    Fresh,
+    /// It is stale and the request's `max-stale` accepts it (RFC 9111
+    /// §4.2.4, §5.2.1.2).
+    MaxStale,
+    /// It is stale within the response's `stale-while-revalidate` (RFC
+    /// 5861 §3): served, and revalidated in the background.
+    StaleWhileRevalidate,
+}
+
+/// What to do with a request for a cacheable method, given what the lookup
+/// found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RequestPlan {
+    /// Answer from storage (RFC 9111 §4): the stored response with Age, or
+    /// the 304 / 412 the client's preconditions call for (RFC 9111 §4.3.2,
+    /// RFC 9110 §13.2).
+    Serve {
+        /// The stored response's freshness now.
+        freshness: Freshness,
+        /// Why it may be served.
+        served: Served,
+        /// Refresh it in the background: within `stale-while-revalidate`
+        /// (RFC 5861 §3), or fresh with less than
+        /// [`Config::refresh_ahead`] left.
+        refresh: bool,
+    },
+    /// Validate the stored response with a conditional request (RFC 9111
+    /// §4.3.1).
+    Validate {
+        /// Why it cannot be served as it is.
+        reason: ValidateReason,
+        /// True when an error in place of the answer may be met with the
+        /// stored response, stale (RFC 5861 §4).
+        stale_if_error: bool,
+    },
+    /// Nothing stored can answer: forward the request (RFC 9111 §4), for
+    /// the reason given (RFC 9211 `fwd`). [`Forward::Partial`] keeps the
+    /// stored incomplete response to combine with (RFC 9111 §3.4).
+    Forward(Forward),
+    /// The request says `only-if-cached` and nothing stored may answer it
+    /// without the origin: 504 (RFC 9111 §5.2.1.7).
+    GatewayTimeout,
+}
+
+/// Decides what to do with a request given the representation the lookup
+/// selected (`stored`) and whether the resource's metadata was found at all
+/// (`known`, which tells a URI miss from a Vary miss).
+///
+/// In order: an incomplete response that cannot answer the request is a
+/// forward (RFC 9111 §3.3); otherwise [`reuse`] decides between serving,
+/// serving stale and validating; a request that would go forward with
+/// `only-if-cached` gets a 504 instead.
+pub fn plan_request(
+    stored: Option<&StoredResponse>,
+    known: bool,
+    request: &HeaderMap,
+    facts: &RequestFacts,
+    config: &Config,
+    now: SystemTime,
+) -> RequestPlan {
+    let plan = match stored {
+        None if known => RequestPlan::Forward(Forward::VaryMiss),
+        None => RequestPlan::Forward(Forward::UriMiss),
+        Some(stored) if !can_answer(stored, &facts.method, request) => {
+            RequestPlan::Forward(Forward::Partial)
+        }
+        Some(stored) => {
+            let cc = crate::targeted::response_cache_control(&stored.headers, config);
+            from_reuse(reuse(stored, &cc, facts, config, now), config)
+        }
+    };
+    match plan {
+        RequestPlan::Serve { .. } => plan,
+        _ if facts.cache_control.is_only_if_cached() => RequestPlan::GatewayTimeout,
+        _ => plan,
+    }
+}
+
+fn from_reuse(verdict: Reuse, config: &Config) -> RequestPlan {
+    let serve = |freshness: Freshness, served, refresh| RequestPlan::Serve {
+        freshness,
+        served,
+        refresh,
+    };
+    match verdict {
+        Reuse::Fresh(f) => {
+            let refresh = config
+                .refresh_ahead()
+                .is_some_and(|threshold| f.remaining() < threshold);
+            serve(f, Served::Fresh, refresh)
+        }
+        Reuse::StaleAccepted(f) => serve(f, Served::MaxStale, false),
+        Reuse::StaleWhileRevalidate(f) => serve(f, Served::StaleWhileRevalidate, true),
+        Reuse::Validate {
+            reason,
+            stale_if_error,
+            ..
+        } => RequestPlan::Validate {
+            reason,
+            stale_if_error,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use bytes::Bytes;
+    use http::header::HeaderValue;
+    use http::{Request, StatusCode};
+
+    use super::*;
+    use crate::headers::fmt_http_date;
+    use crate::partial::{Part, PartialContent};
+    use crate::range::ByteRange;
+
+    fn t(secs: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_700_000_000 + secs)
+    }
+
+    fn stored(cache_control: &str) -> StoredResponse {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "cache-control",
+            HeaderValue::from_str(cache_control).unwrap(),
+        );
+        headers.insert("date", fmt_http_date(t(0)));
+        StoredResponse {
+            status: StatusCode::OK,
+            headers,
+            body: Bytes::from_static(b"0123456789"),
+            request_time: t(0),
+            response_time: t(0),
+            uri: "http://a.test/".into(),
+            selecting: vec![],
+            salt: 1,
+            invalidated: false,
+            partial: None,
+        }
+    }
+
+    fn plan(stored: Option<&StoredResponse>, request: &[(&str, &str)], at: u64) -> RequestPlan {
+        plan_with(stored, request, &Config::default(), at)
+    }
+
+    fn plan_with(
+        stored: Option<&StoredResponse>,
+        request: &[(&str, &str)],
+        config: &Config,
+        at: u64,
+    ) -> RequestPlan {
+        let mut builder = Request::get("http://a.test/");
+        for (name, value) in request {
+            builder = builder.header(*name, *value);
+        }
+        let (parts, _) = builder.body(()).unwrap().into_parts();
+        let facts = RequestFacts::from_parts(&parts, config);
+        plan_request(
+            stored,
+            stored.is_some(),
+            &parts.headers,
+            &facts,
+            config,
+            t(at),
+        )
+    }
+
+    fn served(plan: RequestPlan) -> Option<(Served, bool)> {
+        match plan {
+            RequestPlan::Serve {
+                served, refresh, ..
+            } => Some((served, refresh)),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn rfc9111_4_nothing_stored_is_a_uri_miss_or_a_vary_miss() {
+        let config = Config::default();
+        let (parts, _) = Request::get("http://a.test/")
+            .body(())
+            .unwrap()
+            .into_parts();
+        let facts = RequestFacts::from_parts(&parts, &config);
+        let plan = |known| plan_request(None, known, &parts.headers, &facts, &config, t(0));
+        assert_eq!(plan(false), RequestPlan::Forward(Forward::UriMiss));
+        assert_eq!(plan(true), RequestPlan::Forward(Forward::VaryMiss));
+    }
+
+    #[test]
+    fn rfc9111_4_2_fresh_is_served() {
+        let s = stored("max-age=60");
+        assert_eq!(
+            served(plan(Some(&s), &[], 10)),
+            Some((Served::Fresh, false))
+        );
+    }
+
+    #[test]
+    fn refresh_ahead_refreshes_a_response_about_to_expire() {
+        let s = stored("max-age=60");
+        let config = Config::builder()
+            .refresh_ahead(Duration::from_secs(10))
+            .build()
+            .unwrap();
+        assert_eq!(
+            served(plan_with(Some(&s), &[], &config, 40)),
+            Some((Served::Fresh, false))
+        );
+        assert_eq!(
+            served(plan_with(Some(&s), &[], &config, 55)),
+            Some((Served::Fresh, true))
+        );
+    }
+
+    #[test]
+    fn rfc9111_5_2_1_2_max_stale_serves_stale_without_refresh() {
+        let s = stored("max-age=60");
+        let got = plan(Some(&s), &[("cache-control", "max-stale=100")], 100);
+        assert_eq!(served(got), Some((Served::MaxStale, false)));
+    }
+
+    #[test]
+    fn rfc5861_3_stale_while_revalidate_serves_and_refreshes() {
+        let s = stored("max-age=60, stale-while-revalidate=30");
+        assert_eq!(
+            served(plan(Some(&s), &[], 70)),
+            Some((Served::StaleWhileRevalidate, true))
+        );
+        assert!(matches!(
+            plan(Some(&s), &[], 100),
+            RequestPlan::Validate { .. }
+        ));
+    }
+
+    #[test]
+    fn rfc9111_4_3_1_stale_is_validated_noting_stale_if_error() {
+        let s = stored("max-age=60, stale-if-error=100");
+        assert_eq!(
+            plan(Some(&s), &[], 100),
+            RequestPlan::Validate {
+                reason: ValidateReason::Stale,
+                stale_if_error: true
+            }
+        );
+        let s = stored("max-age=60, must-revalidate, stale-if-error=100");
+        assert_eq!(
+            plan(Some(&s), &[], 100),
+            RequestPlan::Validate {
+                reason: ValidateReason::Stale,
+                stale_if_error: false
+            }
+        );
+    }
+
+    #[test]
+    fn rfc9111_5_2_1_4_request_no_cache_validates() {
+        let s = stored("max-age=60");
+        assert_eq!(
+            plan(Some(&s), &[("cache-control", "no-cache")], 1),
+            RequestPlan::Validate {
+                reason: ValidateReason::Request,
+                stale_if_error: false
+            }
+        );
+    }
+
+    #[test]
+    fn rfc9111_5_2_1_7_only_if_cached_gets_a_504_instead_of_a_forward() {
+        let only = [("cache-control", "only-if-cached")];
+        assert_eq!(plan(None, &only, 0), RequestPlan::GatewayTimeout);
+        let s = stored("max-age=60");
+        assert_eq!(plan(Some(&s), &only, 100), RequestPlan::GatewayTimeout);
+        assert_eq!(
+            served(plan(Some(&s), &only, 10)),
+            Some((Served::Fresh, false))
+        );
+    }
+
+    #[test]
+    fn rfc9111_3_3_an_incomplete_response_answers_only_ranges_within_it() {
+        let mut s = stored("max-age=60");
+        s.status = StatusCode::PARTIAL_CONTENT;
+        s.headers.insert("etag", HeaderValue::from_static("\"v\""));
+        s.partial = PartialContent::single(Part {
+            range: ByteRange { first: 0, last: 9 },
+            complete_length: 100,
+        });
+        assert_eq!(
+            plan(Some(&s), &[], 1),
+            RequestPlan::Forward(Forward::Partial)
+        );
+        assert_eq!(
+            served(plan(Some(&s), &[("range", "bytes=2-5")], 1)),
+            Some((Served::Fresh, false))
+        );
+    }
+}

@@ -1,0 +1,329 @@
+//! The response side's decision on a forwarded response (RFC 9111 §3, §4.3,
+//! §4.4).
+
+use http::header::ETAG;
+use http::response::Parts;
+use http::{HeaderMap, Method, StatusCode};
+
+use crate::config::{Config, Role};
+use crate::handler::mixins::Storage;
+use crate::handler::request::{Kind, Pending};
+use crate::headers::CacheControl;
+use crate::partial::can_answer;
+use crate::reuse::is_stale_if_error_status;
+use crate::storage::{NotStorable, within_limits};
+use crate::validation::identifies;
+
+/// What the response handler does with a forwarded response, before the
+/// client's preconditions are evaluated on what it sends (RFC 9110 §13).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ResponsePlan {
+    /// The resource is exempt by configuration: pass the response on
+    /// untouched.
+    PassThrough,
+    /// A response to an unsafe method: invalidate the target URI and the
+    /// same-origin Location and Content-Location when it is not an error
+    /// (RFC 9111 §4.4), then pass it on.
+    Invalidate,
+    /// A 304 to the cache's validation that identifies the stored response:
+    /// freshen it with the 304's fields, store it and serve it (RFC 9111
+    /// §4.3.4).
+    Freshen,
+    /// A 304 to the cache's validation that matches nothing stored: send
+    /// the request once more, unconditionally (RFC 9111 §4.3.4 forbids
+    /// using that 304).
+    Retry,
+    /// An error status answering a validation within `stale-if-error`:
+    /// serve the stored response stale instead (RFC 5861 §4).
+    StaleOnError,
+    /// A response to HEAD: pass it on, and when `update`, freshen the
+    /// stored response to GET with it, or mark it stale if it contradicts
+    /// it (RFC 9111 §4.3.5).
+    Head {
+        /// A 200 with a stored response to update.
+        update: bool,
+    },
+    /// The body's length is known and within the limit: read it whole, to
+    /// store it (when `store` is `Ok`, RFC 9111 §3) and to give it an ETag
+    /// (when `etag`, RFC 9110 §8.8.3).
+    Collect {
+        /// Whether the response may be stored, and why not.
+        store: Result<(), NotStorable>,
+        /// Generate an ETag from the body (application role, a 200
+        /// without one).
+        etag: bool,
+    },
+    /// Storable, but of unknown length: stream it on while it is captured,
+    /// and store it once complete within [`Config::max_body_size`] (RFC
+    /// 9111 §3).
+    Capture,
+    /// Not stored, for this reason: pass it on.
+    Pass(NotStorable),
+}
+
+/// Decides what to do with `response` (its head), the answer to the
+/// request `pending` describes. `cc` is the response's Cache-Control as
+/// this cache reads it ([`crate::targeted::response_cache_control`]),
+/// `date_added` is true when the cache added its `Date`, and `announced`
+/// is the body length it declares.
+///
+/// In order: exempt and unsafe-method forwards; a 304 to a validation
+/// (§4.3.4); an error to a validation (RFC 5861 §4); HEAD (§4.3.5); then a
+/// full response to GET, storable or not (§3, [`Storage::is_storable`] and
+/// [`within_limits`]).
+pub fn plan_response<P: Storage + ?Sized>(
+    pending: &Pending,
+    response: &Parts,
+    cc: &CacheControl,
+    date_added: bool,
+    announced: Option<u64>,
+    storage: &P,
+    config: &Config,
+) -> ResponsePlan {
+    match pending.kind {
+        Kind::Exempt => return ResponsePlan::PassThrough,
+        Kind::Method => return ResponsePlan::Invalidate,
+        _ => {}
+    }
+    let validating = matches!(pending.kind, Kind::Validate(_) | Kind::Refresh);
+    if validating {
+        if let Some(plan) = plan_validation(pending, response.status, &response.headers) {
+            return plan;
+        }
+    }
+    if pending.facts.method == Method::HEAD {
+        let update = response.status == StatusCode::OK && pending.stored.is_some();
+        return ResponsePlan::Head { update };
+    }
+    let store = storage
+        .is_storable(
+            &pending.facts,
+            response.status,
+            &response.headers,
+            cc,
+            config,
+        )
+        .and_then(|()| {
+            within_limits(
+                response.status,
+                &response.headers,
+                date_added,
+                announced,
+                config,
+            )
+        });
+    let etag = config.role() == Role::Application
+        && response.status == StatusCode::OK
+        && !response.headers.contains_key(ETAG);
+    let small = announced.is_some_and(|len| len <= config.max_body_size() as u64);
+    match store {
+        _ if small && (store.is_ok() || etag) => ResponsePlan::Collect { store, etag },
+        Ok(()) => ResponsePlan::Capture,
+        Err(why) => ResponsePlan::Pass(why),
+    }
+}
+
+/// The plans particular to the answer of a validation: a 304 (RFC 9111
+/// §4.3.4) or an error met with the stored response (RFC 5861 §4). `None`
+/// when the answer is an ordinary response.
+fn plan_validation(
+    pending: &Pending,
+    status: StatusCode,
+    headers: &HeaderMap,
+) -> Option<ResponsePlan> {
+    let stored = pending.stored.as_ref()?;
+    if status == StatusCode::NOT_MODIFIED {
+        if identifies(&stored.headers, headers) {
+            return Some(ResponsePlan::Freshen);
+        }
+        // A background refresh has no client waiting on it: it stops here.
+        return (pending.kind != Kind::Refresh).then_some(ResponsePlan::Retry);
+    }
+    let stale_ok = is_stale_if_error_status(status)
+        && pending.may_serve_stale_on_error()
+        && can_answer(stored, &pending.facts.method, &pending.request_headers);
+    stale_ok.then_some(ResponsePlan::StaleOnError)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    use bytes::Bytes;
+    use http::header::HeaderValue;
+    use http::{Request, Response};
+
+    use super::*;
+    use crate::handler::mixins::DefaultStorage;
+    use crate::key::PrimaryKey;
+    use crate::request::RequestFacts;
+    use crate::reuse::ValidateReason;
+    use crate::status::Forward;
+    use crate::store::StoredResponse;
+
+    fn t() -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_700_000_000)
+    }
+
+    fn pending(kind: Kind, method: Method, stored_etag: Option<&str>) -> Pending {
+        let (parts, _) = Request::builder()
+            .method(method)
+            .uri("http://a.test/x")
+            .body(())
+            .unwrap()
+            .into_parts();
+        let config = Config::default();
+        let facts = RequestFacts::from_parts(&parts, &config);
+        let primary = PrimaryKey::from_request(&parts, &config);
+        let mut p = Pending::new(kind, &parts, facts, primary, &config, t());
+        p.stored = stored_etag.map(|etag| {
+            let mut headers = HeaderMap::new();
+            headers.insert("etag", HeaderValue::from_str(etag).unwrap());
+            StoredResponse {
+                status: StatusCode::OK,
+                headers,
+                body: Bytes::new(),
+                request_time: t(),
+                response_time: t(),
+                uri: "http://a.test/x".into(),
+                selecting: vec![],
+                salt: 1,
+                invalidated: false,
+                partial: None,
+            }
+        });
+        p.stale_if_error = true;
+        p
+    }
+
+    fn head(status: u16, fields: &[(&str, &str)]) -> Parts {
+        let mut builder = Response::builder().status(status);
+        for (name, value) in fields {
+            builder = builder.header(*name, *value);
+        }
+        builder.body(()).unwrap().into_parts().0
+    }
+
+    fn plan(pending: &Pending, response: &Parts, announced: Option<u64>) -> ResponsePlan {
+        let config = Config::default();
+        let cc = CacheControl::from_headers(&response.headers).unwrap_or_default();
+        plan_response(
+            pending,
+            response,
+            &cc,
+            false,
+            announced,
+            &DefaultStorage,
+            &config,
+        )
+    }
+
+    const VALIDATE: Kind = Kind::Validate(ValidateReason::Stale);
+
+    #[test]
+    fn exempt_passes_through_and_unsafe_methods_invalidate() {
+        let ok = head(200, &[]);
+        let p = pending(Kind::Exempt, Method::GET, None);
+        assert_eq!(plan(&p, &ok, Some(1)), ResponsePlan::PassThrough);
+        let p = pending(Kind::Method, Method::POST, None);
+        assert_eq!(plan(&p, &ok, Some(1)), ResponsePlan::Invalidate);
+    }
+
+    #[test]
+    fn rfc9111_4_3_4_a_matching_304_freshens_and_a_foreign_one_retries() {
+        let p = pending(VALIDATE, Method::GET, Some("\"a\""));
+        let same = head(304, &[("etag", "\"a\"")]);
+        let other = head(304, &[("etag", "\"b\"")]);
+        assert_eq!(plan(&p, &same, None), ResponsePlan::Freshen);
+        assert_eq!(plan(&p, &other, None), ResponsePlan::Retry);
+        // A background refresh does not retry: it just stores nothing.
+        let p = pending(Kind::Refresh, Method::GET, Some("\"a\""));
+        assert_eq!(
+            plan(&p, &other, None),
+            ResponsePlan::Pass(NotStorable::StatusNotUnderstood)
+        );
+    }
+
+    #[test]
+    fn rfc5861_4_an_error_to_a_validation_may_be_met_stale() {
+        let p = pending(VALIDATE, Method::GET, Some("\"a\""));
+        for status in [500, 502, 503, 504] {
+            assert_eq!(
+                plan(&p, &head(status, &[]), Some(0)),
+                ResponsePlan::StaleOnError
+            );
+        }
+        assert_ne!(
+            plan(&p, &head(501, &[]), Some(0)),
+            ResponsePlan::StaleOnError
+        );
+        let mut p = pending(VALIDATE, Method::GET, Some("\"a\""));
+        p.stale_if_error = false;
+        assert_ne!(
+            plan(&p, &head(503, &[]), Some(0)),
+            ResponsePlan::StaleOnError
+        );
+        // A miss has nothing to serve stale.
+        let p = pending(Kind::Miss(Forward::UriMiss), Method::GET, None);
+        assert_ne!(
+            plan(&p, &head(503, &[]), Some(0)),
+            ResponsePlan::StaleOnError
+        );
+    }
+
+    #[test]
+    fn rfc9111_4_3_5_head_updates_the_stored_get_response_on_200_only() {
+        let p = pending(VALIDATE, Method::HEAD, Some("\"a\""));
+        assert_eq!(
+            plan(&p, &head(200, &[]), None),
+            ResponsePlan::Head { update: true }
+        );
+        assert_eq!(
+            plan(&p, &head(404, &[]), None),
+            ResponsePlan::Head { update: false }
+        );
+        let p = pending(Kind::Miss(Forward::UriMiss), Method::HEAD, None);
+        assert_eq!(
+            plan(&p, &head(200, &[]), None),
+            ResponsePlan::Head { update: false }
+        );
+    }
+
+    #[test]
+    fn rfc9111_3_known_small_bodies_are_collected_unknown_ones_captured() {
+        let p = pending(Kind::Miss(Forward::UriMiss), Method::GET, None);
+        let cacheable = head(200, &[("cache-control", "max-age=60")]);
+        assert_eq!(
+            plan(&p, &cacheable, Some(10)),
+            ResponsePlan::Collect {
+                store: Ok(()),
+                etag: true
+            }
+        );
+        assert_eq!(plan(&p, &cacheable, None), ResponsePlan::Capture);
+        let huge = Some(1 << 40);
+        assert_eq!(
+            plan(&p, &cacheable, huge),
+            ResponsePlan::Pass(NotStorable::BodyTooLarge)
+        );
+    }
+
+    #[test]
+    fn rfc9110_8_8_3_an_uncacheable_200_is_still_collected_for_its_etag() {
+        let p = pending(Kind::Miss(Forward::UriMiss), Method::GET, None);
+        let no_store = head(200, &[("cache-control", "no-store")]);
+        assert_eq!(
+            plan(&p, &no_store, Some(10)),
+            ResponsePlan::Collect {
+                store: Err(NotStorable::NoStore),
+                etag: true
+            }
+        );
+        let tagged = head(200, &[("cache-control", "no-store"), ("etag", "\"t\"")]);
+        assert_eq!(
+            plan(&p, &tagged, Some(10)),
+            ResponsePlan::Pass(NotStorable::NoStore)
+        );
+    }
+}
