@@ -574,6 +574,187 @@ async fn a_custom_primary_key_ignores_a_query_parameter() {
     assert_eq!(app.calls.get(), 2);
 }
 
+async fn status_of<U: Upstream<Bytes>>(
+    cache: &Cache<MapStore, Mixins<IgnoreTracking>>,
+    request: Request<Bytes>,
+    app: U,
+) -> String
+where
+    U::Body: Body<Data = Bytes>,
+    U::Error: std::fmt::Debug,
+{
+    let response = cache.serve(request, app).await.expect("infallible");
+    cache_status(&response).to_owned()
+}
+
+#[tokio::test]
+async fn rfc9111_4_4_location_invalidation_uses_the_custom_primary_key() {
+    let cache = Cache::builder(MapStore::default())
+        .retrieval(IgnoreTracking)
+        .build();
+    let app = App::new(|_, parts: &Parts| {
+        let mut r = full("max-age=60", "page");
+        if parts.method == http::Method::POST {
+            let location = "/a?id=1&utm_source=mail".parse().expect("a valid value");
+            r.headers_mut().insert("location", location);
+        }
+        r
+    });
+    assert!(
+        status_of(&cache, get("/a?id=1"), app.clone())
+            .await
+            .contains("stored")
+    );
+    assert!(
+        status_of(&cache, get("/a?id=1"), app.clone())
+            .await
+            .contains("hit")
+    );
+    let post = Request::post("/orders")
+        .header("host", "example.test")
+        .body(Bytes::new())
+        .expect("a valid request");
+    status_of(&cache, post, app.clone()).await;
+    // Location named the resource with a tracking parameter: the custom key
+    // ignores it, so the stored /a?id=1 is invalidated.
+    let after = status_of(&cache, get("/a?id=1"), app.clone()).await;
+    assert!(after.contains("fwd=uri-miss"), "{after}");
+}
+
+#[tokio::test]
+async fn cache_invalidate_uses_the_custom_primary_key_and_removes_every_representation() {
+    let store = MapStore::default();
+    let cache = Cache::builder(store.clone())
+        .retrieval(IgnoreTracking)
+        .build();
+    let app = App::new(|_, _| {
+        let mut r = full("max-age=60", "page");
+        r.headers_mut()
+            .insert("vary", "accept".parse().expect("a valid value"));
+        r
+    });
+    for accept in ["text/html", "application/json"] {
+        let mut request = get("/a?id=1");
+        request
+            .headers_mut()
+            .insert("accept", accept.parse().expect("a valid value"));
+        assert!(
+            status_of(&cache, request, app.clone())
+                .await
+                .contains("stored")
+        );
+    }
+    assert_eq!(store.map().len(), 3, "metadata and two representations");
+    cache
+        .invalidate("http://example.test/a?utm_campaign=x&id=1")
+        .await
+        .expect("invalidated");
+    assert!(store.map().is_empty(), "{} entries left", store.map().len());
+    assert_eq!(cache.stats().invalidations, 1);
+    let after = status_of(&cache, get("/a?id=1"), app.clone()).await;
+    assert!(after.contains("fwd=uri-miss"), "{after}");
+}
+
+#[tokio::test]
+async fn cache_invalidate_refuses_a_relative_uri() {
+    let cache = Cache::new(MapStore::default(), Config::default());
+    let error = cache.invalidate("/a").await.expect_err("not absolute");
+    assert!(matches!(error, webcache_core::InvalidateError::NotAbsolute(ref uri) if uri == "/a"));
+    assert_eq!(cache.stats().invalidations, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn cache_invalidate_is_bounded_by_the_store_timeout_and_counted() {
+    let cache = Cache::new(SlowStore, Config::default());
+    let error = cache
+        .invalidate("http://example.test/a")
+        .await
+        .expect_err("timed out");
+    assert!(matches!(
+        error,
+        webcache_core::InvalidateError::Store(webcache_core::StoreError::Timeout)
+    ));
+    assert_eq!(cache.stats().store_errors, 1);
+    let cache = Cache::new(FailingStore, Config::default());
+    assert!(cache.invalidate("http://example.test/a").await.is_err());
+    assert_eq!(cache.stats().store_errors, 1);
+}
+
+/// Reduces Accept-Encoding to whether the client takes gzip, so that
+/// clients listing codings differently share one representation.
+struct GzipOrNot;
+
+impl Retrieval for GzipOrNot {
+    fn secondary_key(
+        &self,
+        primary: &PrimaryKey,
+        vary: &[http::HeaderName],
+        request: &http::HeaderMap,
+    ) -> webcache_core::key::SecondaryKey {
+        let mut normalised = request.clone();
+        if let Some(value) = request.get("accept-encoding") {
+            let gzip = value.to_str().unwrap_or("").contains("gzip");
+            let reduced = if gzip { "gzip" } else { "identity" };
+            normalised.insert("accept-encoding", reduced.parse().expect("a valid value"));
+        }
+        webcache_core::key::SecondaryKey::new(primary, vary, &normalised)
+    }
+}
+
+#[tokio::test]
+async fn rfc9111_4_1_a_custom_secondary_key_selects_representations() {
+    let cache = Cache::builder(MapStore::default())
+        .retrieval(GzipOrNot)
+        .build();
+    let app = App::new(|n, _| {
+        let mut r = full("max-age=60", format!("v{n}"));
+        r.headers_mut()
+            .insert("vary", "accept-encoding".parse().expect("a valid value"));
+        r
+    });
+    let with = |coding: &str| {
+        let mut request = get("/v");
+        request
+            .headers_mut()
+            .insert("accept-encoding", coding.parse().expect("a valid value"));
+        request
+    };
+    let first = collect(
+        cache
+            .serve(with("gzip, br"), app.clone())
+            .await
+            .expect("infallible"),
+    )
+    .await;
+    assert!(
+        cache_status(&first).contains("stored"),
+        "{}",
+        cache_status(&first)
+    );
+    let same = collect(
+        cache
+            .serve(with("br;q=0.5, gzip"), app.clone())
+            .await
+            .expect("infallible"),
+    )
+    .await;
+    assert_eq!(cache_status(&same), "webcache; hit; ttl=60");
+    assert_eq!(same.body(), "v0");
+    let other = collect(
+        cache
+            .serve(with("br"), app.clone())
+            .await
+            .expect("infallible"),
+    )
+    .await;
+    assert!(
+        cache_status(&other).contains("fwd=vary-miss"),
+        "{}",
+        cache_status(&other)
+    );
+    assert_eq!(app.calls.get(), 2);
+}
+
 #[tokio::test]
 async fn a_custom_etag_replaces_the_body_digest_and_the_rest_still_works() {
     let cache = Cache::builder(MapStore::default())

@@ -50,6 +50,11 @@ impl Store for MapStore {
         }
         Ok(())
     }
+
+    async fn delete_resource(&self, resource: &[u8; 16]) -> Result<(), StoreError> {
+        self.map().retain(|k, _| k.resource() != resource);
+        Ok(())
+    }
 }
 
 /// A store whose every operation fails.
