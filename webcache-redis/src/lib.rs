@@ -9,21 +9,16 @@
 //! they stay in one slot.
 //!
 //! ```no_run
-//! use std::time::Duration;
-//! use axum::{Router, routing::get};
-//! use webcache_axum::{CacheLayer, cache_for};
 //! use webcache_core::{Cache, Config};
 //! use webcache_redis::RedisStore;
 //!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! # fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! // No I/O here: the store connects on first use, and reconnects by itself.
 //! let store = RedisStore::open("redis://127.0.0.1:6379")?;
 //! let cache = Cache::new(store, Config::default());
-//! let app: Router = Router::new()
-//!     .route("/", get(|| async { "hello" }).layer(cache_for(Duration::from_secs(60))))
-//!     .layer(CacheLayer::new(cache));
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
-//! axum::serve(listener, app).await?;
+//! // Put `cache` in front of the application with an adapter, e.g.
+//! // `webcache_axum::CacheLayer::new(cache)`, or call `cache.serve(..)`.
+//! # let _ = cache;
 //! # Ok(())
 //! # }
 //! ```

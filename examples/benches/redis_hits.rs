@@ -2,8 +2,8 @@
 //! in the same run, and the Redis commands each hit costs.
 //!
 //! ```sh
-//! cargo bench -p webcache-redis --bench hits
-//! BENCH_SECONDS=5 BENCH_CONCURRENCY=64 cargo bench -p webcache-redis --bench hits
+//! cargo bench -p webcache-examples --features redis --bench redis_hits
+//! BENCH_SECONDS=5 BENCH_CONCURRENCY=64 cargo bench -p webcache-examples --features redis --bench redis_hits
 //! ```
 //!
 //! Two levels, each with the same resources, concurrency and duration:
@@ -17,7 +17,8 @@
 //! shares the machine with it and with the load generator, as a service
 //! would share a host with a local Redis.
 
-#[path = "../tests/support/mod.rs"]
+// The Redis crate's own test support: real `redis-server` processes.
+#[path = "../../webcache-redis/tests/support/mod.rs"]
 mod support;
 
 use std::convert::Infallible;

@@ -6,7 +6,8 @@
 //! includes the host and port the client asked for (RFC 9111 §4.1), so
 //! `127.0.0.1:3000` and `127.0.0.1:3001` would be two different sites.
 
-#[path = "support/server.rs"]
+// The Redis crate's own test support: real `redis-server` processes.
+#[path = "../../webcache-redis/tests/support/server.rs"]
 mod server;
 
 use std::time::Duration;
