@@ -331,43 +331,44 @@ pub(crate) async fn bounded<F: Future>(limit: Duration, future: F) -> Result<F::
 }
 
 impl<S: Store, M> Shared<S, M> {
-    /// Reads `keys`, failing open: `None` on error or timeout.
-    pub(crate) async fn get_many(&self, keys: &[StoreKey]) -> Option<Vec<Option<Bytes>>> {
-        match bounded(self.config.store_timeout(), self.store.get_many(keys)).await {
-            Ok(Ok(values)) if values.len() == keys.len() => Some(values),
-            Ok(Ok(_)) => {
-                self.store_failed(&StoreError::Backend(
-                    "store returned the wrong number of values".into(),
-                ));
-                None
-            }
-            Ok(Err(e)) => {
-                self.store_failed(&e);
-                None
-            }
-            Err(_) => {
-                self.store_failed(&StoreError::Timeout);
-                None
-            }
+    /// Runs one store operation within [`Config::store_timeout`]; a
+    /// failure (or the timeout) is counted and logged, and returned for the
+    /// caller to fail open.
+    async fn store_call<T>(
+        &self,
+        operation: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let result = match bounded(self.config.store_timeout(), operation).await {
+            Ok(result) => result,
+            Err(_) => Err(StoreError::Timeout),
+        };
+        if let Err(error) = &result {
+            self.store_failed(error);
         }
+        result
+    }
+
+    /// Reads `keys`, failing open: `None` on error or timeout. The hit
+    /// path: [`store_call`](Self::store_call)'s steps written out, which
+    /// saves a move of the store's future per lookup.
+    pub(crate) async fn get_many(&self, keys: &[StoreKey]) -> Option<Vec<Option<Bytes>>> {
+        let error = match bounded(self.config.store_timeout(), self.store.get_many(keys)).await {
+            Ok(Ok(values)) if values.len() == keys.len() => return Some(values),
+            Ok(Ok(_)) => StoreError::Backend("store returned the wrong number of values".into()),
+            Ok(Err(e)) => e,
+            Err(_) => StoreError::Timeout,
+        };
+        self.store_failed(&error);
+        None
     }
 
     /// Writes, failing open: false on error or timeout.
     pub(crate) async fn put_many(&self, writes: Vec<Write>) -> bool {
-        match bounded(self.config.store_timeout(), self.store.put_many(writes)).await {
-            Ok(Ok(())) => {
-                self.counters.stores.fetch_add(1, Ordering::Relaxed);
-                true
-            }
-            Ok(Err(e)) => {
-                self.store_failed(&e);
-                false
-            }
-            Err(_) => {
-                self.store_failed(&StoreError::Timeout);
-                false
-            }
+        let written = self.store_call(self.store.put_many(writes)).await.is_ok();
+        if written {
+            Counters::bump(&self.counters.stores);
         }
+        written
     }
 
     /// Removes a resource and every representation of it, failing open:
@@ -380,18 +381,11 @@ impl<S: Store, M> Shared<S, M> {
     /// [`Config::store_timeout`]; the error is counted and logged.
     async fn try_delete_resource(&self, key: &PrimaryKey) -> Result<(), StoreError> {
         self.hints.remove(key.digest());
-        let result = match bounded(
-            self.config.store_timeout(),
-            self.store.delete_resource(key.digest()),
-        )
-        .await
-        {
-            Ok(result) => result,
-            Err(_) => Err(StoreError::Timeout),
-        };
-        match &result {
-            Ok(()) => Counters::bump(&self.counters.invalidations),
-            Err(e) => self.store_failed(e),
+        let result = self
+            .store_call(self.store.delete_resource(key.digest()))
+            .await;
+        if result.is_ok() {
+            Counters::bump(&self.counters.invalidations);
         }
         result
     }

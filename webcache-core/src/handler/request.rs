@@ -484,6 +484,7 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
 
     /// Serves a stored response (RFC 9111 §4), with a background refresh
     /// when the plan asks for one and none is running.
+    #[inline(always)]
     fn serve(&self, request: &Looked<'_>, found: Found, hit: Hit) -> RequestOutcome {
         let s = &*self.shared;
         let Some(stored) = found.stored else {

@@ -70,6 +70,7 @@ pub enum RequestPlan {
 /// forward (RFC 9111 §3.3); otherwise [`reuse`] decides between serving,
 /// serving stale and validating; a request that would go forward with
 /// `only-if-cached` gets a 504 instead.
+#[inline]
 pub fn plan_request(
     stored: Option<&StoredResponse>,
     known: bool,
@@ -96,6 +97,7 @@ pub fn plan_request(
     }
 }
 
+#[inline]
 fn from_reuse(verdict: Reuse, config: &Config) -> RequestPlan {
     let serve = |freshness: Freshness, served, refresh| RequestPlan::Serve {
         freshness,
