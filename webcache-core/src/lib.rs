@@ -24,6 +24,26 @@
 //! Header helpers (the equivalents of `cache_for`, `dont_cache`, …) are in
 //! [`modifiers`].
 //!
+//! ## A map of the handler
+//!
+//! Four names that sound alike and are four things: [`storage`] holds the
+//! *rules* of what may be stored (RFC 9111 §3); the
+//! [`Storability`](handler::Storability) *mixin* lets a user override them;
+//! [`Store`] is the *backend* trait; [`store`] is the module with that trait
+//! and the stored byte layout.
+//!
+//! | step | decides (pure, no I/O) | does the I/O |
+//! |---|---|---|
+//! | key the request | [`handler::Retrieval`] (mixins) | — |
+//! | look it up | — | `handler/request.rs`: `Shared::lookup` (one store round trip) |
+//! | serve, validate or forward | [`handler::plan::plan_request`] over [`reuse::reuse`] | [`handler::RequestHandler::handle`]: coalescing, refreshes, the response from storage |
+//! | forward | — | the adapter, or [`Cache::serve`] with an [`Upstream`] |
+//! | store, freshen, invalidate | [`handler::plan::plan_response`] over [`storage`], [`validation`], [`invalidation`] | [`handler::ResponseHandler::handle`]: body collection or capture, store writes |
+//! | answer preconditions | [`validation::evaluate_preconditions`] | the response handler |
+//!
+//! Each plan variant names its RFC section; adding a behaviour means adding
+//! (or refining) a variant and its arm in the executor.
+//!
 //! With the feature `conformance`, the module `conformance` holds the RFC
 //! scenario list every adapter runs against a scripted origin, so that
 //! `Cache::serve`, the tower layer and the reverse proxy are proven to

@@ -21,7 +21,7 @@ use support::{
 use tokio::sync::mpsc;
 use webcache_core::clock::ManualClock;
 use webcache_core::handler::{
-    Mixins, RequestOutcome, ResponseOutcome, Retrieval, Storage, Validation,
+    Mixins, RequestOutcome, ResponseOutcome, Retrieval, Storability, Validation,
 };
 use webcache_core::headers::{CacheControl, EntityTag};
 use webcache_core::key::PrimaryKey;
@@ -519,7 +519,7 @@ impl Validation for LengthTag {
 /// Never stores error responses.
 struct NoErrors;
 
-impl Storage for NoErrors {
+impl Storability for NoErrors {
     fn is_storable(
         &self,
         request: &RequestFacts,
@@ -759,7 +759,7 @@ async fn rfc9111_4_1_a_custom_secondary_key_selects_representations() {
 async fn a_custom_etag_replaces_the_body_digest_and_the_rest_still_works() {
     let cache = Cache::builder(MapStore::default())
         .validation(LengthTag)
-        .storage(NoErrors)
+        .storability(NoErrors)
         .build();
     let app = App::new(|_, parts: &Parts| {
         if parts.uri.path() == "/missing" {

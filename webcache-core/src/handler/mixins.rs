@@ -3,7 +3,7 @@
 //! built from one of each; replace one with
 //! [`CacheBuilder::retrieval`](super::CacheBuilder::retrieval),
 //! [`validation`](super::CacheBuilder::validation) or
-//! [`storage`](super::CacheBuilder::storage) without touching the others.
+//! [`storability`](super::CacheBuilder::storability) without touching the others.
 //!
 //! ```
 //! use http::request::Parts;
@@ -120,7 +120,7 @@ pub trait Validation: Send + Sync + 'static {
 }
 
 /// What is stored, and for how long.
-pub trait Storage: Send + Sync + 'static {
+pub trait Storability: Send + Sync + 'static {
     /// May the response be stored? Default: [`storage::is_storable`]
     /// (RFC 9111 §3). An override may refuse more; allowing more than the
     /// RFC does is the overrider's responsibility.
@@ -163,20 +163,20 @@ impl Retrieval for DefaultRetrieval {}
 pub struct DefaultValidation;
 impl Validation for DefaultValidation {}
 
-/// The default [`Storage`].
+/// The default [`Storability`].
 #[derive(Clone, Copy, Debug, Default)]
-pub struct DefaultStorage;
-impl Storage for DefaultStorage {}
+pub struct DefaultStorability;
+impl Storability for DefaultStorability {}
 
 /// One of each behaviour.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Mixins<R = DefaultRetrieval, V = DefaultValidation, P = DefaultStorage> {
+pub struct Mixins<R = DefaultRetrieval, V = DefaultValidation, P = DefaultStorability> {
     /// How requests are keyed.
     pub retrieval: R,
     /// How validators are made and checked.
     pub validation: V,
     /// What is stored.
-    pub storage: P,
+    pub storability: P,
 }
 
 /// The behaviours a cache is built from; implemented by [`Mixins`].
@@ -185,27 +185,27 @@ pub trait Policy: Send + Sync + 'static {
     type Retrieval: Retrieval;
     /// The validation behaviour.
     type Validation: Validation;
-    /// The storage behaviour.
-    type Storage: Storage;
+    /// The storability behaviour.
+    type Storability: Storability;
     /// The request behaviour.
     fn retrieval(&self) -> &Self::Retrieval;
     /// The validation behaviour.
     fn validation(&self) -> &Self::Validation;
-    /// The storage behaviour.
-    fn storage(&self) -> &Self::Storage;
+    /// The storability behaviour.
+    fn storability(&self) -> &Self::Storability;
 }
 
-impl<R: Retrieval, V: Validation, P: Storage> Policy for Mixins<R, V, P> {
+impl<R: Retrieval, V: Validation, P: Storability> Policy for Mixins<R, V, P> {
     type Retrieval = R;
     type Validation = V;
-    type Storage = P;
+    type Storability = P;
     fn retrieval(&self) -> &R {
         &self.retrieval
     }
     fn validation(&self) -> &V {
         &self.validation
     }
-    fn storage(&self) -> &P {
-        &self.storage
+    fn storability(&self) -> &P {
+        &self.storability
     }
 }

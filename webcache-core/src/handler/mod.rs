@@ -87,8 +87,8 @@ use tokio::time::error::Elapsed;
 pub use body::CacheBody;
 pub use flight::FlightGuard;
 pub use mixins::{
-    DefaultRetrieval, DefaultStorage, DefaultValidation, Mixins, Policy, Retrieval, Storage,
-    Validation,
+    DefaultRetrieval, DefaultStorability, DefaultValidation, Mixins, Policy, Retrieval,
+    Storability, Validation,
 };
 pub use request::{Pending, RequestHandler, RequestOutcome};
 pub use response::{ResponseHandler, ResponseOutcome};
@@ -166,7 +166,7 @@ impl<S, R, V, P> CacheBuilder<S, Mixins<R, V, P>> {
     pub fn retrieval<R2: Retrieval>(self, retrieval: R2) -> CacheBuilder<S, Mixins<R2, V, P>> {
         let Mixins {
             validation,
-            storage,
+            storability,
             ..
         } = self.mixins;
         CacheBuilder {
@@ -175,7 +175,7 @@ impl<S, R, V, P> CacheBuilder<S, Mixins<R, V, P>> {
             mixins: Mixins {
                 retrieval,
                 validation,
-                storage,
+                storability,
             },
             clock: self.clock,
         }
@@ -184,7 +184,9 @@ impl<S, R, V, P> CacheBuilder<S, Mixins<R, V, P>> {
     /// Replaces how validators are made and checked.
     pub fn validation<V2: Validation>(self, validation: V2) -> CacheBuilder<S, Mixins<R, V2, P>> {
         let Mixins {
-            retrieval, storage, ..
+            retrieval,
+            storability,
+            ..
         } = self.mixins;
         CacheBuilder {
             store: self.store,
@@ -192,14 +194,17 @@ impl<S, R, V, P> CacheBuilder<S, Mixins<R, V, P>> {
             mixins: Mixins {
                 retrieval,
                 validation,
-                storage,
+                storability,
             },
             clock: self.clock,
         }
     }
 
     /// Replaces what is stored.
-    pub fn storage<P2: Storage>(self, storage: P2) -> CacheBuilder<S, Mixins<R, V, P2>> {
+    pub fn storability<P2: Storability>(
+        self,
+        storability: P2,
+    ) -> CacheBuilder<S, Mixins<R, V, P2>> {
         let Mixins {
             retrieval,
             validation,
@@ -211,7 +216,7 @@ impl<S, R, V, P> CacheBuilder<S, Mixins<R, V, P>> {
             mixins: Mixins {
                 retrieval,
                 validation,
-                storage,
+                storability,
             },
             clock: self.clock,
         }

@@ -14,7 +14,7 @@ use http_body_util::BodyExt;
 
 use super::Shared;
 use super::body::{CacheBody, Capture};
-use super::mixins::{Policy, Retrieval, Storage, Validation};
+use super::mixins::{Policy, Retrieval, Storability, Validation};
 use super::plan::{ResponsePlan, plan_response};
 use super::request::{Kind, Pending};
 use crate::config::Role;
@@ -161,7 +161,7 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
             &cc,
             date_added,
             announced,
-            s.mixins.storage(),
+            s.mixins.storability(),
             &s.config,
         );
         let streamed = |body| CacheBody::with_parts(VecDeque::new(), body, None);
@@ -437,7 +437,7 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
             status: parts.status,
             headers: s
                 .mixins
-                .storage()
+                .storability()
                 .headers_to_store(&parts.headers, cc, config),
             body,
             request_time: pending.request_time,
@@ -476,7 +476,7 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
         f: &Freshness,
     ) -> bool {
         let s = &*self.shared;
-        let storage = s.mixins.storage();
+        let storage = s.mixins.storability();
         let mut facts = pending.facts.clone();
         // A HEAD response updates the stored response to GET.
         facts.method = Method::GET;
@@ -500,7 +500,7 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
 
     /// Writes `stored` and its resource's metadata in one store operation,
     /// kept for `f`'s remaining freshness plus what the rules let the cache
-    /// use it stale ([`Storage::retention`]).
+    /// use it stale ([`Storability::retention`]).
     async fn write(
         &self,
         pending: &Pending,
@@ -511,7 +511,7 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
     ) -> bool {
         let s = &*self.shared;
         let now = s.clock.now();
-        let ttl = s.mixins.storage().retention(f, cc, &s.config);
+        let ttl = s.mixins.storability().retention(f, cc, &s.config);
         let expires_at = unix_secs(now + ttl);
         let metadata = match &pending.metadata {
             Some(m) => Metadata::with_salt(m.salt, vary.clone(), m.expires_at.max(expires_at)),

@@ -3,8 +3,9 @@
 //! response ([`plan_response`]). No store, no runtime, no clock of their
 //! own: everything comes in as arguments, so every branch is a unit test.
 //!
-//! The executors in [`request`](super::request) and
-//! [`response`](super::response) do the I/O each plan names.
+//! The executors, [`RequestHandler::handle`](super::RequestHandler::handle)
+//! and [`ResponseHandler::handle`](super::ResponseHandler::handle), do the
+//! I/O each plan names.
 //!
 //! ```
 //! use std::time::SystemTime;

@@ -6,7 +6,7 @@ use http::response::Parts;
 use http::{HeaderMap, Method, StatusCode};
 
 use crate::config::{Config, Role};
-use crate::handler::mixins::Storage;
+use crate::handler::mixins::Storability;
 use crate::handler::request::{Kind, Pending};
 use crate::headers::CacheControl;
 use crate::partial::can_answer;
@@ -70,9 +70,9 @@ pub enum ResponsePlan {
 ///
 /// In order: exempt and unsafe-method forwards; a 304 to a validation
 /// (§4.3.4); an error to a validation (RFC 5861 §4); HEAD (§4.3.5); then a
-/// full response to GET, storable or not (§3, [`Storage::is_storable`] and
+/// full response to GET, storable or not (§3, [`Storability::is_storable`] and
 /// [`within_limits`]).
-pub fn plan_response<P: Storage + ?Sized>(
+pub fn plan_response<P: Storability + ?Sized>(
     pending: &Pending,
     response: &Parts,
     cc: &CacheControl,
@@ -155,7 +155,7 @@ mod tests {
     use http::{Request, Response};
 
     use super::*;
-    use crate::handler::mixins::DefaultStorage;
+    use crate::handler::mixins::DefaultStorability;
     use crate::key::PrimaryKey;
     use crate::request::RequestFacts;
     use crate::reuse::ValidateReason;
@@ -214,7 +214,7 @@ mod tests {
             &cc,
             false,
             announced,
-            &DefaultStorage,
+            &DefaultStorability,
             &config,
         )
     }
