@@ -6,7 +6,7 @@ use http::StatusCode;
 use http::header::{DATE, EXPIRES, HeaderMap, LAST_MODIFIED};
 
 use crate::config::Config;
-use crate::headers::{CacheControl, DELTA_SECONDS_MAX, Delta, age_field, date_field};
+use crate::headers::{CacheControl, DELTA_SECONDS_MAX, Delta, age_field, date_field_at};
 
 /// Where a freshness lifetime comes from (RFC 9111 §4.2.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,12 +72,12 @@ pub fn freshness_lifetime(
     if let Some(m) = cc.max_age() {
         return (secs(m), LifetimeSource::MaxAge);
     }
-    let date_value = match date_field(headers, &DATE) {
+    let date_value = match date_field_at(headers, &DATE, response_time) {
         Some(Some(date)) => date,
         _ => response_time,
     };
     // A targeted field replaces Expires too (RFC 9213 §2.2).
-    let expires = date_field(headers, &EXPIRES).filter(|_| !cc.is_targeted());
+    let expires = date_field_at(headers, &EXPIRES, response_time).filter(|_| !cc.is_targeted());
     if let Some(expires) = expires {
         let lifetime = match expires {
             Some(at) => at.duration_since(date_value).unwrap_or(Duration::ZERO),
@@ -90,7 +90,7 @@ pub fn freshness_lifetime(
     if !(is_heuristically_cacheable(status) || explicitly_cacheable) {
         return (Duration::ZERO, LifetimeSource::None);
     }
-    match date_field(headers, &LAST_MODIFIED) {
+    match date_field_at(headers, &LAST_MODIFIED, response_time) {
         Some(Some(last_modified)) => {
             let since = date_value
                 .duration_since(last_modified)
@@ -124,7 +124,7 @@ pub fn current_age(
     response_time: SystemTime,
     now: SystemTime,
 ) -> Duration {
-    let apparent_age = match date_field(headers, &DATE) {
+    let apparent_age = match date_field_at(headers, &DATE, response_time) {
         Some(Some(date)) => response_time.duration_since(date).unwrap_or(Duration::ZERO),
         _ => Duration::ZERO,
     };
@@ -211,6 +211,25 @@ mod tests {
         fmt_http_date(t(s)).to_str().unwrap().to_owned()
     }
 
+    #[test]
+    fn rfc9110_5_6_7_rfc850_years_pivot_on_the_response_time_not_the_system_clock() {
+        // Received in 2023 (t(0)), a two-digit year 74 is 1974: more than
+        // 50 years ahead as 2074. 06-Nov-1974 was a Wednesday, so this
+        // Tuesday is an invalid date, and an invalid Expires has expired
+        // (RFC 9111 §5.3). Read on the system clock (2024 or later), the
+        // date would be 2074 and the response fresh for half a century.
+        let h = headers(&[
+            ("date", &fmt_http_date(t(0)).to_str().unwrap().to_owned()),
+            ("expires", "Tuesday, 06-Nov-74 08:49:37 GMT"),
+        ]);
+        let cc = CacheControl::default();
+        let (lifetime, source) =
+            freshness_lifetime(StatusCode::OK, &h, &cc, t(0), &Config::default());
+        assert_eq!(
+            (lifetime, source),
+            (Duration::ZERO, LifetimeSource::Expires)
+        );
+    }
     #[test]
     fn rfc9111_4_2_1_s_maxage_beats_max_age_in_shared_cache() {
         let h = headers(&[("cache-control", "max-age=10, s-maxage=20")]);

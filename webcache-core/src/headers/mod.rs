@@ -14,7 +14,8 @@ mod vary;
 pub use cache_control::{CacheControl, Delta, Extension, FieldNames, MaxStale};
 pub use entity_tag::{EntityTag, EntityTagCondition};
 pub use time::{
-    DELTA_SECONDS_MAX, age_field, date_field, fmt_http_date, parse_delta_seconds, parse_http_date,
+    DELTA_SECONDS_MAX, age_field, date_field, date_field_at, fmt_http_date, parse_delta_seconds,
+    parse_http_date, parse_http_date_at,
 };
 pub(crate) use time::{from_unix_millis, unix_millis, unix_secs};
 pub use vary::{Vary, normalized_value};

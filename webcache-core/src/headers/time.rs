@@ -36,7 +36,17 @@ pub fn parse_delta_seconds(s: &[u8]) -> Option<u32> {
 /// Names of days and months and the zone are matched case-insensitively
 /// (RFC 9111 §4.2: a cache SHOULD), a zone other than `GMT` is invalid, and
 /// surrounding whitespace is ignored. Invalid input is `None`.
+///
+/// A two-digit rfc850 year is placed by the system clock; the cache's rules
+/// use [`parse_http_date_at`] with the cache's own clock.
 pub fn parse_http_date(value: &[u8]) -> Option<SystemTime> {
+    parse_http_date_at(value, SystemTime::now())
+}
+
+/// [`parse_http_date`], with the two-digit year of an rfc850-date placed
+/// relative to `now` (RFC 9110 §5.6.7: a year more than 50 years after
+/// `now` is in the previous century).
+pub fn parse_http_date_at(value: &[u8], now: SystemTime) -> Option<SystemTime> {
     let value = trim_ows(value);
     if value.len() < 20 || value.len() > 40 || !value.is_ascii() {
         return None;
@@ -70,7 +80,7 @@ pub fn parse_http_date(value: &[u8]) -> Option<SystemTime> {
         }
     }
     let canonical = canonical.replace("Gmt", "GMT");
-    let canonical = rfc850_to_imf(&canonical).unwrap_or(canonical);
+    let canonical = rfc850_to_imf(&canonical, now).unwrap_or(canonical);
     httpdate::parse_http_date(&canonical).ok()
 }
 
@@ -78,7 +88,7 @@ pub fn parse_http_date(value: &[u8]) -> Option<SystemTime> {
 /// IMF-fixdate, choosing the century as RFC 9110 §5.6.7 requires: a
 /// two-digit year that would be more than 50 years in the future is in the
 /// past century.
-fn rfc850_to_imf(s: &str) -> Option<String> {
+fn rfc850_to_imf(s: &str, now: SystemTime) -> Option<String> {
     let (weekday, rest) = s.split_once(", ")?;
     if weekday.len() < 6 || !weekday.bytes().all(|b| b.is_ascii_alphabetic()) {
         return None;
@@ -91,7 +101,7 @@ fn rfc850_to_imf(s: &str) -> Option<String> {
     if !rest[7..9].bytes().all(|c| c.is_ascii_digit()) {
         return None;
     }
-    let now_year = current_year();
+    let now_year = year_of(now);
     let mut year = now_year - now_year % 100 + yy;
     if year > now_year + 50 {
         year -= 100;
@@ -106,9 +116,9 @@ fn rfc850_to_imf(s: &str) -> Option<String> {
     ))
 }
 
-/// The current calendar year (UTC), from the system clock.
-fn current_year() -> u32 {
-    let secs = unix_secs(SystemTime::now());
+/// The calendar year (UTC) of `time`.
+fn year_of(time: SystemTime) -> u32 {
+    let secs = unix_secs(time);
     // Days to civil year; accurate to the day, which is all the pivot needs.
     let days = secs / 86_400;
     (1970 + (days * 400 / 146_097)) as u32
@@ -130,6 +140,18 @@ pub fn fmt_http_date(time: SystemTime) -> HeaderValue {
 /// When the field is repeated, the first line is used (RFC 9111 §4.2.1).
 pub fn date_field(headers: &HeaderMap, name: &HeaderName) -> Option<Option<SystemTime>> {
     headers.get(name).map(|v| parse_http_date(v.as_bytes()))
+}
+
+/// [`date_field`], with two-digit rfc850 years placed relative to `now`
+/// (see [`parse_http_date_at`]).
+pub fn date_field_at(
+    headers: &HeaderMap,
+    name: &HeaderName,
+    now: SystemTime,
+) -> Option<Option<SystemTime>> {
+    headers
+        .get(name)
+        .map(|v| parse_http_date_at(v.as_bytes(), now))
 }
 
 /// Reads the Age field (RFC 9111 §5.1): the first member of a list-based
@@ -208,6 +230,22 @@ mod tests {
         // 06-Nov-94 is more than 50 years ahead as 2094: 1994.
         let t = parse_http_date(b"Sunday, 06-Nov-94 08:49:37 GMT").unwrap();
         assert_eq!(fmt_http_date(t), "Sun, 06 Nov 1994 08:49:37 GMT");
+    }
+
+    #[test]
+    fn rfc9110_5_6_7_the_pivot_is_relative_to_the_time_given() {
+        let year = |y: u64| UNIX_EPOCH + Duration::from_secs((y - 1970) * 31_556_952);
+        // 06-Nov-1974 was a Wednesday, 06-Nov-2074 is a Tuesday.
+        let wednesday = b"Wednesday, 06-Nov-74 08:49:37 GMT";
+        let tuesday = b"Tuesday, 06-Nov-74 08:49:37 GMT";
+        // In 2023, 2074 is more than 50 years ahead: 1974.
+        let t = parse_http_date_at(wednesday, year(2023)).unwrap();
+        assert_eq!(fmt_http_date(t), "Wed, 06 Nov 1974 08:49:37 GMT");
+        assert_eq!(parse_http_date_at(tuesday, year(2023)), None);
+        // In 2030 it is not: 2074.
+        let t = parse_http_date_at(tuesday, year(2030)).unwrap();
+        assert_eq!(fmt_http_date(t), "Tue, 06 Nov 2074 08:49:37 GMT");
+        assert_eq!(parse_http_date_at(wednesday, year(2030)), None);
     }
 
     #[test]
