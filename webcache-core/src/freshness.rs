@@ -219,7 +219,7 @@ mod tests {
         // (RFC 9111 §5.3). Read on the system clock (2024 or later), the
         // date would be 2074 and the response fresh for half a century.
         let h = headers(&[
-            ("date", &fmt_http_date(t(0)).to_str().unwrap().to_owned()),
+            ("date", fmt_http_date(t(0)).to_str().unwrap()),
             ("expires", "Tuesday, 06-Nov-74 08:49:37 GMT"),
         ]);
         let cc = CacheControl::default();

@@ -303,21 +303,7 @@ impl<S: Store, M: Policy> Shared<S, M> {
         request: &HeaderMap,
         status: CacheStatus,
     ) -> Response<Bytes> {
-        let evaluator = match self.config.role() {
-            Role::Application => Evaluator::Origin,
-            Role::Gateway => Evaluator::Cache,
-        };
-        let precondition = if stored.status == StatusCode::OK && has_preconditions(request) {
-            self.mixins.validation().evaluate(
-                method,
-                request,
-                &stored.headers,
-                evaluator,
-                Some(stored.response_time),
-            )
-        } else {
-            Precondition::Proceed
-        };
+        let precondition = self.precondition_on_stored(&stored, method, request);
         let age = HeaderValue::from(f.age_secs());
         let (status_code, mut headers, body) = match (precondition, &stored.partial) {
             // RFC 9111 §3.3: an incomplete response answers with a 206.
@@ -373,6 +359,31 @@ impl<S: Store, M: Policy> Shared<S, M> {
         *response.status_mut() = status_code;
         *response.headers_mut() = headers;
         response
+    }
+
+    /// The client's preconditions evaluated against a stored 200 (RFC 9111
+    /// §4.3.2; in the application role as the origin would, RFC 9110
+    /// §13.2.2).
+    fn precondition_on_stored(
+        &self,
+        stored: &StoredResponse,
+        method: &Method,
+        request: &HeaderMap,
+    ) -> Precondition {
+        if stored.status != StatusCode::OK || !has_preconditions(request) {
+            return Precondition::Proceed;
+        }
+        let evaluator = match self.config.role() {
+            Role::Application => Evaluator::Origin,
+            Role::Gateway => Evaluator::Cache,
+        };
+        self.mixins.validation().evaluate(
+            method,
+            request,
+            &stored.headers,
+            evaluator,
+            Some(stored.response_time),
+        )
     }
 
     /// Appends Cache-Status when enabled.
