@@ -67,9 +67,8 @@ async fn serve(
     cache: Cache<MemoryStore>,
     origin: Origin,
 ) -> (SocketAddr, tokio::task::JoinHandle<()>) {
-    let app = whole_request().map(move |parts, body| -> Response<Bytes> {
-        origin.respond(&parts, body)
-    });
+    let app =
+        whole_request().map(move |parts, body| -> Response<Bytes> { origin.respond(&parts, body) });
     support::spawn(webcache_warp::serve(app, cache)).await
 }
 
