@@ -81,3 +81,52 @@ pub type WarpBody = <warp::reply::Response as HasBody>::Body;
 
 /// What a cached filter answers: warp's response, through the cache.
 pub type Response = http::Response<webcache_core::CacheBody<WarpBody>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A one-chunk body for the tests.
+    struct Chunk(Option<&'static [u8]>);
+
+    impl Body for Chunk {
+        type Data = &'static [u8];
+        type Error = std::convert::Infallible;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+            Poll::Ready(self.0.take().map(|d| Ok(Frame::data(d))))
+        }
+
+        fn size_hint(&self) -> SizeHint {
+            SizeHint::with_exact(self.0.map_or(0, |d| d.len() as u64))
+        }
+    }
+
+    fn poll(body: &mut RequestBody<Chunk>) -> Option<&'static [u8]> {
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        match Pin::new(body).poll_frame(&mut cx) {
+            Poll::Ready(Some(Ok(frame))) => frame.into_data().ok(),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn the_default_body_is_empty_and_ended() {
+        let mut body = RequestBody::<Chunk>::default();
+        assert!(body.is_end_stream());
+        assert_eq!(body.size_hint().exact(), Some(0));
+        assert_eq!(poll(&mut body), None);
+    }
+
+    #[test]
+    fn a_peers_body_passes_through_unchanged() {
+        let mut body = RequestBody::new(Chunk(Some(b"data")));
+        assert!(!body.is_end_stream());
+        assert_eq!(body.size_hint().exact(), Some(4));
+        assert_eq!(poll(&mut body), Some(&b"data"[..]));
+        assert_eq!(poll(&mut body), None);
+    }
+}

@@ -78,7 +78,7 @@ mod service;
 
 pub use body::{HasBody, RequestBody, Response, WarpBody};
 pub use filter::CachingExt;
-pub use server::{Server, serve};
+pub use server::{RemoteAddr, Server, remote_addr, serve};
 pub use service::{CachedFilter, RequestBodyLayer, RequestBodyService, service};
 pub use webcache_axum::{CacheLayer, RequestLayer, ResponseLayer};
 pub use webcache_core::CacheBody;

@@ -1,18 +1,20 @@
 //! The one-call server: a cached filter (or any tower service) on a
 //! TCP listener, over HTTP/1.1 with hyper.
 
+use std::convert::Infallible;
 use std::error::Error as StdError;
 use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::{Request, Response};
 use http_body::Body;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
@@ -54,10 +56,12 @@ where
 /// cached filter, [`Server::new`] for any stack of tower layers (such as
 /// the cache's request and response sides apart).
 ///
-/// It differs from warp's own server in two ways: it speaks HTTP/1.1 only
+/// It sets `TCP_NODELAY` on each connection and, like warp's, no header-read
+/// timeout. It differs from warp's in two ways: it speaks HTTP/1.1 only
 /// (for HTTP/2, serve [`service`] with hyper-util's `auto` builder), and
 /// `warp::addr::remote()` extracts `None` (warp keeps the type that carries
-/// the peer's address to itself).
+/// the peer's address to itself): use [`remote_addr`] instead. For anything else (TLS, timeouts, Unix
+/// sockets) serve [`service`] with hyper-util in a server of your own.
 pub struct Server<Svc> {
     service: Svc,
     shutdown: Option<Signal>,
@@ -112,13 +116,16 @@ where
         loop {
             tokio::select! {
                 accepted = listener.accept() => match accepted {
-                    Ok((stream, _peer)) => {
+                    Ok((stream, peer)) => {
                         let _ = stream.set_nodelay(true);
+                        let service = WithRemoteAddr {
+                            inner: self.service.clone(),
+                            addr: RemoteAddr(peer),
+                        };
                         let connection = hyper::server::conn::http1::Builder::new()
-                            .timer(TokioTimer::new())
                             .serve_connection(
                                 TokioIo::new(stream),
-                                TowerToHyperService::new(self.service.clone()),
+                                TowerToHyperService::new(service),
                             );
                         let connection = graceful.watch(connection);
                         tokio::spawn(async move {
@@ -141,4 +148,50 @@ where
 async fn accept_failed(e: io::Error) {
     tracing::warn!(target: "webcache::warp", error = %e, "accept failed");
     tokio::time::sleep(Duration::from_millis(50)).await;
+}
+
+/// The peer's address, which [`Server`] puts in every request's extensions;
+/// read it with [`remote_addr`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RemoteAddr(pub SocketAddr);
+
+/// Extracts the peer's address of a request served by [`Server`], in place
+/// of `warp::addr::remote()` (which only warp's own server fills in).
+/// `None` for the cache's own background requests and in other servers.
+///
+/// ```
+/// use std::net::SocketAddr;
+/// use warp::Filter;
+///
+/// let route = webcache_warp::remote_addr()
+///     .map(|peer: Option<SocketAddr>| format!("{peer:?}"));
+/// # drop(route);
+/// ```
+pub fn remote_addr() -> impl Filter<Extract = (Option<SocketAddr>,), Error = Infallible> + Copy {
+    warp::ext::optional::<RemoteAddr>().map(|addr: Option<RemoteAddr>| addr.map(|a| a.0))
+}
+
+/// Puts the connection's [`RemoteAddr`] in each request.
+#[derive(Clone)]
+struct WithRemoteAddr<Svc> {
+    inner: Svc,
+    addr: RemoteAddr,
+}
+
+impl<Svc, B> Service<Request<B>> for WithRemoteAddr<Svc>
+where
+    Svc: Service<Request<B>>,
+{
+    type Response = Svc::Response;
+    type Error = Svc::Error;
+    type Future = Svc::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        request.extensions_mut().insert(self.addr);
+        self.inner.call(request)
+    }
 }

@@ -440,3 +440,25 @@ impl<T> futures_core::Stream for ReceiverStream<T> {
         self.0.poll_recv(cx)
     }
 }
+
+#[tokio::test]
+async fn request_bodies_and_the_peer_address_reach_the_filter() {
+    let cache = cache_with(Config::default(), &clock());
+    let route = warp::post()
+        .and(webcache_warp::remote_addr())
+        .and(warp::body::bytes())
+        .map(|peer: Option<std::net::SocketAddr>, body: Bytes| {
+            let ip = peer.map(|p| p.ip().to_string()).unwrap_or_default();
+            format!("{ip} sent {}", String::from_utf8_lossy(&body))
+        });
+    let client = serve(route, &cache).await;
+    let got = client
+        .send(
+            client
+                .request("POST", "/")
+                .body(Full::new(Bytes::from_static(b"a body")))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(got.body, "127.0.0.1 sent a body");
+}
