@@ -2,6 +2,9 @@
 
 use std::convert::Infallible;
 use std::error::Error as StdError;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::Request;
@@ -22,9 +25,10 @@ use crate::body::{RequestBody, Response};
 ///
 /// Hits are answered without running the filter; everything else runs it
 /// through `warp::service` and [`webcache_axum::CacheService`]. Cheap to
-/// clone (the filter's clone and an `Arc`).
+/// clone (two `Arc`s): the filter itself is cloned only for the requests
+/// that run it, never for a hit.
 pub struct CachedFilter<F, S, M = Mixins> {
-    filter: F,
+    filter: Arc<F>,
     layer: CacheLayer<S, M>,
 }
 
@@ -47,7 +51,7 @@ where
     M: Policy,
 {
     CachedFilter {
-        filter,
+        filter: Arc::new(filter),
         layer: CacheLayer::new(cache),
     }
 }
@@ -59,7 +63,7 @@ impl<F, S, M> CachedFilter<F, S, M> {
     }
 }
 
-impl<F: Clone, S, M> Clone for CachedFilter<F, S, M> {
+impl<F, S, M> Clone for CachedFilter<F, S, M> {
     fn clone(&self) -> Self {
         CachedFilter {
             filter: self.filter.clone(),
@@ -88,8 +92,43 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         self.layer
-            .layer(warp::service(self.filter.clone()))
+            .layer(SharedFilter(self.filter.clone()))
             .call(request.map(RequestBody::new))
+    }
+}
+
+/// The filter as the cache's inner service: cloned for every request (an
+/// `Arc`), while the filter itself is cloned, into `warp::service`, only
+/// when the request runs it.
+struct SharedFilter<F>(Arc<F>);
+
+impl<F> Clone for SharedFilter<F> {
+    fn clone(&self) -> Self {
+        SharedFilter(self.0.clone())
+    }
+}
+
+/// The future of a filter's run: boxed, as warp does not name its type.
+type FilterFuture = Pin<Box<dyn Future<Output = Result<warp::reply::Response, Infallible>> + Send>>;
+
+impl<F, B> Service<Request<B>> for SharedFilter<F>
+where
+    F: Filter + Clone + Send + Sync + 'static,
+    F::Extract: Reply,
+    B: Body + Send + Sync + 'static,
+    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+{
+    type Response = warp::reply::Response;
+    type Error = Infallible;
+    type Future = FilterFuture;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> FilterFuture {
+        let mut service = warp::service(F::clone(&self.0));
+        Box::pin(service.call(request))
     }
 }
 

@@ -462,3 +462,34 @@ async fn request_bodies_and_the_peer_address_reach_the_filter() {
         .await;
     assert_eq!(got.body, "127.0.0.1 sent a body");
 }
+
+/// Counts its clones: captured by a filter, it counts the filter's.
+struct CloneCounter(Calls);
+
+impl Clone for CloneCounter {
+    fn clone(&self) -> Self {
+        self.0.bump();
+        CloneCounter(self.0.clone())
+    }
+}
+
+#[tokio::test]
+async fn a_hit_never_clones_the_filter() {
+    let clones = Calls::default();
+    let counter = CloneCounter(clones.clone());
+    let route = warp::any()
+        .map(move || {
+            let _held = &counter;
+            "x"
+        })
+        .cache_for(Duration::from_secs(60));
+    let cache = cache_with(Config::default(), &clock());
+    let client = serve(route, &cache).await;
+    client.get("/").await;
+    cache.quiesce().await;
+    let after_miss = clones.get();
+    for _ in 0..5 {
+        assert!(client.get("/").await.cache_status().contains("hit"));
+    }
+    assert_eq!(clones.get(), after_miss);
+}
