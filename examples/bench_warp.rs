@@ -26,7 +26,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let port: u16 = std::env::var("PORT")
         .ok()
         .and_then(|p| p.parse().ok())
-        .unwrap_or(3200);
+        .unwrap_or(3260);
     let at = |offset: u16| SocketAddr::from(([127, 0, 0, 1], port + offset));
     let cache = Cache::new(MemoryStore::new(256 << 20), Config::default());
     let plain = tokio::net::TcpListener::bind(at(0)).await?;
