@@ -38,17 +38,19 @@
 //!   serve with hyper-util in a server of your own (HTTP/2, TLS, Unix
 //!   sockets) or to wrap in more tower layers;
 //! - [`CachingExt`] (per route) and [`reply`] (per reply) set caching header
-//!   fields without raw strings.
+//!   fields without raw strings;
+//! - [`remote_addr`] extracts the peer's address, in place of
+//!   `warp::addr::remote()`, which only warp's own server fills in.
 //!
 //! ## Requests flow top to bottom, responses bottom to top
 //!
 //! The cache's request side and response side can sit at different depths
-//! of a tower stack around the filter: here responses are stored as they
-//! leave a layer that adds a header, while hits are looked up under it.
-//! Their places are in the tower stack only: inside the filter chain (among
-//! warp's own wrappers such as `warp::log` or `warp::compression`) neither
-//! side can go, because warp's `Wrap` is sealed, so warp's wrappers always
-//! run below both.
+//! of a tower stack around the filter: tower layers placed between them see
+//! every request, hits included, and the responses are stored as they leave
+//! those layers. Their places are in the tower stack only: inside the filter
+//! chain (among warp's own wrappers such as `warp::log` or
+//! `warp::compression`) neither side can go, because warp's `Wrap` is
+//! sealed, so warp's wrappers always run below both, and only on misses.
 //!
 //! ```no_run
 //! use tower_layer::Layer;
