@@ -1,0 +1,75 @@
+//! Header helpers, the original's decorators, for warp: a reply wrapper in
+//! the manner of `warp::reply::with_header`, and the same per route as
+//! methods on any filter ([`CachingExt`](crate::CachingExt)).
+//!
+//! ```
+//! use std::time::{Duration, SystemTime};
+//! use warp::Filter;
+//! use webcache_warp::CacheHeaders;
+//!
+//! // On one reply:
+//! let news = warp::path("news").map(|| {
+//!     webcache_warp::reply::cache_for("hello", Duration::from_secs(5))
+//! });
+//! // With every field the helpers set:
+//! let article = warp::path("article").map(|| {
+//!     let headers = CacheHeaders::cache_for(Duration::from_secs(300))
+//!         .last_modified(SystemTime::UNIX_EPOCH)
+//!         .vary(["accept-language"]);
+//!     webcache_warp::reply::with_caching("text", headers)
+//! });
+//! # let _ = news.or(article);
+//! ```
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use warp::Reply;
+use webcache_core::headers::CacheControl;
+use webcache_core::modifiers::CacheHeaders;
+
+/// A reply with caching header fields set on it (see
+/// [`CacheHeaders`] for what each sets). Returned by [`with_caching`] and
+/// its shortcuts.
+#[derive(Debug)]
+pub struct WithCaching<T> {
+    reply: T,
+    headers: Arc<CacheHeaders>,
+}
+
+impl<T: Reply> Reply for WithCaching<T> {
+    fn into_response(self) -> warp::reply::Response {
+        let mut response = self.reply.into_response();
+        self.headers
+            .apply(response.headers_mut(), SystemTime::now());
+        response
+    }
+}
+
+/// Sets `headers` on `reply` when it is rendered.
+pub fn with_caching<T: Reply>(reply: T, headers: impl Into<Arc<CacheHeaders>>) -> WithCaching<T> {
+    WithCaching {
+        reply,
+        headers: headers.into(),
+    }
+}
+
+/// `Cache-Control: max-age=<ttl>` and a matching `Expires`.
+pub fn cache_for<T: Reply>(reply: T, ttl: Duration) -> WithCaching<T> {
+    with_caching(reply, CacheHeaders::cache_for(ttl))
+}
+
+/// `Cache-Control: no-store`: never stored by any cache.
+pub fn dont_cache<T: Reply>(reply: T) -> WithCaching<T> {
+    with_caching(reply, CacheHeaders::dont_cache())
+}
+
+/// `Cache-Control: private`: stored only by the user's own cache.
+pub fn private<T: Reply>(reply: T) -> WithCaching<T> {
+    with_caching(reply, CacheHeaders::private())
+}
+
+/// Any Cache-Control, built with typed directives.
+pub fn cache_control<T: Reply>(reply: T, cc: CacheControl) -> WithCaching<T> {
+    with_caching(reply, CacheHeaders::cache_control(cc))
+}
