@@ -61,6 +61,9 @@ pub struct Config {
     pub(crate) coalesce_timeout: Duration,
     pub(crate) store_timeout: Duration,
     pub(crate) stale_retention: Duration,
+    pub(crate) stale_if_unreachable: Option<Duration>,
+    pub(crate) stale_on_server_error: bool,
+    pub(crate) unreachable_backoff: Duration,
     pub(crate) default_scheme: String,
     // Behind one pointer: Config is moved around by value.
     pub(crate) targeted_fields: Arc<Vec<HeaderName>>,
@@ -162,6 +165,21 @@ impl Config {
     pub fn stale_retention(&self) -> Duration {
         self.stale_retention
     }
+    /// How stale a stored response may be served when the upstream cannot
+    /// be reached; `None` (the default) serves none.
+    pub fn stale_if_unreachable(&self) -> Option<Duration> {
+        self.stale_if_unreachable
+    }
+    /// True when a 500, 502, 503 or 504 answering a validation counts as
+    /// the upstream being unreachable; false by default.
+    pub fn stale_on_server_error(&self) -> bool {
+        self.stale_on_server_error
+    }
+    /// How long after an upstream failure for a resource the cache serves
+    /// it stale without asking the upstream again.
+    pub fn unreachable_backoff(&self) -> Duration {
+        self.unreachable_backoff
+    }
     /// The scheme assumed when the request line carries none.
     pub fn default_scheme(&self) -> &str {
         &self.default_scheme
@@ -200,6 +218,9 @@ impl Default for ConfigBuilder {
                 coalesce_timeout: Duration::from_secs(10),
                 store_timeout: Duration::from_millis(250),
                 stale_retention: Duration::from_secs(60 * 60),
+                stale_if_unreachable: None,
+                stale_on_server_error: false,
+                unreachable_backoff: Duration::from_secs(1),
                 default_scheme: "http".to_owned(),
                 targeted_fields: Arc::default(),
             },
@@ -335,6 +356,40 @@ impl ConfigBuilder {
     /// `max-stale` and `stale-if-error`; default 1 hour.
     pub fn stale_retention(mut self, retention: Duration) -> Self {
         self.config.stale_retention = retention;
+        self
+    }
+
+    /// Serve a stored response up to `window` stale when the upstream
+    /// cannot be reached (no response: refused, reset, closed or timed
+    /// out, an error from [`Upstream::call`](crate::Upstream::call)), as
+    /// RFC 9111 §4.2.4 allows a disconnected cache — never when the stored
+    /// response forbids serving it stale (`no-cache`, `must-revalidate`,
+    /// and in a shared cache `proxy-revalidate` and `s-maxage`), nor when
+    /// the request asked for validation (`no-cache`, `max-age`,
+    /// `min-fresh`). Marked `Cache-Status: …; fwd=stale;
+    /// detail=unreachable`. `None` (the default) serves nothing stale on
+    /// an outage beyond what `stale-if-error` allows. Responses are kept
+    /// [`stale_retention`](Self::stale_retention) past their freshness, so
+    /// a longer window needs a longer retention.
+    pub fn stale_if_unreachable(mut self, window: Option<Duration>) -> Self {
+        self.config.stale_if_unreachable = window;
+        self
+    }
+
+    /// Treat a 500, 502, 503 or 504 answering a validation as the upstream
+    /// being unreachable, for [`stale_if_unreachable`](Self::stale_if_unreachable):
+    /// an out-of-band agreement with the origin that RFC 9111 §4.2.4
+    /// requires before serving stale on such answers. Off by default.
+    pub fn stale_on_server_error(mut self, stale: bool) -> Self {
+        self.config.stale_on_server_error = stale;
+        self
+    }
+
+    /// After the upstream failed for a resource, how long requests that
+    /// may be served stale get the stored response without another attempt
+    /// (so a dead origin is not hammered); default 1 s.
+    pub fn unreachable_backoff(mut self, backoff: Duration) -> Self {
+        self.config.unreachable_backoff = backoff;
         self
     }
 

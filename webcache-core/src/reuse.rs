@@ -53,6 +53,27 @@ pub fn is_stale_if_error_status(status: http::StatusCode) -> bool {
     matches!(status.as_u16(), 500 | 502 | 503 | 504)
 }
 
+/// May a stored response be served because the upstream cannot be reached
+/// (RFC 9111 §4.2.4: a cache may serve stale when disconnected)? Only
+/// within [`Config::stale_if_unreachable`] of staleness, only when nothing
+/// forbids serving it stale ([`stale_prohibited`]: `no-cache`,
+/// `must-revalidate`, and in a shared cache `proxy-revalidate` and
+/// `s-maxage`), and only when it was being validated because it is stale
+/// or was invalidated — not when the request asked for validation.
+pub fn may_serve_unreachable(
+    reason: ValidateReason,
+    freshness: &Freshness,
+    cc: &CacheControl,
+    config: &Config,
+) -> bool {
+    let Some(window) = config.stale_if_unreachable() else {
+        return false;
+    };
+    matches!(reason, ValidateReason::Stale | ValidateReason::Invalidated)
+        && !stale_prohibited(cc, config)
+        && freshness.staleness() <= window
+}
+
 /// The freshness of `stored` at `now` under `config`.
 pub fn freshness(
     stored: &StoredResponse,
@@ -432,6 +453,75 @@ mod tests {
         assert!(is_validate(
             reuse(&s, &cc, &request(""), &Config::default(), t(1)),
             ValidateReason::Invalidated
+        ));
+    }
+
+    #[test]
+    fn rfc9111_4_2_4_unreachable_serves_stale_within_the_window_unless_forbidden() {
+        let config = Config::builder()
+            .stale_if_unreachable(Some(Duration::from_secs(60)))
+            .build()
+            .unwrap();
+        let stale_by = |secs: u64| Freshness {
+            lifetime: Duration::from_secs(10),
+            source: crate::freshness::LifetimeSource::MaxAge,
+            age: Duration::from_secs(10 + secs),
+        };
+        let cc = |v: &str| CacheControl::parse_value(v.as_bytes());
+        let plain = cc("max-age=10");
+        assert!(may_serve_unreachable(
+            ValidateReason::Stale,
+            &stale_by(60),
+            &plain,
+            &config
+        ));
+        assert!(!may_serve_unreachable(
+            ValidateReason::Stale,
+            &stale_by(61),
+            &plain,
+            &config
+        ));
+        assert!(may_serve_unreachable(
+            ValidateReason::Invalidated,
+            &stale_by(0),
+            &plain,
+            &config
+        ));
+        // The client asked for validation; the response said no-cache.
+        assert!(!may_serve_unreachable(
+            ValidateReason::Request,
+            &stale_by(1),
+            &plain,
+            &config
+        ));
+        assert!(!may_serve_unreachable(
+            ValidateReason::NoCache,
+            &stale_by(1),
+            &plain,
+            &config
+        ));
+        for forbidding in [
+            "max-age=10, must-revalidate",
+            "max-age=10, proxy-revalidate",
+            "s-maxage=10",
+            "max-age=10, no-cache",
+        ] {
+            assert!(
+                !may_serve_unreachable(
+                    ValidateReason::Stale,
+                    &stale_by(1),
+                    &cc(forbidding),
+                    &config
+                ),
+                "{forbidding}"
+            );
+        }
+        // Off by default.
+        assert!(!may_serve_unreachable(
+            ValidateReason::Stale,
+            &stale_by(1),
+            &plain,
+            &Config::default()
         ));
     }
 }

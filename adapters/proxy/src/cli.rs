@@ -333,6 +333,34 @@ pub struct Args {
     )]
     pub stale_retention: Option<HumanDuration>,
 
+    /// Serve a stored response up to this stale when the upstream cannot be
+    /// reached (refused, reset, closed, timed out), unless the response
+    /// forbids it (must-revalidate, proxy-revalidate, s-maxage, no-cache).
+    /// Default: off (only stale-if-error serves stale then).
+    #[arg(
+        long,
+        env = "WEBCACHE_STALE_IF_UNREACHABLE",
+        value_name = "DURATION",
+        help_heading = "Cache"
+    )]
+    pub stale_if_unreachable: Option<HumanDuration>,
+
+    /// Count a 500, 502, 503 or 504 answering a revalidation as the
+    /// upstream being unreachable (for --stale-if-unreachable): an
+    /// agreement with the origin RFC 9111 §4.2.4 requires. Default: off.
+    #[arg(long, env = "WEBCACHE_STALE_ON_SERVER_ERROR", help_heading = "Cache")]
+    pub stale_on_server_error: bool,
+
+    /// After the upstream failed for a resource, serve it stale (where
+    /// allowed) without asking again for this long. Default 1s.
+    #[arg(
+        long,
+        env = "WEBCACHE_UNREACHABLE_BACKOFF",
+        value_name = "DURATION",
+        help_heading = "Cache"
+    )]
+    pub unreachable_backoff: Option<HumanDuration>,
+
     /// The scheme in cache keys (what clients used to reach the proxy):
     /// http, or https behind a TLS terminator. Default http.
     #[arg(
@@ -522,6 +550,15 @@ impl Args {
         }
         if let Some(d) = self.stale_retention {
             b = b.stale_retention(d.0);
+        }
+        if let Some(d) = self.stale_if_unreachable {
+            b = b.stale_if_unreachable(Some(d.0));
+        }
+        if self.stale_on_server_error {
+            b = b.stale_on_server_error(true);
+        }
+        if let Some(d) = self.unreachable_backoff {
+            b = b.unreachable_backoff(d.0);
         }
         if let Some(scheme) = &self.default_scheme {
             b = b.default_scheme(scheme);

@@ -222,6 +222,32 @@ async fn rfc5861_4_stale_if_error_serves_stale_when_the_origin_is_gone() {
 }
 
 #[tokio::test]
+async fn rfc9111_4_2_4_stale_if_unreachable_serves_stale_when_the_origin_is_gone() {
+    let clock = clock();
+    let (mut origin, calls) = counting_origin("max-age=1", &clock).await;
+    let config = Config::gateway_builder()
+        .stale_if_unreachable(Some(Duration::from_secs(60)))
+        .build()
+        .unwrap();
+    let p = proxy_with(&origin.url(), &clock, config, |b| b).await;
+    assert_eq!(p.client.get("/u").await.body, "call 1");
+    origin.kill().await;
+    clock.advance(Duration::from_secs(5));
+    let stale = p.client.get("/u").await;
+    assert_eq!(stale.status, StatusCode::OK);
+    assert_eq!(stale.body, "call 1");
+    assert_eq!(
+        stale.cache_status(),
+        "webcache; fwd=stale; ttl=-4; detail=\"unreachable\""
+    );
+    // Past the window (1 s fresh + 60 s), the proxy's own 502.
+    clock.advance(Duration::from_secs(60));
+    let gone = p.client.get("/u").await;
+    assert_eq!(gone.status, StatusCode::BAD_GATEWAY);
+    assert_eq!(calls.get(), 1, "the origin answered once, before it died");
+}
+
+#[tokio::test]
 async fn rfc9111_4_2_4_must_revalidate_is_never_served_stale_on_error() {
     for cc in [
         "max-age=1, must-revalidate, stale-if-error=60",

@@ -26,6 +26,9 @@ pub(crate) enum FillOutcome {
     NotStored,
     /// The leader went away: try again.
     Abandoned,
+    /// The upstream failed (no answer, or an error the cache met with a
+    /// stale response): serve stale if allowed, without another attempt.
+    Failed,
 }
 
 type Sender = watch::Sender<Option<FillOutcome>>;

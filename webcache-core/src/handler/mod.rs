@@ -67,6 +67,7 @@
 mod body;
 mod flight;
 mod mixins;
+mod outage;
 pub mod plan;
 mod request;
 mod response;
@@ -133,6 +134,7 @@ pub(crate) struct Shared<S, M> {
     pub(crate) hints: VaryHints,
     pub(crate) tasks: Arc<Tasks>,
     pub(crate) counters: Counters,
+    pub(crate) outages: outage::Outages,
 }
 
 /// Builds a [`Cache`].
@@ -248,6 +250,7 @@ impl<S, M> CacheBuilder<S, M> {
                 hints: VaryHints::default(),
                 tasks: Arc::new(Tasks::default()),
                 counters: Counters::default(),
+                outages: outage::Outages::default(),
             }),
         }
     }

@@ -55,6 +55,7 @@ pub struct Pending {
     pub(crate) metadata: Option<Metadata>,
     pub(crate) stored: Option<StoredResponse>,
     pub(crate) stale_if_error: bool,
+    pub(crate) stale_if_unreachable: bool,
     pub(crate) request_headers: HeaderMap,
     pub(crate) uri: Uri,
     pub(crate) version: Version,
@@ -88,6 +89,7 @@ impl Pending {
             metadata: None,
             stored: None,
             stale_if_error: false,
+            stale_if_unreachable: false,
             request_headers: parts.headers.clone(),
             uri: parts.uri.clone(),
             version: parts.version,
@@ -162,6 +164,26 @@ impl Pending {
     /// may be answered with the stored response, stale (RFC 5861 §4).
     pub fn may_serve_stale_on_error(&self) -> bool {
         self.stale_if_error && self.stored.is_some()
+    }
+
+    /// True when an upstream that failed may be met with the stored
+    /// response, stale: `stale-if-error` (RFC 5861 §4) allows it for no
+    /// answer and for a 500, 502, 503 or 504; [`Config::stale_if_unreachable`]
+    /// (RFC 9111 §4.2.4) for no answer, and for those statuses only with
+    /// [`Config::stale_on_server_error`]. `error` is the status received,
+    /// `None` for no answer.
+    pub(crate) fn may_serve_stale_after(&self, error: Option<StatusCode>, config: &Config) -> bool {
+        let unreachable = error.is_none() || config.stale_on_server_error();
+        self.stored.is_some() && (self.stale_if_error || (unreachable && self.stale_if_unreachable))
+    }
+
+    /// Tells the requests waiting on this one's fill that the upstream
+    /// failed: they answer as this one did (stale, or forward themselves
+    /// when they may not serve stale), without waiting for another attempt.
+    pub(crate) fn release_flight_failed(&mut self) {
+        if let Some(flight) = self.flight.take() {
+            flight.finish(FillOutcome::Failed);
+        }
     }
 
     /// Tells the requests waiting on this one's fill whether it stored a
@@ -470,7 +492,13 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
                 RequestPlan::Validate {
                     reason,
                     stale_if_error,
-                } => request.pending(Kind::Validate(reason), found, stale_if_error, config),
+                    stale_if_unreachable,
+                } => {
+                    let kind = Kind::Validate(reason);
+                    let mut pending = request.pending(kind, found, stale_if_error, config);
+                    pending.stale_if_unreachable = stale_if_unreachable;
+                    pending
+                }
                 RequestPlan::Forward(why) => request.pending(Kind::Miss(why), found, false, config),
             };
             match self.lead_or_follow(pending, key).await {
@@ -537,6 +565,16 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
         key: FlightKey,
     ) -> Result<RequestOutcome, ()> {
         let s = &*self.shared;
+        let backoff = s.config.unreachable_backoff();
+        if s.outages
+            .backing_off(pending.primary.digest(), pending.request_time, backoff)
+        {
+            // The upstream failed for this resource moments ago: do not ask
+            // again; serve stale if allowed (RFC 9111 §4.2.4).
+            if let Some(stale) = s.stale_on_error(&pending, None) {
+                return Ok(RequestOutcome::Respond(stale, None));
+            }
+        }
         if !s.config.coalesce() {
             return Ok(RequestOutcome::Forward(s.forwarding(pending)));
         }
@@ -549,6 +587,10 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
                 Counters::bump(&s.counters.collapsed);
                 match Box::pin(wait(rx, s.config.coalesce_timeout())).await {
                     FillOutcome::NotStored => Ok(RequestOutcome::Forward(s.forwarding(pending))),
+                    FillOutcome::Failed => match s.stale_on_error(&pending, None) {
+                        Some(stale) => Ok(RequestOutcome::Respond(stale, None)),
+                        None => Ok(RequestOutcome::Forward(s.forwarding(pending))),
+                    },
                     FillOutcome::Stored | FillOutcome::Abandoned => Err(()),
                 }
             }
@@ -653,8 +695,26 @@ impl<S: Store, M: Policy> Shared<S, M> {
         response
     }
 
-    /// Serves `stored` stale because validation failed with an error (RFC
-    /// 5861 §4).
+    /// The upstream gave no answer to `pending`: remembers the outage (see
+    /// [`Config::unreachable_backoff`]), tells the waiting requests, and
+    /// serves the stored response stale if that is allowed.
+    pub(crate) fn no_answer(&self, pending: &mut Pending) -> Option<Response<Bytes>> {
+        self.outages
+            .failed(pending.primary.digest(), self.clock.now());
+        pending.release_flight_failed();
+        let stale = self.stale_on_error(pending, None);
+        let outcome = if stale.is_some() {
+            "stale-if-unreachable"
+        } else {
+            "unreachable"
+        };
+        tracing::debug!(target: "webcache", uri = pending.uri(), outcome);
+        stale
+    }
+
+    /// Serves `stored` stale because validation failed: with an error
+    /// status, or with no answer (`error_status` `None`) — RFC 5861 §4,
+    /// RFC 9111 §4.2.4.
     pub(crate) fn stale_on_error(
         &self,
         pending: &Pending,
@@ -663,13 +723,14 @@ impl<S: Store, M: Policy> Shared<S, M> {
         let stored = pending
             .stored
             .as_ref()
-            .filter(|_| pending.may_serve_stale_on_error())
+            .filter(|_| pending.may_serve_stale_after(error_status, &self.config))
             .filter(|s| can_answer(s, &pending.facts.method, &pending.request_headers))?;
         let cc = crate::targeted::response_cache_control(&stored.headers, &self.config);
         let f = freshness(stored, &cc, &self.config, self.clock.now());
         let mut status = CacheStatus::forward(self.status_name(), Forward::Stale).ttl(f.ttl_secs());
-        if let Some(code) = error_status {
-            status = status.fwd_status(code.as_u16());
+        match error_status {
+            Some(code) => status = status.fwd_status(code.as_u16()),
+            None => status = status.detail("unreachable"),
         }
         tracing::debug!(target: "webcache", uri = pending.uri(), outcome = "stale-if-error");
         Some(self.respond_from_storage(

@@ -147,6 +147,7 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
     {
         let s = &*self.shared;
         let now = s.clock.now();
+        s.outages.answered(pending.primary.digest());
         let (mut parts, body) = response.into_parts();
         let body = Box::pin(body);
         let date_added = !parts.headers.contains_key(DATE);
@@ -276,7 +277,14 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
         B::Data: Buf + Send,
         B::Error: Send,
     {
-        pending.release_flight(false);
+        // The waiting requests get the same answer. With the agreement that
+        // a 5xx means the origin is down, the next ones too for a moment
+        // (Config::unreachable_backoff); plain stale-if-error asks again.
+        if self.shared.config.stale_on_server_error() {
+            let now = self.shared.clock.now();
+            self.shared.outages.failed(pending.primary.digest(), now);
+        }
+        pending.release_flight_failed();
         match self.shared.stale_on_error(&pending, Some(parts.status)) {
             Some(stale) => ResponseOutcome::Respond(stale.map(CacheBody::full)),
             // Not reached: the plan is StaleOnError only when it can serve.
@@ -714,6 +722,7 @@ impl Pending {
             // What a 206 combines with (the rest of `self` no longer needs it).
             stored: self.stored.take(),
             stale_if_error: false,
+            stale_if_unreachable: false,
             request_headers: self.request_headers.clone(),
             uri: self.uri.clone(),
             version: self.version,

@@ -85,7 +85,8 @@ impl<S: Store, M: Policy> Cache<S, M> {
             let response = match upstream.call(Request::from_parts(parts, body)).await {
                 Ok(response) => response,
                 Err(error) => {
-                    return match self.shared.stale_on_error(&pending, None) {
+                    let mut pending = pending;
+                    return match self.shared.no_answer(&mut pending) {
                         Some(stale) => Ok(stale.map(CacheBody::full)),
                         None => Err(error),
                     };
@@ -135,10 +136,13 @@ impl<S: Store, M: Policy> Cache<S, M> {
         U: Upstream<ReqBody>,
     {
         let handler = self.response_handler();
+        let shared = self.shared.clone();
         let tasks = self.shared.tasks.clone();
         tasks.spawn(async move {
+            let mut pending = pending;
             let request = pending.synthesize_request();
             let Ok(response) = upstream.call(request).await else {
+                shared.no_answer(&mut pending);
                 return;
             };
             if let ResponseOutcome::Respond(response) = handler.handle(pending, response).await {

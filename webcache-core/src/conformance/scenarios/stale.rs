@@ -9,7 +9,79 @@ fn error(status: u16) -> OriginResponse {
     OriginResponse::new(status).date().body("error")
 }
 
+/// The application role, serving up to an hour stale when the upstream is
+/// unreachable, and counting a 5xx as unreachable when `server_error`.
+fn through_outages(server_error: bool) -> crate::Config {
+    crate::Config::builder()
+        .stale_if_unreachable(Some(std::time::Duration::from_secs(3600)))
+        .stale_on_server_error(server_error)
+        .build()
+        .expect("a valid configuration")
+}
+
 pub(super) fn scenarios() -> Vec<Scenario> {
+    let mut list = outage_scenarios();
+    list.extend(stale_scenarios());
+    list
+}
+
+/// RFC 9111 §4.2.4: serving stale when disconnected, and on a 5xx only
+/// by agreement with the origin.
+fn outage_scenarios() -> Vec<Scenario> {
+    vec![
+        Scenario::new(
+            "config_stale_on_server_error_serves_stale_on_a_5xx_within_the_window",
+            through_outages(true),
+        )
+        .then(
+            get("/o")
+                .origin(ok("max-age=10", "old"))
+                .expect(Expect::forwarded()),
+        )
+        .advance(15)
+        .then(
+            get("/o").origin(error(503)).expect(
+                Expect::forwarded()
+                    .status(200)
+                    .body("old")
+                    .header("age", "15")
+                    .cache_status("webcache; fwd=stale; fwd-status=503; ttl=-5"),
+            ),
+        ),
+        Scenario::new(
+            "rfc9111_4_2_4_a_5xx_is_not_met_with_stale_without_the_agreement",
+            through_outages(false),
+        )
+        .then(
+            get("/o")
+                .origin(ok("max-age=10", "old"))
+                .expect(Expect::forwarded()),
+        )
+        .advance(15)
+        .then(
+            get("/o")
+                .origin(error(503))
+                .expect(Expect::forwarded().status(503).body("error")),
+        ),
+        Scenario::new(
+            "rfc9111_5_2_2_2_must_revalidate_wins_over_stale_on_server_error",
+            through_outages(true),
+        )
+        .then(
+            get("/o")
+                .origin(ok("max-age=10, must-revalidate", "old"))
+                .expect(Expect::forwarded()),
+        )
+        .advance(15)
+        .then(
+            get("/o")
+                .origin(error(502))
+                .expect(Expect::forwarded().status(502).body("error")),
+        ),
+    ]
+}
+
+fn stale_scenarios() -> Vec<Scenario> {
     vec![
         Scenario::new(
             "rfc5861_3_stale_while_revalidate_serves_stale_and_refreshes_once",

@@ -6,9 +6,10 @@ use http::HeaderMap;
 
 use crate::config::Config;
 use crate::freshness::Freshness;
+use crate::headers::CacheControl;
 use crate::partial::can_answer;
 use crate::request::RequestFacts;
-use crate::reuse::{Reuse, ValidateReason, reuse};
+use crate::reuse::{Reuse, ValidateReason, may_serve_unreachable, reuse};
 use crate::status::Forward;
 use crate::store::StoredResponse;
 
@@ -52,6 +53,10 @@ pub enum RequestPlan {
         /// True when an error in place of the answer may be met with the
         /// stored response, stale (RFC 5861 §4).
         stale_if_error: bool,
+        /// True when, should the upstream be unreachable, the stored
+        /// response may be served stale ([`may_serve_unreachable`], RFC 9111
+        /// §4.2.4).
+        stale_if_unreachable: bool,
     },
     /// Nothing stored can answer: forward the request (RFC 9111 §4), for
     /// the reason given (RFC 9211 `fwd`). [`Forward::Partial`] keeps the
@@ -87,7 +92,7 @@ pub fn plan_request(
         }
         Some(stored) => {
             let cc = crate::targeted::response_cache_control(&stored.headers, config);
-            from_reuse(reuse(stored, &cc, facts, config, now), config)
+            from_reuse(reuse(stored, &cc, facts, config, now), &cc, config)
         }
     };
     match plan {
@@ -98,7 +103,7 @@ pub fn plan_request(
 }
 
 #[inline]
-fn from_reuse(verdict: Reuse, config: &Config) -> RequestPlan {
+fn from_reuse(verdict: Reuse, cc: &CacheControl, config: &Config) -> RequestPlan {
     let serve = |freshness: Freshness, served, refresh| RequestPlan::Serve {
         freshness,
         served,
@@ -114,12 +119,13 @@ fn from_reuse(verdict: Reuse, config: &Config) -> RequestPlan {
         Reuse::StaleAccepted(f) => serve(f, Served::MaxStale, false),
         Reuse::StaleWhileRevalidate(f) => serve(f, Served::StaleWhileRevalidate, true),
         Reuse::Validate {
+            freshness,
             reason,
             stale_if_error,
-            ..
         } => RequestPlan::Validate {
             reason,
             stale_if_error,
+            stale_if_unreachable: may_serve_unreachable(reason, &freshness, cc, config),
         },
     }
 }
@@ -263,7 +269,8 @@ mod tests {
             plan(Some(&s), &[], 100),
             RequestPlan::Validate {
                 reason: ValidateReason::Stale,
-                stale_if_error: true
+                stale_if_error: true,
+                stale_if_unreachable: false
             }
         );
         let s = stored("max-age=60, must-revalidate, stale-if-error=100");
@@ -271,7 +278,8 @@ mod tests {
             plan(Some(&s), &[], 100),
             RequestPlan::Validate {
                 reason: ValidateReason::Stale,
-                stale_if_error: false
+                stale_if_error: false,
+                stale_if_unreachable: false
             }
         );
     }
@@ -283,7 +291,8 @@ mod tests {
             plan(Some(&s), &[("cache-control", "no-cache")], 1),
             RequestPlan::Validate {
                 reason: ValidateReason::Request,
-                stale_if_error: false
+                stale_if_error: false,
+                stale_if_unreachable: false
             }
         );
     }

@@ -88,7 +88,7 @@ pub fn plan_response<P: Storability + ?Sized>(
     }
     let validating = matches!(pending.kind, Kind::Validate(_) | Kind::Refresh);
     if validating {
-        if let Some(plan) = plan_validation(pending, response.status, &response.headers) {
+        if let Some(plan) = plan_validation(pending, response.status, &response.headers, config) {
             return plan;
         }
     }
@@ -131,6 +131,7 @@ fn plan_validation(
     pending: &Pending,
     status: StatusCode,
     headers: &HeaderMap,
+    config: &Config,
 ) -> Option<ResponsePlan> {
     let stored = pending.stored.as_ref()?;
     if status == StatusCode::NOT_MODIFIED {
@@ -141,7 +142,7 @@ fn plan_validation(
         return (pending.kind != Kind::Refresh).then_some(ResponsePlan::Retry);
     }
     let stale_ok = is_stale_if_error_status(status)
-        && pending.may_serve_stale_on_error()
+        && pending.may_serve_stale_after(Some(status), config)
         && can_answer(stored, &pending.facts.method, &pending.request_headers);
     stale_ok.then_some(ResponsePlan::StaleOnError)
 }
