@@ -53,9 +53,9 @@ impl Body for AppBody {
             AppBody::Channel(rx) => rx
                 .poll_recv(cx)
                 .map(|next| next.map(|chunk| chunk.map(Frame::data))),
-            AppBody::Remote(incoming) => Pin::new(incoming)
-                .poll_frame(cx)
-                .map_err(|e| io::Error::other(e)),
+            AppBody::Remote(incoming) => {
+                Pin::new(incoming).poll_frame(cx).map_err(io::Error::other)
+            }
         }
     }
 

@@ -117,10 +117,11 @@ pub(crate) fn finished_response<'r>(
     let (mut parts, body) = response.into_parts();
     let mut out = RocketResponse::new();
     out.set_status(status(parts.status));
-    if let Some(len) = body.size_hint().exact() {
-        if pump.is_none() && parts.headers.get(CONTENT_LENGTH).is_none() {
-            parts.headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
-        }
+    if let Some(len) = body.size_hint().exact()
+        && pump.is_none()
+        && parts.headers.get(CONTENT_LENGTH).is_none()
+    {
+        parts.headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
     }
     set_headers(&mut out, &parts.headers);
     out.set_streamed_body(Outgoing::new(body, pump));

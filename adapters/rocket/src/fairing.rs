@@ -4,12 +4,13 @@
 use std::sync::Arc;
 
 use rocket::fairing::{Fairing, Info, Kind};
-use rocket::{Orbit, Rocket, Route};
+use rocket::http::Status;
+use rocket::{Orbit, Request, Response, Rocket, Route};
 use webcache_core::handler::{Mixins, Policy};
 use webcache_core::{Cache, Store};
 
-use crate::handler::CachedHandler;
-use crate::loopback::Loopback;
+use crate::handler::{CachedHandler, PendingSlot, finish};
+use crate::loopback::{Loopback, LoopbackUpstream};
 
 /// The cache for a Rocket app: attach it, and mount the routes it should
 /// answer with [`CacheFairing::cached`] (or [`cached`](crate::cached)).
@@ -107,12 +108,33 @@ where
     fn info(&self) -> Info {
         Info {
             name: "webcache",
-            kind: Kind::Liftoff | Kind::Singleton,
+            kind: Kind::Liftoff | Kind::Response | Kind::Singleton,
         }
     }
 
     async fn on_liftoff(&self, rocket: &Rocket<Orbit>) {
         let config = rocket.config();
         self.loopback.set_addr(config.address, config.port);
+    }
+
+    /// The response side: finishes the response of a cached route's handler
+    /// (stores it, validates, adds `ETag`, `Age`, `Cache-Status`), after
+    /// Rocket added its cookies and the fairings attached before this one
+    /// ran. Every other response passes untouched.
+    async fn on_response<'r>(&self, request: &'r Request<'_>, response: &mut Response<'r>) {
+        let slot = request.local_cache(PendingSlot::default);
+        let Some(pending) = slot.take(self.loopback.id()) else {
+            return;
+        };
+        let route = std::mem::replace(response, Response::new());
+        let mut upstream = LoopbackUpstream(self.loopback.clone());
+        match finish(&self.cache, pending, route, &mut upstream).await {
+            Ok(done) => *response = done,
+            Err(error) => {
+                tracing::warn!(target: "webcache::rocket", %error, "loopback request failed");
+                *response = Response::new();
+                response.set_status(Status::BadGateway);
+            }
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! The handler of a cached route: the cache in front of the route's own
 //! handler.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use http::header::DATE;
@@ -9,7 +9,7 @@ use http::request::Parts;
 use http_body_util::Empty;
 use rocket::http::Status;
 use rocket::route::{Handler, Outcome};
-use rocket::{Data, Request};
+use rocket::{Data, Request, Response as RocketResponse};
 use webcache_core::handler::{Pending, Policy, RequestOutcome};
 use webcache_core::{Cache, Store};
 
@@ -114,8 +114,29 @@ where
 
     /// Calls the route's handler with the client's request. A forward or an
     /// error (a guard that failed) passes on to Rocket unchanged, and the
-    /// cache lets the request go.
+    /// cache lets the request go. A response is finished by the fairing's
+    /// `on_response`, once Rocket has added the route's cookies — or here,
+    /// when the fairing is not attached.
     async fn forward_here<'r>(
+        &self,
+        request: &'r Request<'_>,
+        data: Data<'r>,
+        pending: Pending,
+    ) -> Outcome<'r> {
+        if !self.loopback.ready() {
+            return self.finish_here(request, data, pending).await;
+        }
+        let slot = request.local_cache(PendingSlot::default);
+        slot.put(self.loopback.id(), pending);
+        let outcome = self.inner.handle(request, data).await;
+        if !matches!(outcome, Outcome::Success(_)) {
+            drop(slot.take(self.loopback.id()));
+        }
+        outcome
+    }
+
+    /// Without the fairing: finishes the route's response in the handler.
+    async fn finish_here<'r>(
         &self,
         request: &'r Request<'_>,
         data: Data<'r>,
@@ -125,14 +146,9 @@ where
             Outcome::Success(response) => response,
             other => return other,
         };
-        let limit = self.cache.config().max_body_size();
-        let (response, pump) = convert::response_from_rocket(response, limit).await;
-        match self
-            .cache
-            .finish(pending, response, &mut self.upstream())
-            .await
-        {
-            Ok(done) => Outcome::Success(convert::finished_response(done, pump)),
+        let mut upstream = self.upstream();
+        match finish(&self.cache, pending, response, &mut upstream).await {
+            Ok(done) => Outcome::Success(done),
             Err(error) => bad_gateway(&error),
         }
     }
@@ -156,4 +172,49 @@ where
 fn bad_gateway<'r>(error: &crate::Error) -> Outcome<'r> {
     tracing::warn!(target: "webcache::rocket", %error, "loopback request failed");
     Outcome::Error(Status::BadGateway)
+}
+
+/// Hands a route's response to the core's response handler (and its one
+/// retry to the loopback upstream), and returns what to send.
+pub(crate) async fn finish<'r, S, M>(
+    cache: &Cache<S, M>,
+    pending: Pending,
+    response: RocketResponse<'r>,
+    upstream: &mut LoopbackUpstream,
+) -> Result<RocketResponse<'r>, crate::Error>
+where
+    S: Store,
+    M: Policy,
+{
+    let limit = cache.config().max_body_size();
+    let (response, pump) = convert::response_from_rocket(response, limit).await;
+    let done = cache.finish(pending, response, upstream).await?;
+    Ok(convert::finished_response(done, pump))
+}
+
+/// The request's [`Pending`] between the cached route and the fairing,
+/// tagged with the fairing it is for.
+#[derive(Default)]
+pub(crate) struct PendingSlot(Mutex<Option<(usize, Pending)>>);
+
+impl PendingSlot {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(usize, Pending)>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn put(&self, owner: usize, pending: Pending) {
+        *self.lock() = Some((owner, pending));
+    }
+
+    /// The pending request, if it is `owner`'s.
+    pub(crate) fn take(&self, owner: usize) -> Option<Pending> {
+        let mut slot = self.lock();
+        match slot.take() {
+            Some((o, pending)) if o == owner => Some(pending),
+            other => {
+                *slot = other;
+                None
+            }
+        }
+    }
 }

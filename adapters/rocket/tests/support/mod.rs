@@ -50,7 +50,9 @@ pub async fn launch(rocket: Rocket<Build>) -> (SocketAddr, Shutdown) {
         Box::pin(async {})
     }));
     tokio::spawn(async move {
-        let _ = rocket.launch().await;
+        if let Err(error) = rocket.launch().await {
+            eprintln!("launch failed: {error}");
+        }
     });
     tokio::time::timeout(Duration::from_secs(10), rx)
         .await
