@@ -2,6 +2,7 @@
 //! done once at the edge.
 
 use std::io::Cursor;
+use std::sync::OnceLock;
 
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, HeaderMap, HeaderName, HeaderValue};
@@ -96,13 +97,33 @@ fn status(code: StatusCode) -> Status {
     Status::new(code.as_u16())
 }
 
+/// The header fields of a stored response, kept with the request so that
+/// the response Rocket sends borrows them instead of copying each.
+#[derive(Default)]
+struct StoredFields(OnceLock<HeaderMap>);
+
 /// A response the core answered from storage, as Rocket sends it.
-pub(crate) fn stored_response<'r>(response: Response<Bytes>) -> RocketResponse<'r> {
+pub(crate) fn stored_response<'r>(
+    request: &'r Request<'_>,
+    response: Response<Bytes>,
+) -> RocketResponse<'r> {
     let (mut parts, body) = response.into_parts();
     parts.headers.remove(CONTENT_LENGTH);
     let mut out = RocketResponse::new();
     out.set_status(status(parts.status));
-    set_headers(&mut out, &parts.headers);
+    let kept = request.local_cache(StoredFields::default);
+    match kept.0.set(parts.headers) {
+        Ok(()) => {
+            let headers = kept.0.get().expect("the fields were just set");
+            for (name, value) in headers {
+                if let Ok(value) = std::str::from_utf8(value.as_bytes()) {
+                    out.adjoin_raw_header(name.as_str(), value);
+                }
+            }
+        }
+        // A second stored response for one request: copy its fields.
+        Err(headers) => set_headers(&mut out, &headers),
+    }
     let len = body.len();
     out.set_sized_body(len, Cursor::new(body));
     out

@@ -51,7 +51,7 @@ where
                 if let Some(refresh) = refresh {
                     self.refresh(refresh);
                 }
-                return Outcome::Success(convert::stored_response(response));
+                return Outcome::Success(convert::stored_response(request, response));
             }
             RequestOutcome::Forward(pending) => pending,
         };

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Cache-hit throughput of webcache-rocket against the same route without
+# the cache (a route that does no work: 1 KiB from a static), measured in
+# one run, alternating, with wrk. Prints requests/s, p99 and the ratio
+# (target: cached >= 0.9 x plain).
+#
+#   bash bench/rocket.sh [seconds per run] [connections]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-10}
+conns=${2:-32}
+port=3200
+
+if ! command -v wrk >/dev/null; then
+  echo "installing wrk" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y wrk >/dev/null
+fi
+cargo build --release -q -p webcache-examples --features rocket --example bench_rocket
+PORT=$port target/release/examples/bench_rocket >/dev/null &
+server=$!
+trap 'kill $server 2>/dev/null' EXIT
+for _ in $(seq 50); do
+  curl -sf "http://127.0.0.1:$((port + 1))/object" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+
+run() { # url -> "rps p99_ms"
+  wrk -t1 -c"$conns" -d"${secs}s" --latency "$1" |
+    awk '/Requests\/sec/ {rps=$2} /^ +99%/ {p=$2} END {
+      if (p ~ /us$/) { sub(/us/,"",p); p=p/1000 } else if (p ~ /ms$/) { sub(/ms/,"",p) } else if (p ~ /s$/) { sub(/s/,"",p); p=p*1000 }
+      printf "%d %.2f\n", rps, p }'
+}
+
+# Warm both (the first cached request is the miss that fills the cache).
+wrk -t1 -c4 -d2s "http://127.0.0.1:$port/object" >/dev/null
+wrk -t1 -c4 -d2s "http://127.0.0.1:$((port + 1))/object" >/dev/null
+
+plain_total=0; cached_total=0
+printf "%-8s %12s %8s %12s %8s\n" round plain_rps p99_ms cached_rps p99_ms
+for round in 1 2 3; do
+  read -r p_rps p_p99 < <(run "http://127.0.0.1:$port/object")
+  read -r c_rps c_p99 < <(run "http://127.0.0.1:$((port + 1))/object")
+  printf "%-8s %12d %8s %12d %8s\n" "$round" "$p_rps" "$p_p99" "$c_rps" "$c_p99"
+  plain_total=$((plain_total + p_rps)); cached_total=$((cached_total + c_rps))
+done
+awk -v c="$cached_total" -v p="$plain_total" 'BEGIN {
+  printf "cache hit / plain route throughput: %.3f\n", c / p }'
+curl -si "http://127.0.0.1:$((port + 1))/object" | grep -i -E '^(cache-status|age):'
