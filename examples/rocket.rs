@@ -109,10 +109,18 @@ fn renders(renders: &State<Renders>) -> String {
 fn rocket() -> _ {
     let cache = CacheFairing::new(webcache_memory::easy_setup());
     println!("Try (run each twice; watch Age and Cache-Status; port 8000 unless ROCKET_PORT):");
-    println!("  curl -i http://127.0.0.1:8000/expensive                       # slow miss, then an instant hit");
-    println!("  curl -i -H 'Accept-Language: de' http://127.0.0.1:8000/hello  # one stored response per language");
-    println!("  curl -i -H 'Authorization: Bearer ann' http://127.0.0.1:8000/me   # private: never stored");
-    println!("  curl -i http://127.0.0.1:8000/renders                         # the handlers ran only on misses\n");
+    println!(
+        "  curl -i http://127.0.0.1:8000/expensive                       # slow miss, then an instant hit"
+    );
+    println!(
+        "  curl -i -H 'Accept-Language: de' http://127.0.0.1:8000/hello  # one stored response per language"
+    );
+    println!(
+        "  curl -i -H 'Authorization: Bearer ann' http://127.0.0.1:8000/me   # private: never stored"
+    );
+    println!(
+        "  curl -i http://127.0.0.1:8000/renders                         # the handlers ran only on misses\n"
+    );
     rocket::build()
         .manage(Renders::default())
         .mount(

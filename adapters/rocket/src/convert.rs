@@ -2,7 +2,6 @@
 //! done once at the edge.
 
 use std::io::Cursor;
-use std::sync::OnceLock;
 
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, HeaderMap, HeaderName, HeaderValue};
@@ -14,6 +13,7 @@ use rocket::{Request, Response as RocketResponse};
 use webcache_core::CacheBody;
 
 use crate::body::{AppBody, Outgoing, Pump};
+use crate::local::RequestLocal;
 
 /// The request as the core reads it: method, origin-form target and
 /// header fields. Fields that `http` cannot carry are left out.
@@ -97,11 +97,6 @@ fn status(code: StatusCode) -> Status {
     Status::new(code.as_u16())
 }
 
-/// The header fields of a stored response, kept with the request so that
-/// the response Rocket sends borrows them instead of copying each.
-#[derive(Default)]
-struct StoredFields(OnceLock<HeaderMap>);
-
 /// A response the core answered from storage, as Rocket sends it.
 pub(crate) fn stored_response<'r>(
     request: &'r Request<'_>,
@@ -111,10 +106,8 @@ pub(crate) fn stored_response<'r>(
     parts.headers.remove(CONTENT_LENGTH);
     let mut out = RocketResponse::new();
     out.set_status(status(parts.status));
-    let kept = request.local_cache(StoredFields::default);
-    match kept.0.set(parts.headers) {
-        Ok(()) => {
-            let headers = kept.0.get().expect("the fields were just set");
+    match RequestLocal::of(request).keep_fields(parts.headers) {
+        Ok(headers) => {
             for (name, value) in headers {
                 if let Ok(value) = std::str::from_utf8(value.as_bytes()) {
                     out.adjoin_raw_header(name.as_str(), value);

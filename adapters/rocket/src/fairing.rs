@@ -9,7 +9,8 @@ use rocket::{Orbit, Request, Response, Rocket, Route};
 use webcache_core::handler::{Mixins, Policy};
 use webcache_core::{Cache, Store};
 
-use crate::handler::{CachedHandler, PendingSlot, finish};
+use crate::handler::{CachedHandler, finish};
+use crate::local::RequestLocal;
 use crate::loopback::{Loopback, LoopbackUpstream};
 
 /// The cache for a Rocket app: attach it, and mount the routes it should
@@ -122,7 +123,7 @@ where
     /// Rocket added its cookies and the fairings attached before this one
     /// ran. Every other response passes untouched.
     async fn on_response<'r>(&self, request: &'r Request<'_>, response: &mut Response<'r>) {
-        let slot = request.local_cache(PendingSlot::default);
+        let slot = RequestLocal::of(request);
         let Some(pending) = slot.take(self.loopback.id()) else {
             return;
         };

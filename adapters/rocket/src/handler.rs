@@ -1,7 +1,7 @@
 //! The handler of a cached route: the cache in front of the route's own
 //! handler.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http::header::DATE;
@@ -14,6 +14,7 @@ use webcache_core::handler::{Pending, Policy, RequestOutcome};
 use webcache_core::{Cache, Store};
 
 use crate::convert;
+use crate::local::RequestLocal;
 use crate::loopback::{Loopback, LoopbackUpstream, NO_DATE_NAME, TOKEN_FIELD};
 
 /// Answers hits from storage without calling the route's handler (so
@@ -126,7 +127,7 @@ where
         if !self.loopback.ready() {
             return self.finish_here(request, data, pending).await;
         }
-        let slot = request.local_cache(PendingSlot::default);
+        let slot = RequestLocal::of(request);
         slot.put(self.loopback.id(), pending);
         let outcome = self.inner.handle(request, data).await;
         if !matches!(outcome, Outcome::Success(_)) {
@@ -190,31 +191,4 @@ where
     let (response, pump) = convert::response_from_rocket(response, limit).await;
     let done = cache.finish(pending, response, upstream).await?;
     Ok(convert::finished_response(done, pump))
-}
-
-/// The request's [`Pending`] between the cached route and the fairing,
-/// tagged with the fairing it is for.
-#[derive(Default)]
-pub(crate) struct PendingSlot(Mutex<Option<(usize, Pending)>>);
-
-impl PendingSlot {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(usize, Pending)>> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn put(&self, owner: usize, pending: Pending) {
-        *self.lock() = Some((owner, pending));
-    }
-
-    /// The pending request, if it is `owner`'s.
-    pub(crate) fn take(&self, owner: usize) -> Option<Pending> {
-        let mut slot = self.lock();
-        match slot.take() {
-            Some((o, pending)) if o == owner => Some(pending),
-            other => {
-                *slot = other;
-                None
-            }
-        }
-    }
 }

@@ -79,6 +79,7 @@ mod convert;
 mod error;
 mod fairing;
 mod handler;
+mod local;
 mod loopback;
 mod responder;
 
