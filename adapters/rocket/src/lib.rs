@@ -32,41 +32,46 @@
 //! guards never run — which is why the shared-cache rules matter: a response
 //! to a request with `Authorization` is stored only when it says it may be
 //! (`public`, `s-maxage`, `must-revalidate`), so a guard-protected answer
-//! stays behind its guard. Everything else goes to the route's handler and
-//! its response to the core's response handler, which stores it, adds
-//! `ETag` and `Date`, answers the client's preconditions (304/412) and adds
-//! `Age` and `Cache-Status`. Concurrent misses are collapsed into one call.
-//! Response bodies of known size up to
+//! stays behind its guard. Everything else goes to the route's handler;
+//! concurrent misses are collapsed into one call.
+//!
+//! The attached [`CacheFairing`] is the response side: its `on_response`
+//! hands a cached route's response to the core's response handler, which
+//! stores it, adds `ETag` and `Date`, answers the client's preconditions
+//! (304/412) and adds `Age` and `Cache-Status` — after Rocket has added the
+//! cookies the route set with its `CookieJar`, so that a response setting a
+//! cookie is seen as one. Response bodies of known size up to
 //! [`Config::max_body_size`](webcache_core::Config::max_body_size) are read
 //! before they are sent; others stream through (and are stored once sent
 //! when they turn out small enough).
 //!
-//! The attached [`CacheFairing`] learns the server's address at liftoff.
-//! Rocket hands a handler the client's request, immutable, with a body it
-//! can read once, so whenever the route must see a request other than the
-//! client's — a validation with the cache's own `If-None-Match`, a miss
-//! whose client preconditions the cache answers itself, a background
-//! refresh (refresh-ahead, `stale-while-revalidate`), the one retry after an
-//! unusable 304 — the cache sends it to its own server over loopback, marked
-//! with a per-process token that lets it through the cached route to the
-//! route's handler unlooked-up. Without the fairing (or behind TLS) these go
-//! to the route as the client's request, and background refreshes are
-//! skipped.
+//! The fairing also learns the server's address at liftoff. Rocket hands a
+//! handler the client's request, immutable, with a body it can read once,
+//! so whenever the route must see a request other than the client's — a
+//! validation with the cache's own `If-None-Match`, a miss whose client
+//! preconditions the cache answers itself, a background refresh
+//! (refresh-ahead, `stale-while-revalidate`), the one retry after an
+//! unusable 304 — the cache sends it to its own server over loopback
+//! (plain HTTP), marked with a per-process token that lets it through the
+//! cached route to the route's handler unlooked-up. Without the fairing the
+//! wrapper finishes responses itself (and cannot see `CookieJar` cookies),
+//! the route sees the client's request, and background refreshes are
+//! skipped: attach it.
 //!
 //! ## Placement among fairings
 //!
-//! Fairings run in the order they are attached, requests and responses
-//! alike, and all of them around the route — so around the cache:
+//! Fairings run in the order they are attached, around the routes:
 //!
 //! - `on_request` fairings run before the cache: what they change (a
 //!   rewritten URI, an added header) is what the cache keys on and what the
 //!   route sees.
-//! - `on_response` fairings run after it, on hits and misses alike: what
-//!   they add (compression, security headers) is not stored, and is added
-//!   again to every hit. To store a change, make it in the route (a
-//!   responder such as [`Cached`]).
-//! - Loopback requests go through every fairing too, like any request;
-//!   their responses are stored as the fairings left them.
+//! - `on_response` fairings attached before the [`CacheFairing`] change a
+//!   cached route's response before it is stored; those attached after it
+//!   change what is sent, not what is stored. Both kinds run on hits too (a
+//!   hit is a response like any other), so they must be idempotent: a
+//!   compressor must leave a response with `Content-Encoding` alone.
+//! - A loopback request goes through every fairing, like any request: its
+//!   response is stored as all of them left it.
 //!
 //! ## Header helpers
 //!
