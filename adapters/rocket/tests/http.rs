@@ -481,3 +481,69 @@ async fn the_cached_responder_sets_typed_fields() {
         mine.cache_status()
     );
 }
+
+#[get("/plain")]
+fn plain(calls: &State<Arc<Calls>>) -> String {
+    format!("call {}", calls.bump())
+}
+
+/// A fairing that makes responses without Cache-Control cacheable.
+fn max_age_fairing() -> rocket::fairing::AdHoc {
+    rocket::fairing::AdHoc::on_response("max-age", |_, response| {
+        Box::pin(async move {
+            if !response.headers().contains("cache-control") {
+                response.set_raw_header("cache-control", "max-age=60");
+            }
+        })
+    })
+}
+
+/// Serves `/plain` with the max-age fairing attached before or after the
+/// cache, and returns the two answers to two requests and the calls.
+async fn plain_twice(fairing_first: bool) -> (Got, Got, usize) {
+    let cache = Cache::new(MemoryStore::new(1 << 20), Config::default());
+    let fairing = CacheFairing::new(cache.clone());
+    let calls = Arc::new(Calls::default());
+    let mut rocket = support::quiet()
+        .manage(calls.clone())
+        .mount("/", fairing.cached(routes![plain]));
+    rocket = if fairing_first {
+        rocket.attach(max_age_fairing()).attach(fairing)
+    } else {
+        rocket.attach(fairing).attach(max_age_fairing())
+    };
+    let (addr, _shutdown) = support::launch(rocket).await;
+    let client = Client::new(addr);
+    let first = client.get("/plain").await;
+    cache.quiesce().await;
+    let second = client.get("/plain").await;
+    (first, second, calls.0.load(Ordering::SeqCst))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fairing_attached_before_the_cache_changes_what_is_stored() {
+    let (first, second, calls) = plain_twice(true).await;
+    assert_eq!(first.header("cache-control"), "max-age=60");
+    assert!(
+        first.cache_status().ends_with("stored"),
+        "{}",
+        first.cache_status()
+    );
+    assert_eq!(second.cache_status(), "webcache; hit; ttl=60");
+    assert_eq!(calls, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fairing_attached_after_the_cache_changes_only_what_is_sent() {
+    let (first, second, calls) = plain_twice(false).await;
+    // The client sees the field, the cache never did: what it stored has
+    // no freshness, so the next request goes to the route again.
+    assert_eq!(first.header("cache-control"), "max-age=60");
+    assert!(
+        !second.cache_status().contains("hit"),
+        "{}",
+        second.cache_status()
+    );
+    assert_eq!(second.body, "call 2");
+    assert_eq!(calls, 2);
+}
