@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Cache-hit throughput of webcache-rocket against the same route without
 # the cache (a route that does no work: 1 KiB from a static), measured in
-# one run, alternating, with wrk. Prints requests/s, p99 and the ratio
-# (target: cached >= 0.9 x plain).
+# one run, alternating, with wrk. Prints requests/s, p99, the server's CPU
+# time per request (from /proc, so that other load on the machine does not
+# blur it) and the ratios (target: cached >= 0.9 x plain).
 #
-#   bash bench/rocket.sh [seconds per run] [connections]
+#   bash bench/rocket.sh [seconds per run] [connections] [rounds]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
 conns=${2:-32}
+rounds=${3:-3}
 port=3200
 
 if ! command -v wrk >/dev/null; then
@@ -24,25 +26,36 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 
-run() { # url -> "rps p99_ms"
-  wrk -t1 -c"$conns" -d"${secs}s" --latency "$1" |
-    awk '/Requests\/sec/ {rps=$2} /^ +99%/ {p=$2} END {
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
+tick_us=$((1000000 / $(getconf CLK_TCK)))
+
+run() { # url -> "rps p99_ms server_cpu_us_per_request"
+  local before after
+  before=$(cpu_ticks)
+  wrk -t1 -c"$conns" -d"${secs}s" --latency "$1" >/tmp/webcache-bench-rocket.$$
+  after=$(cpu_ticks)
+  awk -v ticks=$((after - before)) -v tick_us="$tick_us" '
+    /requests in/ {n=$1} /Requests\/sec/ {rps=$2} /^ +99%/ {p=$2} END {
       if (p ~ /us$/) { sub(/us/,"",p); p=p/1000 } else if (p ~ /ms$/) { sub(/ms/,"",p) } else if (p ~ /s$/) { sub(/s/,"",p); p=p*1000 }
-      printf "%d %.2f\n", rps, p }'
+      printf "%d %.2f %.2f\n", rps, p, ticks * tick_us / n }' /tmp/webcache-bench-rocket.$$
+  rm -f /tmp/webcache-bench-rocket.$$
 }
 
 # Warm both (the first cached request is the miss that fills the cache).
 wrk -t1 -c4 -d2s "http://127.0.0.1:$port/object" >/dev/null
 wrk -t1 -c4 -d2s "http://127.0.0.1:$((port + 1))/object" >/dev/null
 
-plain_total=0; cached_total=0
-printf "%-8s %12s %8s %12s %8s\n" round plain_rps p99_ms cached_rps p99_ms
-for round in 1 2 3; do
-  read -r p_rps p_p99 < <(run "http://127.0.0.1:$port/object")
-  read -r c_rps c_p99 < <(run "http://127.0.0.1:$((port + 1))/object")
-  printf "%-8s %12d %8s %12d %8s\n" "$round" "$p_rps" "$p_p99" "$c_rps" "$c_p99"
+plain_total=0; cached_total=0; plain_cpu=0; cached_cpu=0
+printf "%-6s %10s %7s %7s %11s %7s %7s\n" round plain_rps p99_ms cpu_us cached_rps p99_ms cpu_us
+for round in $(seq "$rounds"); do
+  read -r p_rps p_p99 p_cpu < <(run "http://127.0.0.1:$port/object")
+  read -r c_rps c_p99 c_cpu < <(run "http://127.0.0.1:$((port + 1))/object")
+  printf "%-6s %10d %7s %7s %11d %7s %7s\n" "$round" "$p_rps" "$p_p99" "$p_cpu" "$c_rps" "$c_p99" "$c_cpu"
   plain_total=$((plain_total + p_rps)); cached_total=$((cached_total + c_rps))
+  plain_cpu=$(awk -v a="$plain_cpu" -v b="$p_cpu" 'BEGIN {print a + b}')
+  cached_cpu=$(awk -v a="$cached_cpu" -v b="$c_cpu" 'BEGIN {print a + b}')
 done
-awk -v c="$cached_total" -v p="$plain_total" 'BEGIN {
-  printf "cache hit / plain route throughput: %.3f\n", c / p }'
+awk -v c="$cached_total" -v p="$plain_total" -v cc="$cached_cpu" -v pc="$plain_cpu" -v r="$rounds" 'BEGIN {
+  printf "cache hit / plain route throughput: %.3f\n", c / p
+  printf "server CPU per request: plain %.2f us, cached %.2f us (plain / cached: %.3f)\n", pc / r, cc / r, pc / cc }'
 curl -si "http://127.0.0.1:$((port + 1))/object" | grep -i -E '^(cache-status|age):'

@@ -19,20 +19,21 @@ use crate::local::RequestLocal;
 /// header fields. Fields that `http` cannot carry are left out.
 pub(crate) fn request_parts(request: &Request<'_>) -> Parts {
     let method = Method::from_bytes(request.method().as_str().as_bytes()).unwrap_or(Method::GET);
-    let uri = request
-        .uri()
-        .to_string()
-        .parse::<Uri>()
-        .unwrap_or_else(|_| Uri::from_static("/"));
+    let origin = request.uri();
+    let uri = match origin.query() {
+        None => Uri::try_from(origin.path().as_str()),
+        Some(query) => Uri::try_from(format!("{}?{}", origin.path(), query.as_str())),
+    }
+    .unwrap_or_else(|_| Uri::from_static("/"));
     let mut parts = http::Request::new(()).into_parts().0;
     parts.method = method;
     parts.uri = uri;
-    parts.headers = headers_from_rocket(request.headers().iter());
+    parts.headers = headers_from_rocket(request.headers().iter(), request.headers().len());
     parts
 }
 
-fn headers_from_rocket<'h>(fields: impl Iterator<Item = Header<'h>>) -> HeaderMap {
-    let mut headers = HeaderMap::new();
+fn headers_from_rocket<'h>(fields: impl Iterator<Item = Header<'h>>, len: usize) -> HeaderMap {
+    let mut headers = HeaderMap::with_capacity(len);
     for field in fields {
         let name = HeaderName::from_bytes(field.name().as_str().as_bytes());
         let value = HeaderValue::from_bytes(field.value().as_bytes());
@@ -51,7 +52,7 @@ pub(crate) async fn response_from_rocket<'r>(
     limit: usize,
 ) -> (Response<AppBody>, Option<Pump<'r>>) {
     let status = StatusCode::from_u16(response.status().code).unwrap_or(StatusCode::OK);
-    let mut headers = headers_from_rocket(response.headers().iter());
+    let mut headers = headers_from_rocket(response.headers().iter(), response.headers().len());
     let size = response.body_mut().size().await;
     if response.body().is_none() {
         let mut out = Response::new(AppBody::Full(None));
