@@ -14,8 +14,9 @@ pub(crate) struct RequestLocal {
     /// for the life of the request so that Rocket's response borrows them.
     fields: OnceLock<HeaderMap>,
     /// The forwarded request's [`Pending`], from the cached route to the
-    /// fairing, tagged with the fairing it is for.
-    pending: Mutex<Option<(usize, Pending)>>,
+    /// fairing, tagged with the fairing it is for. Boxed: it is large, and
+    /// a hit, which has none, allocates this state too.
+    pending: Mutex<Option<(usize, Box<Pending>)>>,
 }
 
 impl RequestLocal {
@@ -31,20 +32,20 @@ impl RequestLocal {
         Ok(self.fields.get().expect("the fields were just set"))
     }
 
-    fn lock(&self) -> MutexGuard<'_, Option<(usize, Pending)>> {
+    fn lock(&self) -> MutexGuard<'_, Option<(usize, Box<Pending>)>> {
         self.pending.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Leaves `pending` for the fairing `owner`.
     pub(crate) fn put(&self, owner: usize, pending: Pending) {
-        *self.lock() = Some((owner, pending));
+        *self.lock() = Some((owner, Box::new(pending)));
     }
 
     /// The pending request, if it is `owner`'s.
     pub(crate) fn take(&self, owner: usize) -> Option<Pending> {
         let mut slot = self.lock();
         match slot.take() {
-            Some((o, pending)) if o == owner => Some(pending),
+            Some((o, pending)) if o == owner => Some(*pending),
             other => {
                 *slot = other;
                 None
