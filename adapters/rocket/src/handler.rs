@@ -56,13 +56,9 @@ where
             }
             RequestOutcome::Forward(pending) => pending,
         };
-        let prepared = prepared(&parts, &pending);
-        if prepared.headers == parts.headers || !self.loopback.ready() {
-            self.forward_here(request, data, pending).await
-        } else {
-            // The route must see another request than the client's.
-            self.forward_on_loopback(prepared, pending).await
-        }
+        // The forward path's state is large: boxed, so that the future of
+        // every hit stays small (Rocket boxes it, and it is moved).
+        Box::pin(self.forward(request, data, parts, pending)).await
     }
 }
 
@@ -100,6 +96,23 @@ where
             .headers()
             .get_one(TOKEN_FIELD.as_str())
             .is_some_and(|token| self.loopback.is_token(token))
+    }
+
+    /// Sends the request on to the route's handler: as it is, or over
+    /// loopback when the route must see another request than the client's.
+    async fn forward<'r>(
+        &self,
+        request: &'r Request<'_>,
+        data: Data<'r>,
+        parts: Parts,
+        pending: Pending,
+    ) -> Outcome<'r> {
+        let prepared = prepared(&parts, &pending);
+        if prepared.headers == parts.headers || !self.loopback.ready() {
+            self.forward_here(request, data, pending).await
+        } else {
+            self.forward_on_loopback(prepared, pending).await
+        }
     }
 
     fn upstream(&self) -> LoopbackUpstream {
