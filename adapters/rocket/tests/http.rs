@@ -547,3 +547,23 @@ async fn a_fairing_attached_after_the_cache_changes_only_what_is_sent() {
     assert_eq!(second.body, "call 2");
     assert_eq!(calls, 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_ahead_refreshes_a_hit_near_expiry_on_loopback() {
+    let config = Config::builder()
+        .refresh_ahead(Duration::from_secs(10))
+        .build()
+        .expect("config");
+    let app = App::start(config).await;
+    app.get("/count").await;
+    app.clock.advance(Duration::from_secs(55));
+    let near_expiry = app.get("/count").await;
+    assert_eq!(near_expiry.body, "call 1");
+    assert_eq!(near_expiry.header("age"), "55");
+    // Refreshed in the background (get() waited for it).
+    assert_eq!(app.calls(), 2);
+    let refreshed = app.get("/count").await;
+    assert_eq!(refreshed.body, "call 2");
+    assert_eq!(refreshed.header("age"), "0");
+    assert_eq!(app.calls(), 2);
+}
