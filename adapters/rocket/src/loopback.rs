@@ -78,9 +78,11 @@ impl Loopback {
         self as *const Loopback as usize
     }
 
-    /// Whether `value` is this cache's token.
+    /// Whether `value` is this cache's token, compared in constant time
+    /// (a client must not learn the token byte by byte from timings).
     pub(crate) fn is_token(&self, value: &str) -> bool {
-        value.as_bytes() == self.token.as_bytes()
+        let (a, b) = (value.as_bytes(), self.token.as_bytes());
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
     }
 }
 
