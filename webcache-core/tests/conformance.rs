@@ -3,14 +3,12 @@
 
 mod support;
 
-use std::convert::Infallible;
-
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::{BodyExt, Full};
 use support::MapStore;
 use webcache_core::clock::ManualClock;
-use webcache_core::conformance::{self, Harness, Origin};
+use webcache_core::conformance::{self, Harness, Origin, Unreachable};
 use webcache_core::{Cache, Config, Upstream};
 
 /// The application behind the cache: whatever the scripted origin says.
@@ -19,11 +17,18 @@ struct App(Origin);
 
 impl Upstream<Bytes> for App {
     type Body = Full<Bytes>;
-    type Error = Infallible;
+    type Error = &'static str;
 
-    async fn call(&mut self, request: Request<Bytes>) -> Result<Response<Full<Bytes>>, Infallible> {
+    async fn call(
+        &mut self,
+        request: Request<Bytes>,
+    ) -> Result<Response<Full<Bytes>>, Self::Error> {
         let (parts, body) = request.into_parts();
-        Ok(self.0.respond(&parts, body).map(Full::new))
+        let response = self.0.respond(&parts, body);
+        if Unreachable::marks(&response) {
+            return Err("the origin cannot be reached");
+        }
+        Ok(response.map(Full::new))
     }
 }
 
@@ -72,7 +77,12 @@ impl Harness for InProcess {
 
     async fn send(&mut self, request: Request<Bytes>) -> Response<Bytes> {
         let running = self.running();
-        let Ok(response) = running.cache.serve(request, running.app.clone()).await;
+        let Ok(response) = running.cache.serve(request, running.app.clone()).await else {
+            // No answer from the origin, and none the cache could give.
+            let mut bad_gateway = Response::new(Bytes::new());
+            *bad_gateway.status_mut() = http::StatusCode::BAD_GATEWAY;
+            return bad_gateway;
+        };
         let (parts, body) = response.into_parts();
         let Ok(body) = body.collect().await;
         Response::from_parts(parts, body.to_bytes())
@@ -81,11 +91,30 @@ impl Harness for InProcess {
     async fn settle(&mut self) {
         self.running().cache.quiesce().await;
     }
+
+    fn can_be_unreachable(&self) -> bool {
+        true
+    }
 }
 
 #[tokio::test]
 async fn every_scenario_passes_through_cache_serve() {
     conformance::assert_all(&mut InProcess::default()).await;
+}
+
+#[tokio::test]
+async fn the_scenarios_with_an_unreachable_origin_run_in_process() {
+    let results = conformance::run_all(&mut InProcess::default()).await;
+    let run: Vec<&str> = results
+        .iter()
+        .map(|(name, _)| *name)
+        .filter(|name| {
+            conformance::scenarios()
+                .iter()
+                .any(|s| s.name == *name && conformance::needs_unreachable(s))
+        })
+        .collect();
+    assert!(run.len() >= 4, "{run:?}");
 }
 
 #[test]

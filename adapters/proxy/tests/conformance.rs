@@ -2,7 +2,6 @@
 //! loopback HTTP: the scripted origin behind a hyper server, the proxy in
 //! front of it, a hyper client in front of the proxy.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -19,7 +18,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use webcache_core::clock::ManualClock;
-use webcache_core::conformance::{self, Harness, Origin};
+use webcache_core::conformance::{self, Harness, Origin, Unreachable};
 use webcache_core::{Cache, Config};
 use webcache_memory::MemoryStore;
 use webcache_proxy::{Proxy, ProxyConfig, Server};
@@ -42,7 +41,12 @@ async fn serve_origin(origin: Origin) -> (SocketAddr, JoinHandle<()>) {
                             .await
                             .map(|b| b.to_bytes())
                             .unwrap_or_default();
-                        Ok::<_, Infallible>(origin.respond(&parts, body).map(Full::new))
+                        let response = origin.respond(&parts, body);
+                        if Unreachable::marks(&response) {
+                            // No answer: hyper closes the connection.
+                            return Err(std::io::Error::other("the origin is unreachable"));
+                        }
+                        Ok(response.map(Full::new))
                     }
                 });
                 let _ = http1::Builder::new()
@@ -152,6 +156,10 @@ impl Harness for ProxyHarness {
     async fn settle(&mut self) {
         let running = self.0.as_ref().expect("the runner starts every scenario");
         running.cache.quiesce().await;
+    }
+
+    fn can_be_unreachable(&self) -> bool {
+        true
     }
 }
 

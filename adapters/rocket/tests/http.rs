@@ -424,7 +424,12 @@ async fn a_streamed_body_reaches_the_client_chunk_by_chunk_and_is_stored_once_se
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_the_fairing_hits_still_skip_the_handler() {
-    let cache = Cache::new(MemoryStore::new(1 << 20), Config::default());
+    // A clock that stands still: the hit's ttl cannot tick down between
+    // the two requests.
+    let cache = Cache::builder(MemoryStore::new(1 << 20))
+        .config(Config::default())
+        .clock(ManualClock::new(SystemTime::now()))
+        .build();
     let fairing = CacheFairing::new(cache.clone());
     let calls = Arc::new(Calls::default());
     let rocket = support::quiet()
@@ -501,7 +506,12 @@ fn max_age_fairing() -> rocket::fairing::AdHoc {
 /// Serves `/plain` with the max-age fairing attached before or after the
 /// cache, and returns the two answers to two requests and the calls.
 async fn plain_twice(fairing_first: bool) -> (Got, Got, usize) {
-    let cache = Cache::new(MemoryStore::new(1 << 20), Config::default());
+    // A clock that stands still: the hit's ttl cannot tick down between
+    // the two requests.
+    let cache = Cache::builder(MemoryStore::new(1 << 20))
+        .config(Config::default())
+        .clock(ManualClock::new(SystemTime::now()))
+        .build();
     let fairing = CacheFairing::new(cache.clone());
     let calls = Arc::new(Calls::default());
     let mut rocket = support::quiet()

@@ -80,6 +80,24 @@ pub struct OriginResponse {
     pub headers: Vec<(HeaderName, Value)>,
     /// The body.
     pub body: Bytes,
+    /// No answer at all: the harness fails the exchange (see
+    /// [`Unreachable`]) instead of sending this response.
+    pub unreachable: bool,
+}
+
+/// Marks the response [`Origin::respond`] returns for
+/// [`OriginResponse::unreachable`], in its extensions: a harness whose
+/// [`can_be_unreachable`](super::Harness::can_be_unreachable) is true fails
+/// the exchange instead of sending it (an error from the upstream, a closed
+/// connection).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Unreachable;
+
+impl Unreachable {
+    /// True when `response` stands for no answer.
+    pub fn marks<B>(response: &Response<B>) -> bool {
+        response.extensions().get::<Unreachable>().is_some()
+    }
 }
 
 impl OriginResponse {
@@ -89,6 +107,16 @@ impl OriginResponse {
             status,
             headers: Vec::new(),
             body: Bytes::new(),
+            unreachable: false,
+        }
+    }
+
+    /// No answer: the origin cannot be reached (RFC 9111 §4.2.4's
+    /// disconnected cache).
+    pub fn unreachable() -> Self {
+        OriginResponse {
+            unreachable: true,
+            ..Self::new(502)
         }
     }
 
@@ -122,6 +150,9 @@ impl OriginResponse {
         let headers = response.headers_mut();
         for (field, value) in &self.headers {
             headers.append(field.clone(), value.render(now));
+        }
+        if self.unreachable {
+            response.extensions_mut().insert(Unreachable);
         }
         response
     }

@@ -28,7 +28,79 @@ pub(super) fn scenarios() -> Vec<Scenario> {
 /// RFC 9111 §4.2.4: serving stale when disconnected, and on a 5xx only
 /// by agreement with the origin.
 fn outage_scenarios() -> Vec<Scenario> {
+    let down = OriginResponse::unreachable;
     vec![
+        Scenario::new(
+            "rfc9111_4_2_4_an_unreachable_origin_is_met_with_stale_within_the_window",
+            through_outages(false),
+        )
+        .then(
+            get("/u")
+                .origin(ok("max-age=10", "old"))
+                .expect(Expect::forwarded()),
+        )
+        .advance(30)
+        .then(
+            get("/u").origin(down()).expect(
+                Expect::forwarded()
+                    .status(200)
+                    .body("old")
+                    .header("age", "30")
+                    .cache_status("webcache; fwd=stale; ttl=-20; detail=\"unreachable\""),
+            ),
+        )
+        // Past the window (10 s fresh, 3600 s stale): no answer.
+        .advance(3600)
+        .then(
+            get("/u")
+                .origin(down())
+                .expect(Expect::forwarded().status(502)),
+        ),
+        Scenario::new(
+            "rfc9111_4_2_4_an_unreachable_origin_gets_no_stale_by_default",
+            app(),
+        )
+        .then(
+            get("/u")
+                .origin(ok("max-age=10, stale-while-revalidate=1", "old"))
+                .expect(Expect::forwarded()),
+        )
+        .advance(30)
+        .then(
+            get("/u")
+                .origin(down())
+                .expect(Expect::forwarded().status(502)),
+        ),
+        Scenario::new(
+            "rfc9111_5_2_2_2_must_revalidate_wins_over_an_unreachable_origin",
+            through_outages(false),
+        )
+        .then(
+            get("/u")
+                .origin(ok("max-age=10, must-revalidate", "old"))
+                .expect(Expect::forwarded()),
+        )
+        .advance(30)
+        .then(
+            get("/u")
+                .origin(down())
+                .expect(Expect::forwarded().status(502)),
+        ),
+        Scenario::new(
+            "rfc5861_4_stale_if_error_covers_an_unreachable_origin",
+            app(),
+        )
+        .then(
+            get("/u")
+                .origin(ok("max-age=10, stale-if-error=60", "old"))
+                .expect(Expect::forwarded()),
+        )
+        .advance(30)
+        .then(
+            get("/u")
+                .origin(down())
+                .expect(Expect::forwarded().status(200).body("old")),
+        ),
         Scenario::new(
             "config_stale_on_server_error_serves_stale_on_a_5xx_within_the_window",
             through_outages(true),
