@@ -50,10 +50,14 @@ pub enum Precondition {
 /// 4. If-Modified-Since (GET/HEAD, without If-None-Match): false → 304.
 ///
 /// Date conditions are ignored when invalid, repeated, or when the
-/// representation has no modification date (RFC 9110 §13.1.3–13.1.4); a
-/// cache uses the stored response's Date, or `received` when Date is absent,
-/// in place of a missing Last-Modified (RFC 9111 §4.3.2). Call only for a
-/// request whose unconditional response would be 2xx (RFC 9110 §13.2.1).
+/// representation has no modification date (RFC 9110 §13.1.3–13.1.4).
+/// When the representation is a stored response — the [`Evaluator::Cache`],
+/// or any evaluator given the time it was `received` — If-Modified-Since
+/// is judged against its Date, or `received` when Date is absent or
+/// invalid, in place of a missing Last-Modified (RFC 9111 §4.3.2): a cache
+/// in the application role answers from storage as a cache, after the
+/// origin's If-Match and If-Unmodified-Since. Call only for a request whose
+/// unconditional response would be 2xx (RFC 9110 §13.2.1).
 pub fn evaluate_preconditions(
     method: &Method,
     request: &HeaderMap,
@@ -92,11 +96,9 @@ pub fn evaluate_preconditions(
 
     if get_or_head {
         if let Some(since) = single_date(request, &IF_MODIFIED_SINCE) {
-            let modified = match evaluator {
-                Evaluator::Origin => last_modified,
-                Evaluator::Cache => last_modified
-                    .or_else(|| date_field(representation, &DATE).flatten())
-                    .or(received),
+            let modified = match (evaluator, received) {
+                (Evaluator::Origin, None) => last_modified,
+                _ => stored_modification_date(last_modified, representation, received),
             };
             if let Some(modified) = modified {
                 if modified <= since {
@@ -106,6 +108,19 @@ pub fn evaluate_preconditions(
         }
     }
     Precondition::Proceed
+}
+
+/// The date a cache judges If-Modified-Since against for a stored response
+/// (RFC 9111 §4.3.2): its Last-Modified, else its Date, else the time it
+/// was received.
+fn stored_modification_date(
+    last_modified: Option<SystemTime>,
+    stored: &HeaderMap,
+    received: Option<SystemTime>,
+) -> Option<SystemTime> {
+    last_modified
+        .or_else(|| date_field(stored, &DATE).flatten())
+        .or(received)
 }
 
 /// A date precondition: valid, and on a single line; otherwise ignored.
@@ -639,6 +654,48 @@ mod tests {
         assert_eq!(
             evaluate_preconditions(&Method::GET, &req, &bare, Evaluator::Cache, Some(t(5))),
             Precondition::NotModified
+        );
+        assert_eq!(
+            evaluate_preconditions(&Method::GET, &req, &bare, Evaluator::Cache, Some(t(11))),
+            Precondition::Proceed
+        );
+    }
+
+    #[test]
+    fn rfc9111_4_3_2_a_stored_response_in_the_application_role_uses_date_too() {
+        // The origin evaluator, given a stored response's receipt time.
+        let rep = map(&[("date", date(200)), ("etag", "\"v1\"".into())]);
+        let received = Some(t(200));
+        let eval = |req: &[(&str, String)]| {
+            evaluate_preconditions(&Method::GET, &map(req), &rep, Evaluator::Origin, received)
+        };
+        assert_eq!(
+            eval(&[("if-modified-since", date(200))]),
+            Precondition::NotModified
+        );
+        assert_eq!(
+            eval(&[("if-modified-since", date(199))]),
+            Precondition::Proceed
+        );
+        // The origin's steps still come first.
+        assert_eq!(
+            eval(&[
+                ("if-match", "\"v2\"".into()),
+                ("if-modified-since", date(300))
+            ]),
+            Precondition::Failed
+        );
+        // Without Date: the time received.
+        let bare = HeaderMap::new();
+        let req = map(&[("if-modified-since", date(200))]);
+        assert_eq!(
+            evaluate_preconditions(&Method::GET, &req, &bare, Evaluator::Origin, received),
+            Precondition::NotModified
+        );
+        // A forwarded response (no receipt time) has no modification date.
+        assert_eq!(
+            evaluate_preconditions(&Method::GET, &req, &bare, Evaluator::Origin, None),
+            Precondition::Proceed
         );
     }
 
