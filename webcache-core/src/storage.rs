@@ -4,7 +4,9 @@
 use std::fmt;
 use std::time::Duration;
 
-use http::header::{CONTENT_LENGTH, ETAG, HeaderMap, LAST_MODIFIED, SET_COOKIE, TRAILER};
+use http::header::{
+    CONTENT_LENGTH, CONTENT_LOCATION, ETAG, HeaderMap, LAST_MODIFIED, SET_COOKIE, TRAILER,
+};
 use http::{Method, StatusCode};
 
 use crate::config::Config;
@@ -181,6 +183,43 @@ pub fn is_storable(
     Ok(())
 }
 
+/// RFC 9110 §9.3.3: may the response to a POST of `target` be stored as
+/// the response to a GET of `target`, to be reused for later GET and HEAD
+/// requests? Only a 200 with explicit freshness (RFC 9111 §4.2.1: `max-age`,
+/// `s-maxage` in a shared cache, or Expires) and a Content-Location that,
+/// resolved against `target`, names `target` itself (the URIs compared as
+/// the cache normalises them for its keys). [`is_storable`] must then allow
+/// it as a response to GET; the POST still invalidates what was stored
+/// before it (RFC 9111 §4.4), and the executor does that first.
+pub fn is_storable_post_response(
+    status: StatusCode,
+    headers: &HeaderMap,
+    cc: &CacheControl,
+    target: &str,
+    config: &Config,
+) -> bool {
+    let explicit = cc.max_age().is_some()
+        || (config.is_shared() && cc.s_maxage().is_some())
+        || (headers.contains_key(http::header::EXPIRES) && !cc.is_targeted());
+    if status != StatusCode::OK || !explicit {
+        return false;
+    }
+    let mut lines = headers.get_all(CONTENT_LOCATION).iter();
+    let (Some(line), None) = (lines.next(), lines.next()) else {
+        return false;
+    };
+    line.to_str()
+        .ok()
+        .and_then(|reference| crate::invalidation::resolve(target, reference.trim()))
+        .and_then(|absolute| crate::key::PrimaryKey::from_uri(&absolute, config))
+        .is_some_and(|named| Some(named.uri()) == normalized(target, config).as_deref())
+}
+
+/// `uri` as the cache normalises it for its keys.
+fn normalized(uri: &str, config: &Config) -> Option<String> {
+    crate::key::PrimaryKey::from_uri(uri, config).map(|k| k.uri().to_owned())
+}
+
 /// The limits this cache puts on what it stores, on top of
 /// [`is_storable`]'s RFC rules, checked on the response head: a 206 whose
 /// only validator is a Last-Modified judged against a `Date` the cache
@@ -306,6 +345,82 @@ pub fn retention(freshness: &Freshness, cc: &CacheControl, config: &Config) -> D
         .remaining()
         .saturating_add(grace)
         .max(Duration::from_secs(1))
+}
+
+#[cfg(test)]
+mod post_tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn post(status: u16, pairs: &[(&str, &str)]) -> bool {
+        let mut h = HeaderMap::new();
+        for (n, v) in pairs {
+            h.append(
+                http::HeaderName::from_bytes(n.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        let cc = CacheControl::from_headers(&h).unwrap_or_default();
+        let status = StatusCode::from_u16(status).unwrap();
+        is_storable_post_response(status, &h, &cc, "http://a.test/r?q=1", &Config::default())
+    }
+
+    #[test]
+    fn rfc9110_9_3_3_a_post_response_naming_its_target_with_explicit_freshness() {
+        let fresh = ("cache-control", "max-age=60");
+        for location in [
+            "/r?q=1",
+            "http://a.test/r?q=1",
+            "HTTP://A.TEST:80/r?q=1",
+            "r?q=1",
+        ] {
+            assert!(
+                post(200, &[fresh, ("content-location", location)]),
+                "{location}"
+            );
+        }
+        assert!(post(
+            200,
+            &[
+                ("cache-control", "s-maxage=60"),
+                ("content-location", "/r?q=1")
+            ]
+        ));
+        assert!(post(
+            200,
+            &[
+                ("expires", "Thu, 01 Jan 2099 00:00:00 GMT"),
+                ("content-location", "/r?q=1")
+            ]
+        ));
+    }
+
+    #[test]
+    fn rfc9110_9_3_3_other_post_responses_are_not_stored() {
+        let fresh = ("cache-control", "max-age=60");
+        let here = ("content-location", "/r?q=1");
+        // No Content-Location, another URI, or two of them.
+        assert!(!post(200, &[fresh]));
+        for other in [
+            "/r",
+            "/r?q=2",
+            "http://b.test/r?q=1",
+            "https://a.test/r?q=1",
+        ] {
+            assert!(!post(200, &[fresh, ("content-location", other)]), "{other}");
+        }
+        assert!(!post(200, &[fresh, here, here]));
+        // No explicit freshness: public or a heuristic is not enough.
+        assert!(!post(200, &[here]));
+        assert!(!post(200, &[("cache-control", "public"), here]));
+        assert!(!post(
+            200,
+            &[("last-modified", "Thu, 01 Jan 2015 00:00:00 GMT"), here]
+        ));
+        // Not a 200.
+        assert!(!post(201, &[fresh, here]));
+        assert!(!post(204, &[fresh, here]));
+    }
 }
 
 #[cfg(test)]

@@ -129,7 +129,9 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
     ///
     /// `Date` is added when missing (RFC 9110 §6.6.1); then
     /// [`plan_response`] decides, and this carries the plan out: unsafe
-    /// methods invalidate (RFC 9111 §4.4); a 304 to a validation freshens
+    /// methods invalidate (RFC 9111 §4.4), and a POST's response that is a
+    /// representation of its target is then stored for GET (RFC 9110
+    /// §9.3.3); a 304 to a validation freshens
     /// the stored response and serves it (§4.3.4); a 5xx to a validation
     /// may be answered stale (RFC 5861 §4); a 200 to HEAD freshens or
     /// invalidates the stored GET response (§4.3.5); a full response to GET
@@ -170,6 +172,20 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
             ResponsePlan::Invalidate => {
                 self.invalidate(&pending, &parts).await;
                 self.pass_forwarded(pending, parts, streamed(body))
+            }
+            // RFC 9110 §9.3.3, after RFC 9111 §4.4.
+            ResponsePlan::InvalidateAndStore { collect } => {
+                self.invalidate(&pending, &parts).await;
+                if collect {
+                    let fill = Fill {
+                        cc,
+                        now,
+                        store: Ok(()),
+                    };
+                    self.collect(pending, parts, body, fill, false).await
+                } else {
+                    self.capture(pending, parts, body, cc, now)
+                }
             }
             ResponsePlan::Freshen => self.freshen(pending, parts, body, now).await,
             ResponsePlan::Retry => ResponseOutcome::Retry(Box::new(pending.into_retry())),

@@ -11,7 +11,7 @@ use crate::handler::request::{Kind, Pending};
 use crate::headers::CacheControl;
 use crate::partial::can_answer;
 use crate::reuse::is_stale_if_error_status;
-use crate::storage::{NotStorable, within_limits};
+use crate::storage::{NotStorable, is_storable_post_response, within_limits};
 use crate::validation::identifies;
 
 /// What the response handler does with a forwarded response, before the
@@ -26,6 +26,18 @@ pub enum ResponsePlan {
     /// same-origin Location and Content-Location when it is not an error
     /// (RFC 9111 §4.4), then pass it on.
     Invalidate,
+    /// A response to POST that is a representation of its target, with
+    /// explicit freshness (RFC 9110 §9.3.3,
+    /// [`is_storable_post_response`]): invalidate as [`Invalidate`] does
+    /// (RFC 9111 §4.4), then store it as the response to a GET of the
+    /// target — read whole when `collect` (its length known and within
+    /// the limit), otherwise captured as it streams on.
+    ///
+    /// [`Invalidate`]: ResponsePlan::Invalidate
+    InvalidateAndStore {
+        /// Read the body whole rather than capture it.
+        collect: bool,
+    },
     /// A 304 to the cache's validation that identifies the stored response:
     /// freshen it with the 304's fields, store it and serve it (RFC 9111
     /// §4.3.4).
@@ -83,7 +95,11 @@ pub fn plan_response<P: Storability + ?Sized>(
 ) -> ResponsePlan {
     match pending.kind {
         Kind::Exempt => return ResponsePlan::PassThrough,
-        Kind::Method => return ResponsePlan::Invalidate,
+        Kind::Method => {
+            return plan_unsafe(
+                pending, response, cc, date_added, announced, storage, config,
+            );
+        }
         _ => {}
     }
     let validating = matches!(pending.kind, Kind::Validate(_) | Kind::Refresh);
@@ -121,6 +137,51 @@ pub fn plan_response<P: Storability + ?Sized>(
         _ if small && (store.is_ok() || etag) => ResponsePlan::Collect { store, etag },
         Ok(()) => ResponsePlan::Capture,
         Err(why) => ResponsePlan::Pass(why),
+    }
+}
+
+/// The plan for the response to an unsafe method: invalidate (RFC 9111
+/// §4.4), and for a POST whose response is a representation of its target
+/// and may be stored as the response to a GET, store it too (RFC 9110
+/// §9.3.3).
+fn plan_unsafe<P: Storability + ?Sized>(
+    pending: &Pending,
+    response: &Parts,
+    cc: &CacheControl,
+    date_added: bool,
+    announced: Option<u64>,
+    storage: &P,
+    config: &Config,
+) -> ResponsePlan {
+    let post = pending.facts.method == Method::POST
+        && is_storable_post_response(
+            response.status,
+            &response.headers,
+            cc,
+            pending.primary.uri(),
+            config,
+        );
+    if !post {
+        return ResponsePlan::Invalidate;
+    }
+    let mut as_get = pending.facts.clone();
+    as_get.method = Method::GET;
+    let store = storage
+        .is_storable(&as_get, response.status, &response.headers, cc, config)
+        .and_then(|()| {
+            within_limits(
+                response.status,
+                &response.headers,
+                date_added,
+                announced,
+                config,
+            )
+        });
+    match store {
+        Ok(()) => ResponsePlan::InvalidateAndStore {
+            collect: announced.is_some_and(|len| len <= config.max_body_size() as u64),
+        },
+        Err(_) => ResponsePlan::Invalidate,
     }
 }
 
@@ -228,6 +289,30 @@ mod tests {
         assert_eq!(plan(&p, &ok, Some(1)), ResponsePlan::PassThrough);
         let p = pending(Kind::Method, Method::POST, None);
         assert_eq!(plan(&p, &ok, Some(1)), ResponsePlan::Invalidate);
+    }
+
+    #[test]
+    fn rfc9110_9_3_3_a_post_response_naming_its_target_is_stored_after_invalidating() {
+        let p = pending(Kind::Method, Method::POST, None);
+        let fields = [("cache-control", "max-age=60"), ("content-location", "/x")];
+        let own = head(200, &fields);
+        assert_eq!(
+            plan(&p, &own, Some(3)),
+            ResponsePlan::InvalidateAndStore { collect: true }
+        );
+        assert_eq!(
+            plan(&p, &own, None),
+            ResponsePlan::InvalidateAndStore { collect: false }
+        );
+        // Not storable as a response to GET: only invalidated.
+        let no_store = head(200, &[fields[1], ("cache-control", "max-age=60, no-store")]);
+        assert_eq!(plan(&p, &no_store, Some(3)), ResponsePlan::Invalidate);
+        assert_eq!(plan(&p, &own, Some(1 << 40)), ResponsePlan::Invalidate);
+        // Another Content-Location, or another unsafe method.
+        let other = head(200, &[fields[0], ("content-location", "/y")]);
+        assert_eq!(plan(&p, &other, Some(3)), ResponsePlan::Invalidate);
+        let p = pending(Kind::Method, Method::PUT, None);
+        assert_eq!(plan(&p, &own, Some(3)), ResponsePlan::Invalidate);
     }
 
     #[test]
