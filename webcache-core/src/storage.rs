@@ -31,8 +31,10 @@ pub enum NotStorable {
     /// multipart 206), repeated, invalid, in a unit other than `bytes`, or
     /// without the complete length (RFC 9111 §3.3, RFC 9110 §14.4).
     ContentRange,
-    /// A 206 without a strong validator: no later part could be combined
-    /// with it (RFC 9111 §3.4, RFC 9110 §8.8.1).
+    /// A 206 without a strong validator, where one is required (RFC 9111
+    /// §3.4, RFC 9110 §8.8.1). This crate's rules no longer refuse such a
+    /// part — it is stored, and never combined — but a
+    /// [`Storability`](crate::handler::Storability) override may.
     NoStrongValidator,
     /// A 206 answering a request with If-Range, which may lack the
     /// representation's fields, matches no stored response to combine
@@ -107,10 +109,10 @@ pub fn is_status_understood(status: StatusCode) -> bool {
 /// RFC 9111 §3: may the response to `request` be stored?
 ///
 /// Rules, in order: the method must be GET; the status final; 304 is not
-/// stored; a 206 must carry a part the cache can store and combine
+/// stored; a 206 must carry a part the cache can store
 /// ([`received_part`](crate::partial::received_part): one `bytes`
-/// Content-Range with a known complete length, a strong validator; its
-/// body length is checked once received); `must-understand` requires an understood status and then
+/// Content-Range with a known complete length; its body length is checked
+/// once received); `must-understand` requires an understood status and then
 /// overrides `no-store`; no `no-store` in the request or response; in a
 /// shared cache no unqualified `private`, and no Authorization in the request
 /// unless `public`, `must-revalidate` or `s-maxage` allow it (§3.5); no
@@ -221,26 +223,19 @@ fn normalized(uri: &str, config: &Config) -> Option<String> {
 }
 
 /// The limits this cache puts on what it stores, on top of
-/// [`is_storable`]'s RFC rules, checked on the response head: a 206 whose
-/// only validator is a Last-Modified judged against a `Date` the cache
-/// added itself is refused, since Last-Modified is strong only against the
-/// origin's own clock (RFC 9110 §8.8.2.2); a body announced longer than
-/// [`Config::max_body_size`], or a header section over
-/// [`Config::max_header_bytes`], is refused.
+/// [`is_storable`]'s RFC rules, checked on the response head: a body
+/// announced longer than [`Config::max_body_size`], or a header section
+/// over [`Config::max_header_bytes`], is refused.
 ///
 /// `announced` is the body length the response declares (Content-Length or
-/// the body's exact size hint); `date_added` is true when the cache added
-/// the response's `Date`.
+/// the body's exact size hint). (A 206 whose only validator is a
+/// Last-Modified judged against a `Date` the cache added is stored, but
+/// never combined: see [`crate::partial::combine`].)
 pub fn within_limits(
-    status: StatusCode,
     headers: &HeaderMap,
-    date_added: bool,
     announced: Option<u64>,
     config: &Config,
 ) -> Result<(), NotStorable> {
-    if status == StatusCode::PARTIAL_CONTENT && date_added && !headers.contains_key(ETAG) {
-        return Err(NotStorable::NoStrongValidator);
-    }
     if announced.is_some_and(|len| len > config.max_body_size() as u64) {
         return Err(NotStorable::BodyTooLarge);
     }
@@ -520,9 +515,10 @@ mod tests {
             check(206, &[("etag", "\"v1\"")], &get(), &c),
             Err(NotStorable::ContentRange)
         );
+        // RFC 9111 §3.4: a strong validator is needed only to combine.
         assert_eq!(
             check(206, &[("content-range", "bytes 0-4/10")], &get(), &c),
-            Err(NotStorable::NoStrongValidator)
+            Ok(())
         );
         // The rules of RFC 9111 §3 apply as to any response.
         let no_store = [

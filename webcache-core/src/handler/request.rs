@@ -43,6 +43,9 @@ pub(crate) enum Kind {
     Refresh,
     /// An unconditional request after a 304 that matched nothing stored.
     Retry,
+    /// The cache's request for the bytes a stored incomplete response
+    /// lacks (RFC 9111 §3.4).
+    Complete(crate::range::ByteRange),
 }
 
 /// The request handler's account of a request that goes forward; give it
@@ -136,6 +139,16 @@ impl Pending {
                     remove_validators(&mut parts.headers);
                 }
             }
+            // The client's request carries no precondition (see
+            // `missing_range`): only the range changes.
+            Kind::Complete(missing) => {
+                if let Some(stored) = &self.stored {
+                    let fields = crate::partial::completion_headers(&stored.headers, missing);
+                    for (name, value) in &fields {
+                        parts.headers.insert(name.clone(), value.clone());
+                    }
+                }
+            }
         }
     }
 
@@ -185,6 +198,7 @@ impl Pending {
             Kind::Validate(ValidateReason::Request) => Forward::Request,
             Kind::Validate(_) | Kind::Refresh => Forward::Stale,
             Kind::Retry => Forward::Miss,
+            Kind::Complete(_) => Forward::Partial,
         }
     }
 }
@@ -472,6 +486,9 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
                     stale_if_error,
                 } => request.pending(Kind::Validate(reason), found, stale_if_error, config),
                 RequestPlan::Forward(why) => request.pending(Kind::Miss(why), found, false, config),
+                RequestPlan::Complete { missing } => {
+                    request.pending(Kind::Complete(missing), found, false, config)
+                }
             };
             match self.lead_or_follow(pending, key).await {
                 Ok(outcome) => return outcome,

@@ -113,11 +113,13 @@ where
 }
 
 /// What storing a response needs besides the response: its Cache-Control,
-/// when it was received, and whether it may be stored.
+/// when it was received, whether it may be stored, and whether the cache
+/// added its Date (a 206's Last-Modified is then no strong validator).
 struct Fill {
     cc: CacheControl,
     now: SystemTime,
     store: Result<(), NotStorable>,
+    date_added: bool,
 }
 
 impl<S: Store, M: Policy> ResponseHandler<S, M> {
@@ -161,11 +163,16 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
             &pending,
             &parts,
             &cc,
-            date_added,
             announced,
             s.mixins.storability(),
             &s.config,
         );
+        let fill = move |store| Fill {
+            cc,
+            now,
+            store,
+            date_added,
+        };
         let streamed = |body| CacheBody::with_parts(VecDeque::new(), body, None);
         match plan {
             ResponsePlan::PassThrough => self.pass_forwarded(pending, parts, streamed(body)),
@@ -177,16 +184,13 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
             ResponsePlan::InvalidateAndStore { collect } => {
                 self.invalidate(&pending, &parts).await;
                 if collect {
-                    let fill = Fill {
-                        cc,
-                        now,
-                        store: Ok(()),
-                    };
-                    self.collect(pending, parts, body, fill, false).await
+                    self.collect(pending, parts, body, fill(Ok(())), false)
+                        .await
                 } else {
-                    self.capture(pending, parts, body, cc, now)
+                    self.capture(pending, parts, body, fill(Ok(())))
                 }
             }
+            ResponsePlan::Complete => self.complete(pending, parts, body, fill(Ok(()))).await,
             ResponsePlan::Freshen => self.freshen(pending, parts, body, now).await,
             ResponsePlan::Retry => ResponseOutcome::Retry(Box::new(pending.into_retry())),
             ResponsePlan::StaleOnError => self.stale_on_error(pending, parts, body),
@@ -199,10 +203,9 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
                 self.pass_forwarded(pending, parts, streamed(body))
             }
             ResponsePlan::Collect { store, etag } => {
-                let fill = Fill { cc, now, store };
-                self.collect(pending, parts, body, fill, etag).await
+                self.collect(pending, parts, body, fill(store), etag).await
             }
-            ResponsePlan::Capture => self.capture(pending, parts, body, cc, now),
+            ResponsePlan::Capture => self.capture(pending, parts, body, fill(Ok(()))),
             ResponsePlan::Pass(why) => {
                 tracing::debug!(target: "webcache", uri = pending.uri(), reason = %why, "not stored");
                 let mut pending = pending;
@@ -363,6 +366,47 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
         self.respond_collected(pending, parts, data, trailers, status.stored(stored_ok))
     }
 
+    /// Combines the 206 answering the cache's request for the bytes a
+    /// stored part lacks with that part (RFC 9111 §3.4), stores the result
+    /// and answers the client's request from it; when the body cannot be
+    /// read whole, or the result cannot answer the request, sends the
+    /// client's own request forward once more instead.
+    async fn complete<B>(
+        &self,
+        mut pending: Pending,
+        parts: Parts,
+        body: Pin<Box<B>>,
+        fill: Fill,
+    ) -> ResponseOutcome<B>
+    where
+        B: Body + Send + 'static,
+        B::Data: Buf + Send,
+        B::Error: Send,
+    {
+        let s = &*self.shared;
+        let combined = match collect(body, s.config.max_body_size()).await {
+            Collected::Complete(data, _) => self
+                .to_store(&pending, &parts, data, &fill.cc, fill.now, fill.date_added)
+                .ok()
+                .filter(|(c, _)| can_answer(c, &pending.facts.method, &pending.request_headers)),
+            _ => None,
+        };
+        let Some((stored, vary)) = combined else {
+            tracing::debug!(target: "webcache", uri = pending.uri(), "part not combined: the client's request goes forward");
+            return ResponseOutcome::Retry(Box::new(pending.into_retry()));
+        };
+        let cc = s.stored_cache_control(fill.cc, parts.headers.len(), &stored.headers);
+        let f = freshness(&stored, &cc, &s.config, fill.now);
+        let stored_ok = self.write(&pending, stored.clone(), vary, &cc, &f).await;
+        pending.release_flight(stored_ok);
+        let status = CacheStatus::forward(s.status_name(), pending.forward_reason())
+            .fwd_status(parts.status.as_u16())
+            .ttl(f.ttl_secs())
+            .stored(stored_ok);
+        let response = self.respond_stored(&pending, stored, &f, status);
+        ResponseOutcome::Respond(response.map(CacheBody::full))
+    }
+
     /// Streams a storable body of unknown length on while a background task
     /// waits for the captured copy and stores it once complete.
     fn capture<B>(
@@ -370,8 +414,7 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
         mut pending: Pending,
         parts: Parts,
         body: Pin<Box<B>>,
-        cc: CacheControl,
-        now: SystemTime,
+        plan: Fill,
     ) -> ResponseOutcome<B>
     where
         B: Body + Send + 'static,
@@ -385,14 +428,7 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
         let mut fill = pending.take_fill();
         let started = s.tasks.spawn(async move {
             let stored_ok = match rx.await {
-                Ok(data) => {
-                    let plan = Fill {
-                        cc,
-                        now,
-                        store: Ok(()),
-                    };
-                    handler.store_or_log(&fill, &store_parts, data, plan).await
-                }
+                Ok(data) => handler.store_or_log(&fill, &store_parts, data, plan).await,
                 Err(_) => false,
             };
             fill.release_flight(stored_ok);
@@ -412,9 +448,9 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
         body: Bytes,
         fill: Fill,
     ) -> bool {
-        let stored = fill
-            .store
-            .and_then(|()| self.to_store(pending, parts, body, &fill.cc, fill.now));
+        let stored = fill.store.and_then(|()| {
+            self.to_store(pending, parts, body, &fill.cc, fill.now, fill.date_added)
+        });
         match stored {
             Ok((stored, vary)) => {
                 let cc =
@@ -440,6 +476,7 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
         body: Bytes,
         cc: &CacheControl,
         now: SystemTime,
+        date_added: bool,
     ) -> Result<(StoredResponse, Vec<HeaderName>), NotStorable> {
         let s = &*self.shared;
         let config = &s.config;
@@ -467,8 +504,12 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
         if parts.status != StatusCode::PARTIAL_CONTENT {
             return Ok((stored, vary));
         }
-        let combined =
-            crate::partial::combine(stored, pending.stored.as_ref(), &pending.request_headers)?;
+        let combined = crate::partial::combine(
+            stored,
+            pending.stored.as_ref(),
+            &pending.request_headers,
+            !date_added,
+        )?;
         // The parts held count against the limit as a whole body.
         if combined.body.len() > config.max_body_size() {
             return Err(NotStorable::BodyTooLarge);

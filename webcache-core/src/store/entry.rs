@@ -25,13 +25,20 @@
 //! complete_length u64 | ranges: u32 count, each { first u64; last u64 }
 //! body: u64 len, bytes (to the end)
 //! ```
+//! Format version 3, representation: format 2 for an incomplete response
+//! that must never be combined with another part
+//! ([`PartialContent::uncombinable`]), marked by bit 1 of `flags` (bit 0
+//! is `invalidated` in every format). Written only for such responses, so
+//! that a release reading formats 1 and 2 misses on them rather than
+//! combining them.
+//!
 //! Metadata (format 1 only):
 //! ```text
 //! "WC" 0x01 'M' | salt u64 | expires_at u64 s | vary: u16 count, each { u16 len, bytes }
 //! ```
 //!
-//! This release reads formats 1 and 2. It writes format 2 only for
-//! incomplete responses, and everything else in format 1, so that a
+//! This release reads formats 1, 2 and 3. It writes formats 2 and 3 only
+//! for incomplete responses, and everything else in format 1, so that a
 //! release reading only format 1 still reads every complete response and
 //! all metadata it writes (and misses on its incomplete responses).
 
@@ -48,10 +55,14 @@ use crate::partial::PartialContent;
 use crate::range::ByteRange;
 
 const MAGIC: &[u8; 2] = b"WC";
-/// The newest format version this release writes (for incomplete
-/// responses; complete responses and metadata are written in
-/// [`FORMAT_1`]).
+/// The format version of incomplete responses that may be combined
+/// (complete responses and metadata are written in [`FORMAT_1`]).
 pub const FORMAT_VERSION: u8 = 2;
+/// The newest format version this release writes: an incomplete response
+/// never to be combined.
+pub const FORMAT_3: u8 = 3;
+/// Bit 1 of `flags`, in format 3: the part is not combinable.
+const FLAG_UNCOMBINABLE: u8 = 2;
 /// The first format version, still written for complete responses and
 /// metadata, and read.
 pub const FORMAT_1: u8 = 1;
@@ -145,15 +156,17 @@ impl StoredResponse {
         let mut out = BytesMut::with_capacity(
             64 + self.uri.len() + header_bytes + range_bytes + self.body.len(),
         );
+        let uncombinable = self.partial.as_ref().is_some_and(|p| !p.is_combinable());
         out.put_slice(MAGIC);
-        out.put_u8(if self.partial.is_some() {
-            FORMAT_VERSION
-        } else {
-            FORMAT_1
+        out.put_u8(match &self.partial {
+            None => FORMAT_1,
+            Some(_) if uncombinable => FORMAT_3,
+            Some(_) => FORMAT_VERSION,
         });
         out.put_u8(KIND_REPRESENTATION);
         out.put_u16(self.status.as_u16());
-        out.put_u8(u8::from(self.invalidated));
+        let uncombinable_flag = if uncombinable { FLAG_UNCOMBINABLE } else { 0 };
+        out.put_u8(u8::from(self.invalidated) | uncombinable_flag);
         out.put_u64(unix_millis(self.request_time));
         out.put_u64(unix_millis(self.response_time));
         out.put_u64(self.salt);
@@ -190,11 +203,11 @@ impl StoredResponse {
         out.freeze()
     }
 
-    /// Decodes what [`encode`](Self::encode) wrote, in format 1 or 2. The
+    /// Decodes what [`encode`](Self::encode) wrote, in format 1, 2 or 3. The
     /// body and header values share `bytes` rather than copying them.
     pub fn decode(bytes: Bytes) -> Result<StoredResponse, DecodeError> {
         let mut r = Reader::new(&bytes);
-        let version = r.header(KIND_REPRESENTATION, &[FORMAT_1, FORMAT_VERSION])?;
+        let version = r.header(KIND_REPRESENTATION, &[FORMAT_1, FORMAT_VERSION, FORMAT_3])?;
         let status = StatusCode::from_u16(r.u16()?).map_err(|_| DecodeError::Invalid("status"))?;
         let flags = r.u8()?;
         let request_time = from_unix_millis(r.u64()?);
@@ -222,10 +235,13 @@ impl StoredResponse {
                 .map_err(|_| DecodeError::Invalid("header value"))?;
             headers.append(name, value);
         }
-        let partial = if version == FORMAT_VERSION {
-            Some(read_partial(&mut r)?)
-        } else {
-            None
+        let partial = match version {
+            FORMAT_1 => None,
+            FORMAT_VERSION => Some(read_partial(&mut r)?),
+            _ if flags & FLAG_UNCOMBINABLE == 0 => {
+                return Err(DecodeError::Invalid("format 3 without its flag"));
+            }
+            _ => Some(read_partial(&mut r)?.uncombinable()),
         };
         let body_len = usize::try_from(r.u64()?).map_err(|_| DecodeError::Truncated)?;
         let (start, end) = r.span(body_len)?;
@@ -522,10 +538,10 @@ mod tests {
             StoredResponse::decode(Bytes::from(v.clone())),
             Err(DecodeError::UnknownVersion(0))
         );
-        v[2] = FORMAT_VERSION + 1;
+        v[2] = FORMAT_3 + 1;
         assert_eq!(
             StoredResponse::decode(Bytes::from(v.clone())),
-            Err(DecodeError::UnknownVersion(FORMAT_VERSION + 1))
+            Err(DecodeError::UnknownVersion(FORMAT_3 + 1))
         );
         v[2] = FORMAT_1;
         v[3] = b'M';
@@ -606,6 +622,60 @@ mod tests {
             StoredResponse::decode(Bytes::from_static(FORMAT_2_FIXTURE)).unwrap(),
             expected
         );
+    }
+
+    #[test]
+    fn rfc9111_3_4_uncombinable_parts_round_trip_in_format_3() {
+        let stored = StoredResponse {
+            partial: incomplete_sample()
+                .partial
+                .map(PartialContent::uncombinable),
+            ..incomplete_sample()
+        };
+        let bytes = stored.encode();
+        assert_eq!(&bytes[..4], b"WC\x03R");
+        // Bit 0 is still `invalidated`.
+        assert_eq!(bytes[6], 0b11);
+        assert_eq!(StoredResponse::decode(bytes).unwrap(), stored);
+        // Combinable parts stay in format 2, readable by older releases.
+        assert_eq!(incomplete_sample().encode()[2], FORMAT_VERSION);
+    }
+
+    #[test]
+    fn format_3_reads_its_fixture_and_needs_its_flag() {
+        let expected = StoredResponse {
+            partial: PartialContent::new(10, vec![ByteRange { first: 3, last: 4 }])
+                .map(PartialContent::uncombinable),
+            ..format_2_expected()
+        };
+        let mut fixture = FORMAT_2_FIXTURE.to_vec();
+        fixture[2] = 3;
+        fixture[6] = FLAG_UNCOMBINABLE;
+        assert_eq!(expected.encode().as_ref(), fixture.as_slice());
+        assert_eq!(
+            StoredResponse::decode(Bytes::from(fixture.clone())).unwrap(),
+            expected
+        );
+        // Format 3 without its flag does not decode.
+        fixture[6] = 0;
+        assert!(StoredResponse::decode(Bytes::from(fixture)).is_err());
+    }
+
+    fn format_2_expected() -> StoredResponse {
+        let mut headers = HeaderMap::new();
+        headers.insert("etag", HeaderValue::from_static("\"1\""));
+        StoredResponse {
+            status: StatusCode::OK,
+            headers,
+            body: Bytes::from_static(b"hi"),
+            request_time: UNIX_EPOCH + Duration::from_millis(1000),
+            response_time: UNIX_EPOCH + Duration::from_millis(2000),
+            uri: "http://a.test/x/".into(),
+            selecting: vec![],
+            salt: 5,
+            invalidated: false,
+            partial: PartialContent::new(10, vec![ByteRange { first: 3, last: 4 }]),
+        }
     }
 
     const FORMAT_2_FIXTURE: &[u8] = &[

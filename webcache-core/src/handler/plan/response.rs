@@ -38,6 +38,13 @@ pub enum ResponsePlan {
         /// Read the body whole rather than capture it.
         collect: bool,
     },
+    /// A 206 answering the cache's request for the bytes a stored
+    /// incomplete response lacks (RFC 9111 §3.4): read it whole, combine it
+    /// with the stored part, store the result, and answer the client's
+    /// request from it — or, when it does not combine into a response that
+    /// answers the request, send the client's own request forward once
+    /// more ([`ResponsePlan::Retry`]'s path).
+    Complete,
     /// A 304 to the cache's validation that identifies the stored response:
     /// freshen it with the 304's fields, store it and serve it (RFC 9111
     /// §4.3.4).
@@ -76,11 +83,11 @@ pub enum ResponsePlan {
 
 /// Decides what to do with `response` (its head), the answer to the
 /// request `pending` describes. `cc` is the response's Cache-Control as
-/// this cache reads it ([`crate::targeted::response_cache_control`]),
-/// `date_added` is true when the cache added its `Date`, and `announced`
-/// is the body length it declares.
+/// this cache reads it ([`crate::targeted::response_cache_control`]), and
+/// `announced` is the body length it declares.
 ///
-/// In order: exempt and unsafe-method forwards; a 304 to a validation
+/// In order: exempt and unsafe-method forwards; the answer to the cache's
+/// request completing a stored part (RFC 9111 §3.4); a 304 to a validation
 /// (§4.3.4); an error to a validation (RFC 5861 §4); HEAD (§4.3.5); then a
 /// full response to GET, storable or not (§3, [`Storability::is_storable`] and
 /// [`within_limits`]).
@@ -88,7 +95,6 @@ pub fn plan_response<P: Storability + ?Sized>(
     pending: &Pending,
     response: &Parts,
     cc: &CacheControl,
-    date_added: bool,
     announced: Option<u64>,
     storage: &P,
     config: &Config,
@@ -96,9 +102,12 @@ pub fn plan_response<P: Storability + ?Sized>(
     match pending.kind {
         Kind::Exempt => return ResponsePlan::PassThrough,
         Kind::Method => {
-            return plan_unsafe(
-                pending, response, cc, date_added, announced, storage, config,
-            );
+            return plan_unsafe(pending, response, cc, announced, storage, config);
+        }
+        Kind::Complete(_) => {
+            if let Some(plan) = plan_completion(pending, response, cc, announced, storage, config) {
+                return plan;
+            }
         }
         _ => {}
     }
@@ -120,15 +129,7 @@ pub fn plan_response<P: Storability + ?Sized>(
             cc,
             config,
         )
-        .and_then(|()| {
-            within_limits(
-                response.status,
-                &response.headers,
-                date_added,
-                announced,
-                config,
-            )
-        });
+        .and_then(|()| within_limits(&response.headers, announced, config));
     let etag = config.role() == Role::Application
         && response.status == StatusCode::OK
         && !response.headers.contains_key(ETAG);
@@ -148,7 +149,6 @@ fn plan_unsafe<P: Storability + ?Sized>(
     pending: &Pending,
     response: &Parts,
     cc: &CacheControl,
-    date_added: bool,
     announced: Option<u64>,
     storage: &P,
     config: &Config,
@@ -168,21 +168,50 @@ fn plan_unsafe<P: Storability + ?Sized>(
     as_get.method = Method::GET;
     let store = storage
         .is_storable(&as_get, response.status, &response.headers, cc, config)
-        .and_then(|()| {
-            within_limits(
-                response.status,
-                &response.headers,
-                date_added,
-                announced,
-                config,
-            )
-        });
+        .and_then(|()| within_limits(&response.headers, announced, config));
     match store {
         Ok(()) => ResponsePlan::InvalidateAndStore {
             collect: announced.is_some_and(|len| len <= config.max_body_size() as u64),
         },
         Err(_) => ResponsePlan::Invalidate,
     }
+}
+
+/// The plans particular to the answer of the cache's own request for the
+/// bytes a stored part lacks (RFC 9111 §3.4): a 206 that may be stored
+/// (within the body size limit) is combined; any other 206, or a 416,
+/// answers a request the client did not make, so the client's own goes
+/// forward instead. `None` for an ordinary response (a 200 when If-Range
+/// no longer held, an error), handled as for any forward.
+fn plan_completion<P: Storability + ?Sized>(
+    pending: &Pending,
+    response: &Parts,
+    cc: &CacheControl,
+    announced: Option<u64>,
+    storage: &P,
+    config: &Config,
+) -> Option<ResponsePlan> {
+    match response.status {
+        StatusCode::PARTIAL_CONTENT => {}
+        StatusCode::RANGE_NOT_SATISFIABLE => return Some(ResponsePlan::Retry),
+        _ => return None,
+    }
+    let storable = storage
+        .is_storable(
+            &pending.facts,
+            response.status,
+            &response.headers,
+            cc,
+            config,
+        )
+        .and_then(|()| within_limits(&response.headers, announced, config))
+        .is_ok();
+    // A body of unknown length is read up to the limit all the same.
+    Some(if storable {
+        ResponsePlan::Complete
+    } else {
+        ResponsePlan::Retry
+    })
 }
 
 /// The plans particular to the answer of a validation: a 304 (RFC 9111
@@ -273,7 +302,6 @@ mod tests {
             pending,
             response,
             &cc,
-            false,
             announced,
             &DefaultStorability,
             &config,
@@ -313,6 +341,34 @@ mod tests {
         assert_eq!(plan(&p, &other, Some(3)), ResponsePlan::Invalidate);
         let p = pending(Kind::Method, Method::PUT, None);
         assert_eq!(plan(&p, &own, Some(3)), ResponsePlan::Invalidate);
+    }
+
+    #[test]
+    fn rfc9111_3_4_the_answer_to_a_completion_is_combined_or_the_client_request_retried() {
+        let missing = crate::range::ByteRange { first: 5, last: 9 };
+        let p = pending(Kind::Complete(missing), Method::GET, Some("\"a\""));
+        let part = [("content-range", "bytes 5-9/10"), ("etag", "\"a\"")];
+        assert_eq!(plan(&p, &head(206, &part), Some(5)), ResponsePlan::Complete);
+        assert_eq!(plan(&p, &head(206, &part), None), ResponsePlan::Complete);
+        assert_eq!(
+            plan(&p, &head(206, &part), Some(1 << 40)),
+            ResponsePlan::Retry
+        );
+        let no_store = [part[0], part[1], ("cache-control", "no-store")];
+        assert_eq!(
+            plan(&p, &head(206, &no_store), Some(5)),
+            ResponsePlan::Retry
+        );
+        assert_eq!(plan(&p, &head(416, &[]), Some(0)), ResponsePlan::Retry);
+        // If-Range no longer held: the whole new representation, stored.
+        let whole = head(200, &[("cache-control", "max-age=60"), ("etag", "\"b\"")]);
+        assert_eq!(
+            plan(&p, &whole, Some(10)),
+            ResponsePlan::Collect {
+                store: Ok(()),
+                etag: false
+            }
+        );
     }
 
     #[test]
