@@ -12,7 +12,7 @@
 //! assert_eq!(key.uri(), "http://example.com/a?b=1");
 //! ```
 
-use http::header::{HOST, HeaderMap, HeaderName};
+use http::header::{HOST, HeaderMap, HeaderName, HeaderValue};
 use http::request::Parts;
 use sha2::{Digest, Sha256};
 
@@ -217,6 +217,24 @@ pub struct Metadata {
     /// Seconds since the Unix epoch after which no representation written
     /// under this metadata is kept; the metadata lives as long.
     pub expires_at: u64,
+    /// The stored representations of a resource that varies, most recently
+    /// written first (at most [`MAX_VARIANTS`]): what a request that
+    /// matches none of them validates with (RFC 9111 §4.3.1). Empty for a
+    /// resource that does not vary.
+    pub variants: Vec<Variant>,
+}
+
+/// How many variants [`Metadata`] remembers.
+pub const MAX_VARIANTS: usize = 8;
+
+/// A stored representation of a resource that varies, as its metadata
+/// remembers it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Variant {
+    /// Its [`SecondaryKey::digest`].
+    pub digest: [u8; DIGEST_LEN],
+    /// Its ETag field value, as stored.
+    pub etag: HeaderValue,
 }
 
 impl Metadata {
@@ -227,6 +245,7 @@ impl Metadata {
             salt,
             vary,
             expires_at,
+            variants: Vec::new(),
         }
     }
 
@@ -236,7 +255,47 @@ impl Metadata {
             salt: random_salt(),
             vary,
             expires_at,
+            variants: Vec::new(),
         }
+    }
+
+    /// The metadata to write with a representation stored under the
+    /// secondary key `digest` with the ETag `etag`, given the resource's
+    /// metadata before (`previous`): its salt kept (or a new one), the
+    /// Vary names `vary`, the later expiry, and the variants — those of
+    /// `previous` when it varied on the same names, with this one first,
+    /// its entry replaced (dropped when it has no ETag), at most
+    /// [`MAX_VARIANTS`]; none for a resource that does not vary.
+    pub fn updated(
+        previous: Option<&Metadata>,
+        vary: Vec<HeaderName>,
+        expires_at: u64,
+        digest: &[u8; DIGEST_LEN],
+        etag: Option<&HeaderValue>,
+    ) -> Metadata {
+        let mut metadata = match previous {
+            Some(m) => Metadata::with_salt(m.salt, vary, m.expires_at.max(expires_at)),
+            None => Metadata::new(vary, expires_at),
+        };
+        if metadata.vary.is_empty() {
+            return metadata;
+        }
+        if let Some(etag) = etag {
+            metadata.variants.push(Variant {
+                digest: *digest,
+                etag: etag.clone(),
+            });
+        }
+        let same_names = previous.is_some_and(|m| m.vary == metadata.vary);
+        let kept = previous
+            .filter(|_| same_names)
+            .map_or(&[][..], |m| &m.variants[..])
+            .iter()
+            .filter(|v| v.digest != *digest)
+            .take(MAX_VARIANTS - metadata.variants.len())
+            .cloned();
+        metadata.variants.extend(kept);
+        metadata
     }
 }
 
@@ -259,6 +318,58 @@ pub(crate) fn random_salt() -> u64 {
 
 #[cfg(test)]
 mod tests {
+
+    fn tag(t: &'static str) -> Option<HeaderValue> {
+        Some(HeaderValue::from_static(t))
+    }
+
+    #[test]
+    fn rfc9111_4_3_1_metadata_remembers_the_variants_most_recent_first() {
+        let accept = vec![HeaderName::from_static("accept")];
+        let m = Metadata::updated(None, accept.clone(), 10, &[1; 16], tag("\"a\"").as_ref());
+        assert_eq!(m.variants.len(), 1);
+        let m2 = Metadata::updated(Some(&m), accept.clone(), 5, &[2; 16], tag("\"b\"").as_ref());
+        assert_eq!(m2.salt, m.salt);
+        assert_eq!(m2.expires_at, 10);
+        let digests: Vec<u8> = m2.variants.iter().map(|v| v.digest[0]).collect();
+        assert_eq!(digests, [2, 1]);
+        // Rewritten: moved first, with its new tag; without one, dropped.
+        let m3 = Metadata::updated(
+            Some(&m2),
+            accept.clone(),
+            5,
+            &[1; 16],
+            tag("\"c\"").as_ref(),
+        );
+        assert_eq!(m3.variants[0].etag, "\"c\"");
+        assert_eq!(m3.variants.len(), 2);
+        let m4 = Metadata::updated(Some(&m3), accept.clone(), 5, &[1; 16], None);
+        assert_eq!(
+            m4.variants.iter().map(|v| v.digest[0]).collect::<Vec<_>>(),
+            [2]
+        );
+        // Bounded.
+        let mut m = m4;
+        for i in 0..20u8 {
+            m = Metadata::updated(
+                Some(&m),
+                accept.clone(),
+                5,
+                &[i + 10; 16],
+                tag("\"x\"").as_ref(),
+            );
+        }
+        assert_eq!(m.variants.len(), MAX_VARIANTS);
+        assert_eq!(m.variants[0].digest[0], 29);
+        // Other Vary names: the old variants are unreachable, forgotten.
+        let other = vec![HeaderName::from_static("accept-language")];
+        let m5 = Metadata::updated(Some(&m), other, 5, &[3; 16], tag("\"d\"").as_ref());
+        assert_eq!(m5.variants.len(), 1);
+        // A resource that does not vary remembers none.
+        let plain = Metadata::updated(Some(&m5), vec![], 5, &[4; 16], tag("\"e\"").as_ref());
+        assert!(plain.variants.is_empty());
+    }
+
     use super::*;
     use http::{HeaderValue, Request};
 

@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use crate::headers::{
     EntityTag, EntityTagCondition, connection_options, date_field, is_hop_by_hop, parse_http_date,
 };
+use crate::key::Variant;
 use crate::store::{StoredResponse, hex};
 
 /// Who evaluates the preconditions.
@@ -121,6 +122,44 @@ fn stored_modification_date(
     last_modified
         .or_else(|| date_field(stored, &DATE).flatten())
         .or(received)
+}
+
+/// The If-None-Match a cache sends for a request that matches none of the
+/// stored variants of a resource (RFC 9111 §4.3.1): the entity tags of
+/// those it remembers, so that the origin can answer 304 with the one it
+/// would select. `None` when there are none.
+pub fn variants_condition(variants: &[Variant]) -> Option<HeaderValue> {
+    let mut list = Vec::new();
+    for variant in variants {
+        if !list.is_empty() {
+            list.extend_from_slice(b", ");
+        }
+        list.extend_from_slice(variant.etag.as_bytes());
+    }
+    HeaderValue::from_bytes(&list)
+        .ok()
+        .filter(|_| !list.is_empty())
+}
+
+/// The stored variant a 304 with fields `not_modified` selects (RFC 9111
+/// §4.3.4), among `variants` (most recent first): the one whose entity tag
+/// is the 304's — the same strong tag when the 304's is strong, else the
+/// most recent that matches weakly. The stored response itself must still
+/// be [`identifies`]-checked once fetched.
+pub fn selected_variant<'a>(
+    variants: &'a [Variant],
+    not_modified: &HeaderMap,
+) -> Option<&'a Variant> {
+    let tag = EntityTag::from_headers(not_modified)?;
+    variants.iter().find(|v| {
+        EntityTag::parse(v.etag.as_bytes()).is_some_and(|stored| {
+            if tag.is_weak() {
+                stored.weak_eq(&tag)
+            } else {
+                stored.strong_eq(&tag)
+            }
+        })
+    })
 }
 
 /// A date precondition: valid, and on a single line; otherwise ignored.
@@ -697,6 +736,36 @@ mod tests {
             evaluate_preconditions(&Method::GET, &req, &bare, Evaluator::Origin, None),
             Precondition::Proceed
         );
+    }
+
+    #[test]
+    fn rfc9111_4_3_1_a_vary_miss_validates_with_the_variants_entity_tags() {
+        let variant = |d: u8, tag: &'static str| Variant {
+            digest: [d; 16],
+            etag: HeaderValue::from_static(tag),
+        };
+        let variants = [
+            variant(1, "\"a\""),
+            variant(2, "W/\"b\""),
+            variant(3, "\"b\""),
+        ];
+        assert_eq!(
+            variants_condition(&variants).unwrap(),
+            "\"a\", W/\"b\", \"b\""
+        );
+        assert_eq!(variants_condition(&[]), None);
+        let selects = |tag: &str| {
+            let h = map(&[("etag", tag.to_owned())]);
+            selected_variant(&variants, &h).map(|v| v.digest[0])
+        };
+        // RFC 9111 §4.3.4: a strong tag selects the same strong tag; a
+        // weak one the most recent weak match.
+        assert_eq!(selects("\"a\""), Some(1));
+        assert_eq!(selects("\"b\""), Some(3));
+        assert_eq!(selects("W/\"b\""), Some(2));
+        assert_eq!(selects("W/\"a\""), Some(1));
+        assert_eq!(selects("\"c\""), None);
+        assert_eq!(selected_variant(&variants, &HeaderMap::new()), None);
     }
 
     #[test]

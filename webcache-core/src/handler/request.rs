@@ -11,7 +11,7 @@ use http::{Method, Request, Response, StatusCode, Uri, Version};
 
 use super::flight::{FillOutcome, FlightKey, Join, wait};
 use super::mixins::{Policy, Retrieval, Validation};
-use super::plan::{RequestPlan, Served, plan_request};
+use super::plan::{RequestPlan, Served, plan_request, validates_variants};
 use super::{Counters, Shared};
 use crate::config::{Config, Role};
 use crate::freshness::Freshness;
@@ -46,6 +46,9 @@ pub(crate) enum Kind {
     /// The cache's request for the bytes a stored incomplete response
     /// lacks (RFC 9111 §3.4).
     Complete(crate::range::ByteRange),
+    /// A Vary miss sent with the stored variants' entity tags (RFC 9111
+    /// §4.3.1).
+    Variants,
 }
 
 /// The request handler's account of a request that goes forward; give it
@@ -139,6 +142,18 @@ impl Pending {
                     remove_validators(&mut parts.headers);
                 }
             }
+            Kind::Variants => {
+                if self.role == Role::Application {
+                    remove_preconditions(&mut parts.headers);
+                }
+                let tags = self
+                    .metadata
+                    .as_ref()
+                    .and_then(|m| crate::validation::variants_condition(&m.variants));
+                if let Some(tags) = tags {
+                    parts.headers.insert(http::header::IF_NONE_MATCH, tags);
+                }
+            }
             // The client's request carries no precondition (see
             // `missing_range`): only the range changes.
             Kind::Complete(missing) => {
@@ -199,6 +214,7 @@ impl Pending {
             Kind::Validate(_) | Kind::Refresh => Forward::Stale,
             Kind::Retry => Forward::Miss,
             Kind::Complete(_) => Forward::Partial,
+            Kind::Variants => Forward::VaryMiss,
         }
     }
 }
@@ -485,6 +501,13 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
                     reason,
                     stale_if_error,
                 } => request.pending(Kind::Validate(reason), found, stale_if_error, config),
+                RequestPlan::Forward(Forward::VaryMiss)
+                    if found.metadata.as_ref().is_some_and(|m| {
+                        validates_variants(m, &parts.headers, &request.facts, config)
+                    }) =>
+                {
+                    request.pending(Kind::Variants, found, false, config)
+                }
                 RequestPlan::Forward(why) => request.pending(Kind::Miss(why), found, false, config),
                 RequestPlan::Complete { missing } => {
                     request.pending(Kind::Complete(missing), found, false, config)

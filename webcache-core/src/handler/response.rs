@@ -28,7 +28,8 @@ use crate::status::CacheStatus;
 use crate::storage::{NotStorable, body_matches_length, content_length, selecting_within_limits};
 use crate::store::{Store, StoreKey, StoredResponse, Write};
 use crate::validation::{
-    Evaluator, Precondition, freshen, has_preconditions, head_matches, not_modified_headers,
+    Evaluator, Precondition, freshen, has_preconditions, head_matches, identifies,
+    not_modified_headers,
 };
 
 /// What the response handler decided.
@@ -192,6 +193,16 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
             }
             ResponsePlan::Complete => self.complete(pending, parts, body, fill(Ok(()))).await,
             ResponsePlan::Freshen => self.freshen(pending, parts, body, now).await,
+            ResponsePlan::FreshenVariant => {
+                let mut pending = pending;
+                match self.selected_variant(&pending, &parts.headers).await {
+                    Some(stored) => {
+                        pending.stored = Some(stored);
+                        self.freshen(pending, parts, body, now).await
+                    }
+                    None => ResponseOutcome::Retry(Box::new(pending.into_retry())),
+                }
+            }
             ResponsePlan::Retry => ResponseOutcome::Retry(Box::new(pending.into_retry())),
             ResponsePlan::StaleOnError => self.stale_on_error(pending, parts, body),
             ResponsePlan::Head { update } => {
@@ -280,6 +291,30 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
             .stored(stored_ok);
         let response = self.respond_stored(&pending, stored, &f, status);
         ResponseOutcome::Respond(response.map(CacheBody::full))
+    }
+
+    /// The stored variant a 304 to a Vary miss selects (RFC 9111 §4.3.4),
+    /// fetched, checked against the 304, and given the request's selecting
+    /// fields: the origin's 304 says it is what it selects for them too, so
+    /// that, freshened, it is stored for them as well. `None` when it is
+    /// gone, written under another salt, or not what the 304 identifies.
+    async fn selected_variant(
+        &self,
+        pending: &Pending,
+        not_modified: &HeaderMap,
+    ) -> Option<StoredResponse> {
+        let s = &*self.shared;
+        let metadata = pending.metadata.as_ref()?;
+        let variant = crate::validation::selected_variant(&metadata.variants, not_modified)?;
+        let key = StoreKey::representation(*pending.primary.digest(), variant.digest);
+        let bytes = s.get_many(&[key]).await?.pop().flatten()?;
+        let mut stored = StoredResponse::decode(bytes)
+            .ok()
+            .filter(|st| st.salt == metadata.salt && st.uri == pending.primary.uri())
+            .filter(|st| identifies(&st.headers, not_modified))?;
+        let secondary = s.secondary_key(&pending.primary, &metadata.vary, &pending.request_headers);
+        stored.selecting = secondary.selecting().to_vec();
+        Some(stored)
     }
 
     /// Serves the stored response stale in place of an error answering its
@@ -570,13 +605,16 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
         let now = s.clock.now();
         let ttl = s.mixins.storability().retention(f, cc, &s.config);
         let expires_at = unix_secs(now + ttl);
-        let metadata = match &pending.metadata {
-            Some(m) => Metadata::with_salt(m.salt, vary.clone(), m.expires_at.max(expires_at)),
-            None => Metadata::new(vary.clone(), expires_at),
-        };
+        let secondary = s.secondary_key(&pending.primary, &vary, &pending.request_headers);
+        let metadata = Metadata::updated(
+            pending.metadata.as_ref(),
+            vary.clone(),
+            expires_at,
+            secondary.digest(),
+            stored.headers.get(ETAG),
+        );
         stored.salt = metadata.salt;
         let resource = *pending.primary.digest();
-        let secondary = s.secondary_key(&pending.primary, &vary, &pending.request_headers);
         let meta_ttl =
             Duration::from_secs(metadata.expires_at.saturating_sub(unix_secs(now)).max(1));
         let writes = vec![

@@ -32,15 +32,24 @@
 //! that a release reading formats 1 and 2 misses on them rather than
 //! combining them.
 //!
-//! Metadata (format 1 only):
+//! Metadata, format 1:
 //! ```text
 //! "WC" 0x01 'M' | salt u64 | expires_at u64 s | vary: u16 count, each { u16 len, bytes }
 //! ```
+//! Metadata, format 2 (a resource that varies, with the entity tags of its
+//! stored variants, RFC 9111 §4.3.1): format 1 followed by
+//! ```text
+//! variants: u16 count, each { digest 16 bytes; etag: u16 len, bytes }
+//! ```
+//! written only when there are variants to remember, so that metadata of
+//! resources that do not vary stays in format 1.
 //!
-//! This release reads formats 1, 2 and 3. It writes formats 2 and 3 only
-//! for incomplete responses, and everything else in format 1, so that a
-//! release reading only format 1 still reads every complete response and
-//! all metadata it writes (and misses on its incomplete responses).
+//! This release reads formats 1, 2 and 3 of representations and 1 and 2
+//! of metadata. It writes formats 2 and 3 only for incomplete responses
+//! and metadata format 2 only for resources with remembered variants, and
+//! everything else in format 1, so that a release reading only format 1
+//! still reads every complete response and the metadata of every resource
+//! that does not vary (and misses on the rest).
 
 use std::time::SystemTime;
 
@@ -50,7 +59,7 @@ use http::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::error::DecodeError;
 use crate::headers::{from_unix_millis, unix_millis};
-use crate::key::{Metadata, SelectingField};
+use crate::key::{Metadata, SelectingField, Variant};
 use crate::partial::PartialContent;
 use crate::range::ByteRange;
 
@@ -289,11 +298,16 @@ fn read_partial(r: &mut Reader<'_>) -> Result<PartialContent, DecodeError> {
 }
 
 impl Metadata {
-    /// Encodes in format 1 (the only metadata format).
+    /// Encodes in format 1, or in format 2 when there are variants.
     pub fn encode(&self) -> Bytes {
-        let mut out = BytesMut::with_capacity(24 + self.vary.len() * 20);
+        let variant_bytes: usize = self.variants.iter().map(|v| 18 + v.etag.len()).sum();
+        let mut out = BytesMut::with_capacity(26 + self.vary.len() * 20 + variant_bytes);
         out.put_slice(MAGIC);
-        out.put_u8(FORMAT_1);
+        out.put_u8(if self.variants.is_empty() {
+            FORMAT_1
+        } else {
+            FORMAT_VERSION
+        });
         out.put_u8(KIND_METADATA);
         out.put_u64(self.salt);
         out.put_u64(self.expires_at);
@@ -301,13 +315,21 @@ impl Metadata {
         for name in self.vary.iter().take(usize::from(u16::MAX)) {
             put_bytes16(&mut out, name.as_str().as_bytes());
         }
+        if !self.variants.is_empty() {
+            let variants = &self.variants[..self.variants.len().min(usize::from(u16::MAX))];
+            out.put_u16(variants.len() as u16);
+            for variant in variants {
+                out.put_slice(&variant.digest);
+                put_bytes16(&mut out, variant.etag.as_bytes());
+            }
+        }
         out.freeze()
     }
 
-    /// Decodes what [`encode`](Self::encode) wrote.
+    /// Decodes what [`encode`](Self::encode) wrote, in format 1 or 2.
     pub fn decode(bytes: &[u8]) -> Result<Metadata, DecodeError> {
         let mut r = Reader::new(bytes);
-        r.header(KIND_METADATA, &[FORMAT_1])?;
+        let version = r.header(KIND_METADATA, &[FORMAT_1, FORMAT_VERSION])?;
         let salt = r.u64()?;
         let expires_at = r.u64()?;
         let n = r.u16()?;
@@ -318,6 +340,11 @@ impl Metadata {
                     .map_err(|_| DecodeError::Invalid("vary name"))?,
             );
         }
+        let variants = if version == FORMAT_1 {
+            Vec::new()
+        } else {
+            read_variants(&mut r)?
+        };
         if r.pos != bytes.len() {
             return Err(DecodeError::Invalid("trailing bytes"));
         }
@@ -325,8 +352,31 @@ impl Metadata {
             salt,
             vary,
             expires_at,
+            variants,
         })
     }
+}
+
+/// The variants of metadata format 2; out of line, off the path of
+/// resources that do not vary.
+#[cold]
+#[inline(never)]
+fn read_variants(r: &mut Reader<'_>) -> Result<Vec<Variant>, DecodeError> {
+    let n = r.u16()?;
+    if n == 0 {
+        return Err(DecodeError::Invalid("format 2 metadata without variants"));
+    }
+    let mut variants = Vec::with_capacity(usize::from(n).min(crate::key::MAX_VARIANTS));
+    for _ in 0..n {
+        let digest: [u8; crate::key::DIGEST_LEN] = r
+            .take(crate::key::DIGEST_LEN)?
+            .try_into()
+            .map_err(|_| DecodeError::Truncated)?;
+        let etag = HeaderValue::from_bytes(r.bytes16()?)
+            .map_err(|_| DecodeError::Invalid("variant etag"))?;
+        variants.push(Variant { digest, etag });
+    }
+    Ok(variants)
 }
 
 fn put_bytes16(out: &mut BytesMut, b: &[u8]) {
@@ -501,13 +551,72 @@ mod tests {
 
     #[test]
     fn metadata_round_trips() {
-        let m = Metadata {
-            salt: 7,
-            vary: vec![HeaderName::from_static("accept")],
-            expires_at: 99,
-        };
+        let m = Metadata::with_salt(7, vec![HeaderName::from_static("accept")], 99);
         assert_eq!(Metadata::decode(&m.encode()).unwrap(), m);
+        assert_eq!(m.encode()[2], FORMAT_1);
     }
+
+    fn varying_metadata() -> Metadata {
+        let mut m = Metadata::with_salt(7, vec![HeaderName::from_static("accept")], 99);
+        m.variants = vec![
+            Variant {
+                digest: [1; 16],
+                etag: HeaderValue::from_static("\"a\""),
+            },
+            Variant {
+                digest: [2; 16],
+                etag: HeaderValue::from_static("W/\"b\""),
+            },
+        ];
+        m
+    }
+
+    #[test]
+    fn rfc9111_4_3_1_metadata_with_variants_round_trips_in_format_2() {
+        let m = varying_metadata();
+        let bytes = m.encode();
+        assert_eq!(bytes[2], FORMAT_VERSION);
+        assert_eq!(Metadata::decode(&bytes).unwrap(), m);
+        for len in 0..bytes.len() {
+            assert!(Metadata::decode(&bytes[..len]).is_err(), "len {len}");
+        }
+    }
+
+    #[test]
+    fn reads_metadata_written_by_format_1_and_format_2() {
+        let v1 = Metadata::with_salt(5, vec![HeaderName::from_static("a")], 3);
+        assert_eq!(v1.encode().as_ref(), METADATA_1_FIXTURE);
+        assert_eq!(Metadata::decode(METADATA_1_FIXTURE).unwrap(), v1);
+        let mut v2 = v1.clone();
+        v2.variants = vec![Variant {
+            digest: [9; 16],
+            etag: HeaderValue::from_static("\"e\""),
+        }];
+        assert_eq!(v2.encode().as_ref(), METADATA_2_FIXTURE);
+        assert_eq!(Metadata::decode(METADATA_2_FIXTURE).unwrap(), v2);
+        // Format 2 always has variants.
+        let mut empty = METADATA_1_FIXTURE.to_vec();
+        empty[2] = 2;
+        empty.extend([0, 0]);
+        assert!(Metadata::decode(&empty).is_err());
+    }
+
+    const METADATA_1_FIXTURE: &[u8] = &[
+        b'W', b'C', 1, b'M', // magic, version, kind
+        0, 0, 0, 0, 0, 0, 0, 5, // salt
+        0, 0, 0, 0, 0, 0, 0, 3, // expires_at
+        0, 1, 0, 1, b'a', // vary: a
+    ];
+
+    const METADATA_2_FIXTURE: &[u8] = &[
+        b'W', b'C', 2, b'M', // magic, version, kind
+        0, 0, 0, 0, 0, 0, 0, 5, // salt
+        0, 0, 0, 0, 0, 0, 0, 3, // expires_at
+        0, 1, 0, 1, b'a', // vary: a
+        0, 1, // one variant
+        9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, // its digest
+        0, 3, b'"', b'e', b'"', // its etag
+    ];
 
     #[test]
     fn every_truncation_is_an_error_not_a_panic() {
@@ -519,12 +628,7 @@ mod tests {
                 );
             }
         }
-        let meta = Metadata {
-            salt: 1,
-            vary: vec![HeaderName::from_static("a")],
-            expires_at: 2,
-        }
-        .encode();
+        let meta = Metadata::with_salt(1, vec![HeaderName::from_static("a")], 2).encode();
         for len in 0..meta.len() {
             assert!(Metadata::decode(&meta[..len]).is_err());
         }
@@ -546,12 +650,12 @@ mod tests {
         v[2] = FORMAT_1;
         v[3] = b'M';
         assert!(StoredResponse::decode(Bytes::from(v)).is_err());
-        // Metadata exists in format 1 only.
+        // Metadata exists in formats 1 and 2 only.
         let mut m = Metadata::new(vec![], 1).encode().to_vec();
-        m[2] = FORMAT_VERSION;
+        m[2] = FORMAT_3;
         assert_eq!(
             Metadata::decode(&m),
-            Err(DecodeError::UnknownVersion(FORMAT_VERSION))
+            Err(DecodeError::UnknownVersion(FORMAT_3))
         );
         assert_eq!(
             StoredResponse::decode(Bytes::from_static(b"garbage")),

@@ -4,14 +4,18 @@ use std::time::SystemTime;
 
 use http::HeaderMap;
 
-use crate::config::Config;
+use http::Method;
+
+use crate::config::{Config, Role};
 use crate::freshness::Freshness;
+use crate::key::Metadata;
 use crate::partial::{can_answer, missing_range};
 use crate::range::ByteRange;
 use crate::request::RequestFacts;
 use crate::reuse::{Reuse, ValidateReason, reuse};
 use crate::status::Forward;
 use crate::store::StoredResponse;
+use crate::validation::has_preconditions;
 
 /// Why a stored response is served without contacting the origin.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -126,6 +130,24 @@ fn plan_incomplete(
         Some(missing) => RequestPlan::Complete { missing },
         None => RequestPlan::Forward(Forward::Partial),
     }
+}
+
+/// True when a request that matches none of the stored variants of a
+/// resource (a Vary miss, with the resource's `metadata`) goes forward
+/// with their entity tags in If-None-Match, so that a 304 selects one of
+/// them (RFC 9111 §4.3.1, §4.3.4): a GET, for a resource whose metadata
+/// remembers variants, and no precondition of the client's to forward
+/// with it (in the application role the client's preconditions are never
+/// forwarded; the cache evaluates them on what it answers).
+pub fn validates_variants(
+    metadata: &Metadata,
+    request: &HeaderMap,
+    facts: &RequestFacts,
+    config: &Config,
+) -> bool {
+    facts.method == Method::GET
+        && !metadata.variants.is_empty()
+        && (config.role() == Role::Application || !has_preconditions(request))
 }
 
 #[inline]

@@ -12,7 +12,7 @@ use crate::headers::CacheControl;
 use crate::partial::can_answer;
 use crate::reuse::is_stale_if_error_status;
 use crate::storage::{NotStorable, is_storable_post_response, within_limits};
-use crate::validation::identifies;
+use crate::validation::{identifies, selected_variant};
 
 /// What the response handler does with a forwarded response, before the
 /// client's preconditions are evaluated on what it sends (RFC 9110 §13).
@@ -49,6 +49,12 @@ pub enum ResponsePlan {
     /// freshen it with the 304's fields, store it and serve it (RFC 9111
     /// §4.3.4).
     Freshen,
+    /// A 304 to a Vary miss sent with the stored variants' entity tags,
+    /// naming one of them (RFC 9111 §4.3.4): fetch that variant, freshen
+    /// it, store it for the request's selecting fields too, and serve it;
+    /// if it is gone or is not what the 304 identifies, send the request
+    /// once more, unconditionally.
+    FreshenVariant,
     /// A 304 to the cache's validation that matches nothing stored: send
     /// the request once more, unconditionally (RFC 9111 §4.3.4 forbids
     /// using that 304).
@@ -86,7 +92,8 @@ pub enum ResponsePlan {
 /// this cache reads it ([`crate::targeted::response_cache_control`]), and
 /// `announced` is the body length it declares.
 ///
-/// In order: exempt and unsafe-method forwards; the answer to the cache's
+/// In order: exempt and unsafe-method forwards; a 304 to a Vary miss sent
+/// with the variants' entity tags (§4.3.4); the answer to the cache's
 /// request completing a stored part (RFC 9111 §3.4); a 304 to a validation
 /// (§4.3.4); an error to a validation (RFC 5861 §4); HEAD (§4.3.5); then a
 /// full response to GET, storable or not (§3, [`Storability::is_storable`] and
@@ -103,6 +110,16 @@ pub fn plan_response<P: Storability + ?Sized>(
         Kind::Exempt => return ResponsePlan::PassThrough,
         Kind::Method => {
             return plan_unsafe(pending, response, cc, announced, storage, config);
+        }
+        Kind::Variants if response.status == StatusCode::NOT_MODIFIED => {
+            let selected = pending
+                .metadata
+                .as_ref()
+                .and_then(|m| selected_variant(&m.variants, &response.headers));
+            return match selected {
+                Some(_) => ResponsePlan::FreshenVariant,
+                None => ResponsePlan::Retry,
+            };
         }
         Kind::Complete(_) => {
             if let Some(plan) = plan_completion(pending, response, cc, announced, storage, config) {
