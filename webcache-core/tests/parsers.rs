@@ -488,13 +488,15 @@ proptest! {
         variants in prop::collection::vec((any::<[u8; 16]>(), "[!#-~]{0,12}"), 0..4),
     ) {
         let mut m = Metadata::with_salt(salt, vary, expires_at);
-        m.variants = variants
+        let list: Vec<_> = variants
             .into_iter()
             .map(|(digest, tag)| webcache_core::key::Variant {
                 digest,
                 etag: http::HeaderValue::from_str(&format!("\"{tag}\"")).expect("visible ASCII"),
             })
             .collect();
+        m.variants = webcache_core::key::Variants::new(&list);
+        prop_assert_eq!(m.variants.to_vec(), list);
         prop_assert_eq!(Metadata::decode(&m.encode()), Ok(m));
     }
 }

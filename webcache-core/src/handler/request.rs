@@ -149,7 +149,7 @@ impl Pending {
                 let tags = self
                     .metadata
                     .as_ref()
-                    .and_then(|m| crate::validation::variants_condition(&m.variants));
+                    .and_then(|m| crate::validation::variants_condition(&m.variants.to_vec()));
                 if let Some(tags) = tags {
                     parts.headers.insert(http::header::IF_NONE_MATCH, tags);
                 }
@@ -272,16 +272,17 @@ impl<S: Store, M: Policy> Shared<S, M> {
             return miss(self.secondary_key(primary, &[], request));
         };
         let representation = values.pop().flatten();
-        let metadata = values
-            .pop()
-            .flatten()
-            .and_then(|bytes| match Metadata::decode(&bytes) {
-                Ok(m) => Some(m),
-                Err(error) => {
-                    tracing::debug!(target: "webcache", %error, "undecodable metadata: a miss");
-                    None
-                }
-            });
+        let metadata =
+            values
+                .pop()
+                .flatten()
+                .and_then(|bytes| match Metadata::decode_bytes(bytes) {
+                    Ok(m) => Some(m),
+                    Err(error) => {
+                        tracing::debug!(target: "webcache", %error, "undecodable metadata: a miss");
+                        None
+                    }
+                });
         let Some(metadata) = metadata else {
             self.hints.remove(&resource);
             return miss(self.secondary_key(primary, &[], request));

@@ -305,7 +305,8 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
     ) -> Option<StoredResponse> {
         let s = &*self.shared;
         let metadata = pending.metadata.as_ref()?;
-        let variant = crate::validation::selected_variant(&metadata.variants, not_modified)?;
+        let variants = metadata.variants.to_vec();
+        let variant = crate::validation::selected_variant(&variants, not_modified)?;
         let key = StoreKey::representation(*pending.primary.digest(), variant.digest);
         let bytes = s.get_many(&[key]).await?.pop().flatten()?;
         let mut stored = StoredResponse::decode(bytes)

@@ -39,7 +39,7 @@
 //! Metadata, format 2 (a resource that varies, with the entity tags of its
 //! stored variants, RFC 9111 §4.3.1): format 1 followed by
 //! ```text
-//! variants: u16 count, each { digest 16 bytes; etag: u16 len, bytes }
+//! variants: u32 len, bytes: entries, each { digest 16 bytes; etag: u16 len, bytes }
 //! ```
 //! written only when there are variants to remember, so that metadata of
 //! resources that do not vary stays in format 1.
@@ -59,7 +59,7 @@ use http::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::error::DecodeError;
 use crate::headers::{from_unix_millis, unix_millis};
-use crate::key::{Metadata, SelectingField, Variant};
+use crate::key::{Metadata, SelectingField, Variants};
 use crate::partial::PartialContent;
 use crate::range::ByteRange;
 
@@ -300,10 +300,10 @@ fn read_partial(r: &mut Reader<'_>) -> Result<PartialContent, DecodeError> {
 impl Metadata {
     /// Encodes in format 1, or in format 2 when there are variants.
     pub fn encode(&self) -> Bytes {
-        let variant_bytes: usize = self.variants.iter().map(|v| 18 + v.etag.len()).sum();
-        let mut out = BytesMut::with_capacity(26 + self.vary.len() * 20 + variant_bytes);
+        let variants = self.variants.encoded();
+        let mut out = BytesMut::with_capacity(30 + self.vary.len() * 20 + variants.len());
         out.put_slice(MAGIC);
-        out.put_u8(if self.variants.is_empty() {
+        out.put_u8(if variants.is_empty() {
             FORMAT_1
         } else {
             FORMAT_VERSION
@@ -315,20 +315,31 @@ impl Metadata {
         for name in self.vary.iter().take(usize::from(u16::MAX)) {
             put_bytes16(&mut out, name.as_str().as_bytes());
         }
-        if !self.variants.is_empty() {
-            let variants = &self.variants[..self.variants.len().min(usize::from(u16::MAX))];
-            out.put_u16(variants.len() as u16);
-            for variant in variants {
-                out.put_slice(&variant.digest);
-                put_bytes16(&mut out, variant.etag.as_bytes());
-            }
+        if !variants.is_empty() {
+            // Variants are whole entries; a list too long to frame is
+            // dropped rather than cut mid-entry.
+            let variants = if variants.len() > u32::MAX as usize {
+                &[][..]
+            } else {
+                variants
+            };
+            put_bytes32(&mut out, variants);
         }
         out.freeze()
     }
 
-    /// Decodes what [`encode`](Self::encode) wrote, in format 1 or 2.
+    /// Decodes what [`encode`](Self::encode) wrote, in format 1 or 2,
+    /// copying the variants; [`decode_bytes`](Self::decode_bytes) keeps
+    /// them in the value instead.
     pub fn decode(bytes: &[u8]) -> Result<Metadata, DecodeError> {
-        let mut r = Reader::new(bytes);
+        Self::decode_bytes(Bytes::copy_from_slice(bytes))
+    }
+
+    /// [`decode`](Self::decode) of a value the caller gives up: the
+    /// variants are left in it, read only if asked for, so that decoding
+    /// costs no copy and no allocation for them (what a lookup uses).
+    pub fn decode_bytes(bytes: Bytes) -> Result<Metadata, DecodeError> {
+        let mut r = Reader::new(&bytes);
         let version = r.header(KIND_METADATA, &[FORMAT_1, FORMAT_VERSION])?;
         let salt = r.u64()?;
         let expires_at = r.u64()?;
@@ -340,14 +351,18 @@ impl Metadata {
                     .map_err(|_| DecodeError::Invalid("vary name"))?,
             );
         }
-        let variants = if version == FORMAT_1 {
-            Vec::new()
-        } else {
-            read_variants(&mut r)?
+        let variants = match version {
+            FORMAT_1 => None,
+            _ => Some(r.span32()?),
         };
         if r.pos != bytes.len() {
             return Err(DecodeError::Invalid("trailing bytes"));
         }
+        let variants = match variants {
+            None => Variants::default(),
+            Some((start, end)) if end > start => Variants::from_raw(bytes, start),
+            Some(_) => return Err(DecodeError::Invalid("format 2 metadata without variants")),
+        };
         Ok(Metadata {
             salt,
             vary,
@@ -355,28 +370,6 @@ impl Metadata {
             variants,
         })
     }
-}
-
-/// The variants of metadata format 2; out of line, off the path of
-/// resources that do not vary.
-#[cold]
-#[inline(never)]
-fn read_variants(r: &mut Reader<'_>) -> Result<Vec<Variant>, DecodeError> {
-    let n = r.u16()?;
-    if n == 0 {
-        return Err(DecodeError::Invalid("format 2 metadata without variants"));
-    }
-    let mut variants = Vec::with_capacity(usize::from(n).min(crate::key::MAX_VARIANTS));
-    for _ in 0..n {
-        let digest: [u8; crate::key::DIGEST_LEN] = r
-            .take(crate::key::DIGEST_LEN)?
-            .try_into()
-            .map_err(|_| DecodeError::Truncated)?;
-        let etag = HeaderValue::from_bytes(r.bytes16()?)
-            .map_err(|_| DecodeError::Invalid("variant etag"))?;
-        variants.push(Variant { digest, etag });
-    }
-    Ok(variants)
 }
 
 fn put_bytes16(out: &mut BytesMut, b: &[u8]) {
@@ -467,6 +460,7 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::key::Variant;
     use std::time::{Duration, UNIX_EPOCH};
 
     fn sample() -> StoredResponse {
@@ -558,7 +552,7 @@ mod tests {
 
     fn varying_metadata() -> Metadata {
         let mut m = Metadata::with_salt(7, vec![HeaderName::from_static("accept")], 99);
-        m.variants = vec![
+        m.variants = Variants::new(&[
             Variant {
                 digest: [1; 16],
                 etag: HeaderValue::from_static("\"a\""),
@@ -567,7 +561,7 @@ mod tests {
                 digest: [2; 16],
                 etag: HeaderValue::from_static("W/\"b\""),
             },
-        ];
+        ]);
         m
     }
 
@@ -577,6 +571,8 @@ mod tests {
         let bytes = m.encode();
         assert_eq!(bytes[2], FORMAT_VERSION);
         assert_eq!(Metadata::decode(&bytes).unwrap(), m);
+        assert_eq!(Metadata::decode_bytes(bytes.clone()).unwrap(), m);
+        assert_eq!(m.variants.to_vec().len(), 2);
         for len in 0..bytes.len() {
             assert!(Metadata::decode(&bytes[..len]).is_err(), "len {len}");
         }
@@ -588,16 +584,16 @@ mod tests {
         assert_eq!(v1.encode().as_ref(), METADATA_1_FIXTURE);
         assert_eq!(Metadata::decode(METADATA_1_FIXTURE).unwrap(), v1);
         let mut v2 = v1.clone();
-        v2.variants = vec![Variant {
+        v2.variants = Variants::new(&[Variant {
             digest: [9; 16],
             etag: HeaderValue::from_static("\"e\""),
-        }];
+        }]);
         assert_eq!(v2.encode().as_ref(), METADATA_2_FIXTURE);
         assert_eq!(Metadata::decode(METADATA_2_FIXTURE).unwrap(), v2);
         // Format 2 always has variants.
         let mut empty = METADATA_1_FIXTURE.to_vec();
         empty[2] = 2;
-        empty.extend([0, 0]);
+        empty.extend([0, 0, 0, 0]);
         assert!(Metadata::decode(&empty).is_err());
     }
 
@@ -613,9 +609,9 @@ mod tests {
         0, 0, 0, 0, 0, 0, 0, 5, // salt
         0, 0, 0, 0, 0, 0, 0, 3, // expires_at
         0, 1, 0, 1, b'a', // vary: a
-        0, 1, // one variant
-        9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, // its digest
-        0, 3, b'"', b'e', b'"', // its etag
+        0, 0, 0, 21, // variants: 21 bytes
+        9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, // the digest
+        0, 3, b'"', b'e', b'"', // the etag
     ];
 
     #[test]

@@ -112,13 +112,13 @@ pub fn plan_response<P: Storability + ?Sized>(
             return plan_unsafe(pending, response, cc, announced, storage, config);
         }
         Kind::Variants if response.status == StatusCode::NOT_MODIFIED => {
-            let selected = pending
-                .metadata
-                .as_ref()
-                .and_then(|m| selected_variant(&m.variants, &response.headers));
-            return match selected {
-                Some(_) => ResponsePlan::FreshenVariant,
-                None => ResponsePlan::Retry,
+            let selected = pending.metadata.as_ref().is_some_and(|m| {
+                selected_variant(&m.variants.to_vec(), &response.headers).is_some()
+            });
+            return if selected {
+                ResponsePlan::FreshenVariant
+            } else {
+                ResponsePlan::Retry
             };
         }
         Kind::Complete(_) => {
