@@ -109,7 +109,9 @@ impl Pending {
     }
 
     /// Adjusts the request about to be forwarded: the cache's own
-    /// validators on a validation (RFC 9111 §4.3.1), and in the application
+    /// validators on a validation (RFC 9111 §4.3.1) — on a Vary miss, the
+    /// stored variants' entity tags —, a Range and If-Range of its own when
+    /// completing a stored part (§3.4), and in the application
     /// role no client preconditions (the cache evaluates them on the way
     /// out, against the full response). In the gateway role the client's
     /// If-Match and If-Unmodified-Since still go to the origin, the only

@@ -43,9 +43,11 @@ pub enum ResponseOutcome<B: Body> {
     /// The upstream answered a validation with a 304 that matches nothing
     /// stored (RFC 9111 §4.3.4), or that leaves a stored incomplete
     /// response unable to answer the request (its If-Range no longer
-    /// holds, RFC 9111 §3.3): send [`Pending::synthesize_request`] (now
-    /// unconditional) forward once more and hand that response back with
-    /// this `Pending`.
+    /// holds, RFC 9111 §3.3), or answered the cache's request for the
+    /// bytes a stored part lacks with something that does not complete it
+    /// (§3.4): send [`Pending::synthesize_request`] (now the client's own
+    /// request, unconditional) forward once more and hand that response
+    /// back with this `Pending`.
     Retry(Box<Pending>),
 }
 
