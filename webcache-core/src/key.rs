@@ -12,7 +12,8 @@
 //! assert_eq!(key.uri(), "http://example.com/a?b=1");
 //! ```
 
-use http::header::{HOST, HeaderMap, HeaderName};
+use bytes::{BufMut, Bytes, BytesMut};
+use http::header::{HOST, HeaderMap, HeaderName, HeaderValue};
 use http::request::Parts;
 use sha2::{Digest, Sha256};
 
@@ -217,6 +218,100 @@ pub struct Metadata {
     /// Seconds since the Unix epoch after which no representation written
     /// under this metadata is kept; the metadata lives as long.
     pub expires_at: u64,
+    /// The stored representations of a resource that varies, most recently
+    /// written first (at most [`MAX_VARIANTS`]): what a request that
+    /// matches none of them validates with (RFC 9111 §4.3.1). Empty for a
+    /// resource that does not vary.
+    pub variants: Variants,
+}
+
+/// The variants [`Metadata`] remembers, kept as they are encoded and read
+/// only when needed: a hit decodes the metadata of its resource but never
+/// looks at them (see [`Variants::to_vec`]).
+#[derive(Clone, Debug, Default)]
+pub struct Variants {
+    // The value the variants were decoded from, kept whole (moved, not
+    // shared) so that a lookup pays nothing for them, and where they start.
+    raw: Bytes,
+    start: usize,
+}
+
+impl PartialEq for Variants {
+    fn eq(&self, other: &Self) -> bool {
+        self.encoded() == other.encoded()
+    }
+}
+
+impl Eq for Variants {}
+
+impl Variants {
+    /// The variants `list`, in order (at most `u16::MAX` of them, each
+    /// entity tag cut to `u16::MAX` bytes).
+    pub fn new(list: &[Variant]) -> Variants {
+        let mut out = BytesMut::new();
+        for v in list.iter().take(usize::from(u16::MAX)) {
+            let etag = &v.etag.as_bytes()[..v.etag.len().min(usize::from(u16::MAX))];
+            out.put_slice(&v.digest);
+            out.put_u16(etag.len() as u16);
+            out.put_slice(etag);
+        }
+        Variants {
+            raw: out.freeze(),
+            start: 0,
+        }
+    }
+
+    /// The variants encoded in `raw` from `start` to its end (each a
+    /// digest, a `u16` length and that many bytes of entity tag), read
+    /// only when asked for ([`to_vec`](Self::to_vec) skips what does not
+    /// decode).
+    pub(crate) fn from_raw(raw: Bytes, start: usize) -> Variants {
+        let start = start.min(raw.len());
+        Variants { raw, start }
+    }
+
+    /// The encoded form.
+    pub(crate) fn encoded(&self) -> &[u8] {
+        &self.raw[self.start..]
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.encoded().is_empty()
+    }
+
+    /// The variants, most recent first; an entity tag that is not a valid
+    /// field value is skipped.
+    pub fn to_vec(&self) -> Vec<Variant> {
+        let mut out = Vec::new();
+        let mut rest = self.encoded();
+        while rest.len() >= DIGEST_LEN + 2 {
+            let len = usize::from(u16::from_be_bytes([rest[DIGEST_LEN], rest[DIGEST_LEN + 1]]));
+            let Some(etag) = rest.get(DIGEST_LEN + 2..DIGEST_LEN + 2 + len) else {
+                break;
+            };
+            let mut digest = [0; DIGEST_LEN];
+            digest.copy_from_slice(&rest[..DIGEST_LEN]);
+            if let Ok(etag) = HeaderValue::from_bytes(etag) {
+                out.push(Variant { digest, etag });
+            }
+            rest = &rest[DIGEST_LEN + 2 + len..];
+        }
+        out
+    }
+}
+
+/// How many variants [`Metadata`] remembers.
+pub const MAX_VARIANTS: usize = 8;
+
+/// A stored representation of a resource that varies, as its metadata
+/// remembers it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Variant {
+    /// Its [`SecondaryKey::digest`].
+    pub digest: [u8; DIGEST_LEN],
+    /// Its ETag field value, as stored.
+    pub etag: HeaderValue,
 }
 
 impl Metadata {
@@ -227,6 +322,7 @@ impl Metadata {
             salt,
             vary,
             expires_at,
+            variants: Variants::default(),
         }
     }
 
@@ -236,7 +332,46 @@ impl Metadata {
             salt: random_salt(),
             vary,
             expires_at,
+            variants: Variants::default(),
         }
+    }
+
+    /// The metadata to write with a representation stored under the
+    /// secondary key `digest` with the ETag `etag`, given the resource's
+    /// metadata before (`previous`): its salt kept (or a new one), the
+    /// Vary names `vary`, the later expiry, and the variants — those of
+    /// `previous` when it varied on the same names, with this one first,
+    /// its entry replaced (dropped when it has no ETag), at most
+    /// [`MAX_VARIANTS`]; none for a resource that does not vary.
+    pub fn updated(
+        previous: Option<&Metadata>,
+        vary: Vec<HeaderName>,
+        expires_at: u64,
+        digest: &[u8; DIGEST_LEN],
+        etag: Option<&HeaderValue>,
+    ) -> Metadata {
+        let mut metadata = match previous {
+            Some(m) => Metadata::with_salt(m.salt, vary, m.expires_at.max(expires_at)),
+            None => Metadata::new(vary, expires_at),
+        };
+        if metadata.vary.is_empty() {
+            return metadata;
+        }
+        let mut list = Vec::with_capacity(MAX_VARIANTS);
+        if let Some(etag) = etag {
+            list.push(Variant {
+                digest: *digest,
+                etag: etag.clone(),
+            });
+        }
+        let same_names = previous.is_some_and(|m| m.vary == metadata.vary);
+        let before = previous
+            .filter(|_| same_names)
+            .map_or_else(Vec::new, |m| m.variants.to_vec());
+        let kept = before.into_iter().filter(|v| v.digest != *digest);
+        list.extend(kept.take(MAX_VARIANTS - list.len()));
+        metadata.variants = Variants::new(&list);
+        metadata
     }
 }
 
@@ -259,6 +394,62 @@ pub(crate) fn random_salt() -> u64 {
 
 #[cfg(test)]
 mod tests {
+
+    fn tag(t: &'static str) -> Option<HeaderValue> {
+        Some(HeaderValue::from_static(t))
+    }
+
+    #[test]
+    fn rfc9111_4_3_1_metadata_remembers_the_variants_most_recent_first() {
+        let accept = vec![HeaderName::from_static("accept")];
+        let m = Metadata::updated(None, accept.clone(), 10, &[1; 16], tag("\"a\"").as_ref());
+        assert_eq!(m.variants.to_vec().len(), 1);
+        let m2 = Metadata::updated(Some(&m), accept.clone(), 5, &[2; 16], tag("\"b\"").as_ref());
+        assert_eq!(m2.salt, m.salt);
+        assert_eq!(m2.expires_at, 10);
+        let digests: Vec<u8> = m2.variants.to_vec().iter().map(|v| v.digest[0]).collect();
+        assert_eq!(digests, [2, 1]);
+        // Rewritten: moved first, with its new tag; without one, dropped.
+        let m3 = Metadata::updated(
+            Some(&m2),
+            accept.clone(),
+            5,
+            &[1; 16],
+            tag("\"c\"").as_ref(),
+        );
+        assert_eq!(m3.variants.to_vec()[0].etag, "\"c\"");
+        assert_eq!(m3.variants.to_vec().len(), 2);
+        let m4 = Metadata::updated(Some(&m3), accept.clone(), 5, &[1; 16], None);
+        assert_eq!(
+            m4.variants
+                .to_vec()
+                .iter()
+                .map(|v| v.digest[0])
+                .collect::<Vec<_>>(),
+            [2]
+        );
+        // Bounded.
+        let mut m = m4;
+        for i in 0..20u8 {
+            m = Metadata::updated(
+                Some(&m),
+                accept.clone(),
+                5,
+                &[i + 10; 16],
+                tag("\"x\"").as_ref(),
+            );
+        }
+        assert_eq!(m.variants.to_vec().len(), MAX_VARIANTS);
+        assert_eq!(m.variants.to_vec()[0].digest[0], 29);
+        // Other Vary names: the old variants are unreachable, forgotten.
+        let other = vec![HeaderName::from_static("accept-language")];
+        let m5 = Metadata::updated(Some(&m), other, 5, &[3; 16], tag("\"d\"").as_ref());
+        assert_eq!(m5.variants.to_vec().len(), 1);
+        // A resource that does not vary remembers none.
+        let plain = Metadata::updated(Some(&m5), vec![], 5, &[4; 16], tag("\"e\"").as_ref());
+        assert!(plain.variants.is_empty());
+    }
+
     use super::*;
     use http::{HeaderValue, Request};
 

@@ -6,22 +6,29 @@
 //! A 206 is stored only when the cache can tell exactly which bytes of
 //! which representation it holds ([`received_part`]): one
 //! `Content-Range: bytes first-last/complete-length` with a known complete
-//! length, a body of exactly that many bytes, and a strong validator. It is
-//! stored as the incomplete 200 it is a part of (RFC 9111 §3.3): status
-//! 200, the fields a 200 would carry except Content-Range and
-//! Content-Length, the [`PartialContent`] it holds (which ranges, of how
-//! many bytes) and those bytes, one range after another.
+//! length and a body of exactly that many bytes. It is stored as the
+//! incomplete 200 it is a part of (RFC 9111 §3.3): status 200, the fields
+//! a 200 would carry except Content-Range and Content-Length, the
+//! [`PartialContent`] it holds (which ranges, of how many bytes) and those
+//! bytes, one range after another.
 //!
-//! A later 206 for the same representation with the same strong validator
-//! is combined with it ([`combine`]): the newer fields update the stored
-//! ones (§3.2) and the ranges are merged. A 206 with another validator
+//! A part needs no strong validator to be stored and reused for the ranges
+//! it holds; only combining parts does (RFC 9111 §3.4). A later 206 for the
+//! same representation with the same strong validator is combined with it
+//! ([`combine`]): the newer fields update the stored ones (§3.2) and the
+//! ranges are merged. A 206 with another validator, or without one,
 //! replaces it. When the ranges cover the whole representation, the stored
 //! response becomes a complete 200 with `Content-Length` (RFC 9110
 //! §15.3.7.3), answered to any request like any other.
 //!
 //! An incomplete stored response answers only a GET whose Range lies wholly
-//! within the stored ranges, with a 206 ([`can_answer`], [`answer`]); every
-//! other request is forwarded, and a complete 200 coming back replaces it.
+//! within the stored ranges, with a 206 ([`can_answer`], [`answer`]). For
+//! any other GET, a stored part that can be combined is completed
+//! ([`missing_range`]): the cache asks the origin for only the bytes it
+//! lacks, with a Range and an If-Range of its own
+//! ([`completion_headers`]), combines the 206 and answers the request from
+//! the result (RFC 9111 §3.4). Every other request is forwarded, and a
+//! complete 200 coming back replaces the part.
 //!
 //! ```
 //! use http::{HeaderMap, HeaderValue};
@@ -35,19 +42,22 @@
 //! assert_eq!(part.range, ByteRange { first: 0, last: 4 });
 //! assert_eq!(part.complete_length, 10);
 //!
-//! // Without a strong validator the part cannot be combined: not stored.
+//! // A weak validator: stored all the same, but never combined.
 //! headers.insert("etag", HeaderValue::from_static("W/\"v1\""));
-//! assert!(received_part(&headers).is_err());
+//! assert!(received_part(&headers).is_ok());
 //! ```
 
 use bytes::{Bytes, BytesMut};
-use http::header::{CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, HeaderMap, HeaderValue};
+use http::header::{
+    CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG, HeaderMap, HeaderValue, IF_RANGE,
+    LAST_MODIFIED, RANGE,
+};
 use http::{Method, StatusCode};
 
 use crate::range::{ByteRange, RangeDecision, decide, parse_content_range, ranges_response};
 use crate::storage::NotStorable;
 use crate::store::StoredResponse;
-use crate::validation::{StrongValidator, freshen};
+use crate::validation::{StrongValidator, freshen, has_preconditions};
 
 /// The part of a representation a single-part 206 carries (RFC 9110
 /// §15.3.7.1).
@@ -74,6 +84,10 @@ pub struct PartialContent(
 struct Held {
     complete_length: u64,
     ranges: Vec<ByteRange>,
+    /// False when the strong-looking validator of the stored fields was
+    /// not strong when received (a Last-Modified against a Date the cache
+    /// added, RFC 9110 §8.8.2.2): never combined.
+    combinable: bool,
 }
 
 impl PartialContent {
@@ -94,6 +108,7 @@ impl PartialContent {
             PartialContent(Box::new(Held {
                 complete_length,
                 ranges,
+                combinable: true,
             }))
         })
     }
@@ -101,6 +116,19 @@ impl PartialContent {
     /// One range of a representation.
     pub fn single(part: Part) -> Option<PartialContent> {
         Self::new(part.complete_length, vec![part.range])
+    }
+
+    /// The same ranges, marked as never to be combined with another part:
+    /// the validator its fields show was not a strong one when received
+    /// (RFC 9111 §3.4).
+    pub fn uncombinable(mut self) -> PartialContent {
+        self.0.combinable = false;
+        self
+    }
+
+    /// False when marked [`uncombinable`](Self::uncombinable).
+    pub fn is_combinable(&self) -> bool {
+        self.0.combinable
     }
 
     /// The length of the whole representation.
@@ -143,12 +171,12 @@ impl PartialContent {
 }
 
 /// The part a 206 response with fields `headers` carries, when the cache
-/// may store it (RFC 9111 §3.3, §3.4; RFC 9110 §14.4, §15.3.7): exactly
-/// one Content-Range, in the `bytes` unit, valid, with a known complete
-/// length; no `multipart/byteranges` content; and a strong validator
-/// ([`StrongValidator`]), without which no later part could be combined
-/// with it. Whether the body holds as many bytes as the range says is
-/// checked once it has been received ([`combine`]).
+/// may store it (RFC 9111 §3.3; RFC 9110 §14.4, §15.3.7): exactly one
+/// Content-Range, in the `bytes` unit, valid, with a known complete
+/// length, and no `multipart/byteranges` content. A strong validator is
+/// not needed to store it and answer ranges within it, only to combine it
+/// with other parts (RFC 9111 §3.4, [`combine`]). Whether the body holds
+/// as many bytes as the range says is checked once it has been received.
 pub fn received_part(headers: &HeaderMap) -> Result<Part, NotStorable> {
     let mut lines = headers.get_all(CONTENT_RANGE).iter();
     let (Some(line), None) = (lines.next(), lines.next()) else {
@@ -168,9 +196,6 @@ pub fn received_part(headers: &HeaderMap) -> Result<Part, NotStorable> {
     else {
         return Err(NotStorable::ContentRange);
     };
-    if StrongValidator::from_headers(headers).is_none() {
-        return Err(NotStorable::NoStrongValidator);
-    }
     Ok(Part {
         range,
         complete_length,
@@ -264,14 +289,20 @@ pub fn answer(
 /// 9110 §15.3.7.3). `received` is the 206 as it would be stored — its
 /// fields already filtered for storage (RFC 9111 §3.1), its body the part —
 /// `stored` the response stored for the same request, if any, and
-/// `request` the header fields of the request it answered.
+/// `request` the header fields of the request it answered, and
+/// `origin_date` false when the cache added the 206's `Date` itself — a
+/// Last-Modified is then no strong validator, since it is strong only
+/// against the origin's own clock (RFC 9110 §8.8.2.2).
 ///
 /// The part must be one the cache may store ([`received_part`]) and the
 /// body exactly as long as its range ([`NotStorable::Incomplete`]).
 /// Received on its own, it becomes an incomplete 200 without
-/// Content-Range and Content-Length. When `stored` is a 200 — complete or
-/// incomplete — for the same secondary key, with the same strong validator
-/// and the same complete length, the two combine: the stored fields are
+/// Content-Range and Content-Length, marked
+/// [`uncombinable`](PartialContent::uncombinable) when its fields show a
+/// validator that was not strong on receipt. When the part has a strong
+/// validator and `stored` is a 200 — complete, or incomplete and
+/// combinable — for the same secondary key, with the same strong validator
+/// and the same complete length, the two combine (RFC 9111 §3.4): the stored fields are
 /// updated from the newer ones (RFC 9111 §3.2; Content-Range and
 /// Content-Length are never taken from a 206) and its age from the newer
 /// exchange, and the ranges are merged, the newer bytes winning where they
@@ -288,23 +319,34 @@ pub fn combine(
     received: StoredResponse,
     stored: Option<&StoredResponse>,
     request: &HeaderMap,
+    origin_date: bool,
 ) -> Result<StoredResponse, NotStorable> {
     let part = received_part(&received.headers)?;
     if received.body.len() as u64 != part.range.len() {
         return Err(NotStorable::Incomplete);
     }
-    let validator = StrongValidator::from_headers(&received.headers);
+    let shown = StrongValidator::from_headers(&received.headers);
+    let validator = shown
+        .clone()
+        .filter(|v| origin_date || !matches!(v, StrongValidator::LastModified(_)));
     let mut incoming = received;
     incoming.headers.remove(CONTENT_RANGE);
     incoming.headers.remove(CONTENT_LENGTH);
     incoming.status = StatusCode::OK;
-    incoming.partial = Some(PartialContent::single(part).ok_or(NotStorable::ContentRange)?);
+    let held = PartialContent::single(part).ok_or(NotStorable::ContentRange)?;
+    incoming.partial = Some(if shown.is_some() && validator.is_none() {
+        held.uncombinable()
+    } else {
+        held
+    });
 
     let matching = stored.filter(|s| {
-        s.status == StatusCode::OK
+        validator.is_some()
+            && s.status == StatusCode::OK
             && s.uri == incoming.uri
             && s.selecting == incoming.selecting
             && s.representation_len() == part.complete_length
+            && s.partial.as_ref().is_none_or(PartialContent::is_combinable)
             && StrongValidator::from_headers(&s.headers) == validator
     });
     let Some(stored) = matching else {
@@ -328,6 +370,92 @@ pub fn combine(
         combined.body = body;
     }
     Ok(completed(combined))
+}
+
+/// The one range of bytes to ask the origin for to complete the
+/// incomplete stored response `stored` so that it answers `request` (RFC
+/// 9111 §3.4: a cache may complete a stored incomplete response with a
+/// range request of its own, then combine): the smallest range holding
+/// every byte the request wants that is not stored — the whole
+/// representation for a GET without Range (or with one the cache would
+/// ignore), the span of the ranges asked for otherwise.
+///
+/// `None` — forward the client's request as it is — unless the request is
+/// a GET with no precondition and no If-Range of its own, and the stored
+/// part can be combined: it has a strong validator for the cache's
+/// If-Range, judged strong on receipt. One range, not several: the answer
+/// to several is `multipart/byteranges`, which is not stored.
+pub fn missing_range(
+    stored: &StoredResponse,
+    method: &Method,
+    request: &HeaderMap,
+) -> Option<ByteRange> {
+    let partial = stored.partial.as_ref()?;
+    let plain_get =
+        *method == Method::GET && !has_preconditions(request) && !request.contains_key(IF_RANGE);
+    if !plain_get || !partial.is_combinable() {
+        return None;
+    }
+    StrongValidator::from_headers(&stored.headers)?;
+    let len = partial.complete_length();
+    let wanted = match decide(method, request, StatusCode::OK, &stored.headers, len) {
+        RangeDecision::Partial(ranges) => ByteRange {
+            first: ranges.iter().map(|r| r.first).min()?,
+            last: ranges.iter().map(|r| r.last).max()?,
+        },
+        RangeDecision::Ignore => ByteRange {
+            first: 0,
+            last: len - 1,
+        },
+        RangeDecision::Unsatisfiable => return None,
+    };
+    gaps_within(partial, wanted)
+}
+
+/// The smallest range holding every byte of `wanted` that `partial` does
+/// not hold; `None` when it holds them all.
+fn gaps_within(partial: &PartialContent, wanted: ByteRange) -> Option<ByteRange> {
+    let holding = |byte: u64| {
+        partial
+            .ranges()
+            .iter()
+            .find(|r| r.first <= byte && byte <= r.last)
+    };
+    // Stored ranges are never adjacent: the byte after the one holding
+    // `wanted.first` is missing, and so is the byte before the one holding
+    // `wanted.last`.
+    let first = match holding(wanted.first) {
+        Some(r) => r.last.checked_add(1)?,
+        None => wanted.first,
+    };
+    let last = match holding(wanted.last) {
+        Some(r) => r.first.checked_sub(1)?,
+        None => wanted.last,
+    };
+    (first <= last).then_some(ByteRange { first, last })
+}
+
+/// The fields of the cache's own request completing the incomplete stored
+/// response with fields `stored` (RFC 9111 §3.4): `Range` for the bytes
+/// `missing`, and `If-Range` with the stored strong validator — its entity
+/// tag, or else its Last-Modified — so that a changed representation comes
+/// back whole rather than as a part that cannot be combined (RFC 9110
+/// §13.1.5).
+pub fn completion_headers(stored: &HeaderMap, missing: ByteRange) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    let range = format!("bytes={}-{}", missing.first, missing.last);
+    if let Ok(value) = HeaderValue::from_str(&range) {
+        headers.insert(RANGE, value);
+    }
+    let validator = match StrongValidator::from_headers(stored) {
+        Some(StrongValidator::EntityTag(_)) => stored.get(ETAG),
+        Some(StrongValidator::LastModified(_)) => stored.get(LAST_MODIFIED),
+        None => None,
+    };
+    if let Some(value) = validator {
+        headers.insert(IF_RANGE, value.clone());
+    }
+    headers
 }
 
 /// A stored response whose ranges cover the whole representation becomes
@@ -414,6 +542,15 @@ mod tests {
         h
     }
 
+    /// [`super::combine`] for a 206 that came with the origin's Date.
+    fn combine(
+        received: StoredResponse,
+        stored: Option<&StoredResponse>,
+        request: &HeaderMap,
+    ) -> Result<StoredResponse, NotStorable> {
+        super::combine(received, stored, request, true)
+    }
+
     fn range(first: u64, last: u64) -> ByteRange {
         ByteRange { first, last }
     }
@@ -498,8 +635,8 @@ mod tests {
     }
 
     #[test]
-    fn rfc9111_3_4_a_part_needs_a_strong_validator() {
-        let part = |pairs: &[(&str, String)]| {
+    fn rfc9111_3_4_a_part_is_stored_without_a_strong_validator() {
+        let part = |pairs: &[(&str, &str)]| {
             let mut h = map(&[("content-range", "bytes 0-4/10")]);
             for (n, v) in pairs {
                 h.append(
@@ -509,35 +646,130 @@ mod tests {
             }
             received_part(&h).map(|_| ())
         };
+        assert_eq!(part(&[]), Ok(()));
+        assert_eq!(part(&[("etag", "W/\"v1\"")]), Ok(()));
+        assert_eq!(part(&[("etag", "\"v1\"")]), Ok(()));
+    }
+
+    /// A 206 of `content_range` with `validator` fields (no ETag unless
+    /// given) and a Date at 10.
+    fn received_with(
+        content_range: &str,
+        validator: &[(&str, String)],
+        body: &'static str,
+    ) -> StoredResponse {
+        let mut r = received(content_range, "\"x\"", body, 10);
+        r.headers.remove("etag");
+        r.headers.insert("date", fmt_http_date(t(10)));
+        for (n, v) in validator {
+            r.headers.insert(
+                HeaderName::from_bytes(n.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        r
+    }
+
+    #[test]
+    fn rfc9111_3_4_only_parts_with_the_same_strong_validator_combine() {
         let date = |s| fmt_http_date(t(s)).to_str().unwrap().to_owned();
-        assert_eq!(part(&[]), Err(NotStorable::NoStrongValidator));
+        let combined = |validator: &[(&str, String)], origin_date: bool| {
+            let first = super::combine(
+                received_with("bytes 0-4/10", validator, "01234"),
+                None,
+                &HeaderMap::new(),
+                origin_date,
+            )
+            .unwrap();
+            let second = super::combine(
+                received_with("bytes 5-9/10", validator, "56789"),
+                Some(&first),
+                &HeaderMap::new(),
+                origin_date,
+            )
+            .unwrap();
+            (first, second.partial.is_none())
+        };
+        // Strong: an entity tag, or Last-Modified a second before Date.
+        assert!(combined(&[("etag", "\"v\"".into())], true).1);
+        assert!(combined(&[("last-modified", date(9))], true).1);
+        // Weak or none: each part replaces the last.
+        assert!(!combined(&[], true).1);
+        assert!(!combined(&[("etag", "W/\"v\"".into())], true).1);
+        assert!(!combined(&[("last-modified", date(10))], true).1);
+        // RFC 9110 §8.8.2.2: Last-Modified against a Date the cache added
+        // is no strong validator; the stored part says so for later.
+        let (first, complete) = combined(&[("last-modified", date(9))], false);
+        assert!(!complete);
+        assert!(!first.partial.as_ref().unwrap().is_combinable());
+        let later = received_with("bytes 5-9/10", &[("last-modified", date(9))], "56789");
+        let second = super::combine(later, Some(&first), &HeaderMap::new(), true).unwrap();
+        assert_eq!(second.partial.unwrap().ranges(), &[range(5, 9)]);
+        // An entity tag does not depend on the Date.
+        assert!(combined(&[("etag", "\"v\"".into())], false).1);
+    }
+
+    #[test]
+    fn rfc9111_3_4_the_missing_bytes_are_asked_for_in_one_range() {
+        let mut stored = combine(
+            received("bytes 10-19/100", "\"v1\"", "0123456789", 0),
+            None,
+            &HeaderMap::new(),
+        )
+        .unwrap();
+        let missing = |stored: &StoredResponse, request: &[(&str, &str)]| {
+            missing_range(stored, &Method::GET, &map(request))
+        };
+        assert_eq!(missing(&stored, &[]), Some(range(0, 99)));
         assert_eq!(
-            part(&[("etag", "W/\"v1\"".into())]),
-            Err(NotStorable::NoStrongValidator)
-        );
-        assert_eq!(part(&[("etag", "\"v1\"".into())]), Ok(()));
-        // RFC 9110 §8.8.2.2: Last-Modified a second or more before Date.
-        assert_eq!(
-            part(&[("last-modified", date(0)), ("date", date(1))]),
-            Ok(())
+            missing(&stored, &[("range", "bytes=15-30")]),
+            Some(range(20, 30))
         );
         assert_eq!(
-            part(&[("last-modified", date(0)), ("date", date(0))]),
-            Err(NotStorable::NoStrongValidator)
+            missing(&stored, &[("range", "bytes=5-15")]),
+            Some(range(5, 9))
         );
         assert_eq!(
-            part(&[("last-modified", date(0))]),
-            Err(NotStorable::NoStrongValidator)
+            missing(&stored, &[("range", "bytes=-85")]),
+            Some(range(20, 99))
         );
-        // A weak ETag is the origin's word, whatever Last-Modified says.
         assert_eq!(
-            part(&[
-                ("etag", "W/\"v1\"".into()),
-                ("last-modified", date(0)),
-                ("date", date(10))
-            ]),
-            Err(NotStorable::NoStrongValidator)
+            missing(&stored, &[("range", "bytes=12-")]),
+            Some(range(20, 99))
         );
+        // Several ranges: the span of what is missing within them.
+        assert_eq!(
+            missing(&stored, &[("range", "bytes=0-1,50-60")]),
+            Some(range(0, 60))
+        );
+        // Within the stored part: nothing to ask for.
+        assert_eq!(missing(&stored, &[("range", "bytes=12-14")]), None);
+        // Unsatisfiable, conditional, or not a GET: forwarded as asked.
+        assert_eq!(missing(&stored, &[("range", "bytes=200-")]), None);
+        assert_eq!(missing(&stored, &[("if-range", "\"v1\"")]), None);
+        assert_eq!(missing(&stored, &[("if-modified-since", "x")]), None);
+        assert_eq!(
+            missing_range(&stored, &Method::HEAD, &HeaderMap::new()),
+            None
+        );
+        // A part that cannot be combined is not completed.
+        stored.partial = stored.partial.map(PartialContent::uncombinable);
+        assert_eq!(missing(&stored, &[]), None);
+    }
+
+    #[test]
+    fn rfc9110_13_1_5_the_completion_request_carries_the_strong_validator() {
+        let missing = range(5, 9);
+        let tagged = map(&[("etag", "\"v1\""), ("last-modified", "x")]);
+        let h = completion_headers(&tagged, missing);
+        assert_eq!(h[RANGE], "bytes=5-9");
+        assert_eq!(h[IF_RANGE], "\"v1\"");
+        let lm = fmt_http_date(t(0));
+        let dated = map(&[
+            ("last-modified", lm.to_str().unwrap()),
+            ("date", fmt_http_date(t(5)).to_str().unwrap()),
+        ]);
+        assert_eq!(completion_headers(&dated, missing)[IF_RANGE], lm);
     }
 
     #[test]

@@ -926,18 +926,25 @@ mod serve_tests {
         assert_eq!(within.body(), "1");
         assert!(within.headers().contains_key("age"));
         assert_eq!(origin.0.lock().unwrap().len(), 1);
-        // A range beyond it, and a request without Range, go forward.
+        // A range beyond it, and a request without Range, go forward: the
+        // cache asks for the missing bytes (RFC 9111 §3.4); this origin
+        // answers with bytes 0-1 whatever is asked, which completes
+        // nothing, so the client's own request follows.
         send(&cache, &origin, Some("bytes=0-5")).await;
-        assert_eq!(origin.0.lock().unwrap().len(), 2);
+        assert_eq!(origin.0.lock().unwrap().len(), 3);
+        assert_eq!(origin.0.lock().unwrap()[1].as_deref(), Some("bytes=2-5"));
+        assert_eq!(origin.0.lock().unwrap()[2].as_deref(), Some("bytes=0-5"));
         let whole = send(&cache, &origin, None).await;
         assert_eq!(whole.status(), StatusCode::OK);
         assert_eq!(whole.body(), "0123456789A");
-        assert_eq!(origin.0.lock().unwrap().len(), 3);
+        assert_eq!(origin.0.lock().unwrap().len(), 5);
+        assert_eq!(origin.0.lock().unwrap()[3].as_deref(), Some("bytes=2-10"));
+        assert_eq!(origin.0.lock().unwrap()[4].as_deref(), None);
         // The complete 200 replaced the partial.
         let last = send(&cache, &origin, Some("bytes=-1")).await;
         assert_eq!(last.body(), "A");
         assert_eq!(send(&cache, &origin, None).await.body(), "0123456789A");
-        assert_eq!(origin.0.lock().unwrap().len(), 3);
+        assert_eq!(origin.0.lock().unwrap().len(), 5);
     }
 
     #[tokio::test]

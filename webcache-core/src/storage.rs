@@ -4,7 +4,9 @@
 use std::fmt;
 use std::time::Duration;
 
-use http::header::{CONTENT_LENGTH, ETAG, HeaderMap, LAST_MODIFIED, SET_COOKIE, TRAILER};
+use http::header::{
+    CONTENT_LENGTH, CONTENT_LOCATION, ETAG, HeaderMap, LAST_MODIFIED, SET_COOKIE, TRAILER,
+};
 use http::{Method, StatusCode};
 
 use crate::config::Config;
@@ -29,8 +31,10 @@ pub enum NotStorable {
     /// multipart 206), repeated, invalid, in a unit other than `bytes`, or
     /// without the complete length (RFC 9111 §3.3, RFC 9110 §14.4).
     ContentRange,
-    /// A 206 without a strong validator: no later part could be combined
-    /// with it (RFC 9111 §3.4, RFC 9110 §8.8.1).
+    /// A 206 without a strong validator, where one is required (RFC 9111
+    /// §3.4, RFC 9110 §8.8.1). This crate's rules no longer refuse such a
+    /// part — it is stored, and never combined — but a
+    /// [`Storability`](crate::handler::Storability) override may.
     NoStrongValidator,
     /// A 206 answering a request with If-Range, which may lack the
     /// representation's fields, matches no stored response to combine
@@ -105,10 +109,10 @@ pub fn is_status_understood(status: StatusCode) -> bool {
 /// RFC 9111 §3: may the response to `request` be stored?
 ///
 /// Rules, in order: the method must be GET; the status final; 304 is not
-/// stored; a 206 must carry a part the cache can store and combine
+/// stored; a 206 must carry a part the cache can store
 /// ([`received_part`](crate::partial::received_part): one `bytes`
-/// Content-Range with a known complete length, a strong validator; its
-/// body length is checked once received); `must-understand` requires an understood status and then
+/// Content-Range with a known complete length; its body length is checked
+/// once received); `must-understand` requires an understood status and then
 /// overrides `no-store`; no `no-store` in the request or response; in a
 /// shared cache no unqualified `private`, and no Authorization in the request
 /// unless `public`, `must-revalidate` or `s-maxage` allow it (§3.5); no
@@ -181,27 +185,57 @@ pub fn is_storable(
     Ok(())
 }
 
-/// The limits this cache puts on what it stores, on top of
-/// [`is_storable`]'s RFC rules, checked on the response head: a 206 whose
-/// only validator is a Last-Modified judged against a `Date` the cache
-/// added itself is refused, since Last-Modified is strong only against the
-/// origin's own clock (RFC 9110 §8.8.2.2); a body announced longer than
-/// [`Config::max_body_size`], or a header section over
-/// [`Config::max_header_bytes`], is refused.
-///
-/// `announced` is the body length the response declares (Content-Length or
-/// the body's exact size hint); `date_added` is true when the cache added
-/// the response's `Date`.
-pub fn within_limits(
+/// RFC 9110 §9.3.3: may the response to a POST of `target` be stored as
+/// the response to a GET of `target`, to be reused for later GET and HEAD
+/// requests? Only a 200 with explicit freshness (RFC 9111 §4.2.1: `max-age`,
+/// `s-maxage` in a shared cache, or Expires) and a Content-Location that,
+/// resolved against `target`, names `target` itself (the URIs compared as
+/// the cache normalises them for its keys). [`is_storable`] must then allow
+/// it as a response to GET; the POST still invalidates what was stored
+/// before it (RFC 9111 §4.4), and the executor does that first.
+pub fn is_storable_post_response(
     status: StatusCode,
     headers: &HeaderMap,
-    date_added: bool,
+    cc: &CacheControl,
+    target: &str,
+    config: &Config,
+) -> bool {
+    let explicit = cc.max_age().is_some()
+        || (config.is_shared() && cc.s_maxage().is_some())
+        || (headers.contains_key(http::header::EXPIRES) && !cc.is_targeted());
+    if status != StatusCode::OK || !explicit {
+        return false;
+    }
+    let mut lines = headers.get_all(CONTENT_LOCATION).iter();
+    let (Some(line), None) = (lines.next(), lines.next()) else {
+        return false;
+    };
+    line.to_str()
+        .ok()
+        .and_then(|reference| crate::invalidation::resolve(target, reference.trim()))
+        .and_then(|absolute| crate::key::PrimaryKey::from_uri(&absolute, config))
+        .is_some_and(|named| Some(named.uri()) == normalized(target, config).as_deref())
+}
+
+/// `uri` as the cache normalises it for its keys.
+fn normalized(uri: &str, config: &Config) -> Option<String> {
+    crate::key::PrimaryKey::from_uri(uri, config).map(|k| k.uri().to_owned())
+}
+
+/// The limits this cache puts on what it stores, on top of
+/// [`is_storable`]'s RFC rules, checked on the response head: a body
+/// announced longer than [`Config::max_body_size`], or a header section
+/// over [`Config::max_header_bytes`], is refused.
+///
+/// `announced` is the body length the response declares (Content-Length or
+/// the body's exact size hint). (A 206 whose only validator is a
+/// Last-Modified judged against a `Date` the cache added is stored, but
+/// never combined: see [`crate::partial::combine`].)
+pub fn within_limits(
+    headers: &HeaderMap,
     announced: Option<u64>,
     config: &Config,
 ) -> Result<(), NotStorable> {
-    if status == StatusCode::PARTIAL_CONTENT && date_added && !headers.contains_key(ETAG) {
-        return Err(NotStorable::NoStrongValidator);
-    }
     if announced.is_some_and(|len| len > config.max_body_size() as u64) {
         return Err(NotStorable::BodyTooLarge);
     }
@@ -309,6 +343,82 @@ pub fn retention(freshness: &Freshness, cc: &CacheControl, config: &Config) -> D
 }
 
 #[cfg(test)]
+mod post_tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn post(status: u16, pairs: &[(&str, &str)]) -> bool {
+        let mut h = HeaderMap::new();
+        for (n, v) in pairs {
+            h.append(
+                http::HeaderName::from_bytes(n.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        let cc = CacheControl::from_headers(&h).unwrap_or_default();
+        let status = StatusCode::from_u16(status).unwrap();
+        is_storable_post_response(status, &h, &cc, "http://a.test/r?q=1", &Config::default())
+    }
+
+    #[test]
+    fn rfc9110_9_3_3_a_post_response_naming_its_target_with_explicit_freshness() {
+        let fresh = ("cache-control", "max-age=60");
+        for location in [
+            "/r?q=1",
+            "http://a.test/r?q=1",
+            "HTTP://A.TEST:80/r?q=1",
+            "r?q=1",
+        ] {
+            assert!(
+                post(200, &[fresh, ("content-location", location)]),
+                "{location}"
+            );
+        }
+        assert!(post(
+            200,
+            &[
+                ("cache-control", "s-maxage=60"),
+                ("content-location", "/r?q=1")
+            ]
+        ));
+        assert!(post(
+            200,
+            &[
+                ("expires", "Thu, 01 Jan 2099 00:00:00 GMT"),
+                ("content-location", "/r?q=1")
+            ]
+        ));
+    }
+
+    #[test]
+    fn rfc9110_9_3_3_other_post_responses_are_not_stored() {
+        let fresh = ("cache-control", "max-age=60");
+        let here = ("content-location", "/r?q=1");
+        // No Content-Location, another URI, or two of them.
+        assert!(!post(200, &[fresh]));
+        for other in [
+            "/r",
+            "/r?q=2",
+            "http://b.test/r?q=1",
+            "https://a.test/r?q=1",
+        ] {
+            assert!(!post(200, &[fresh, ("content-location", other)]), "{other}");
+        }
+        assert!(!post(200, &[fresh, here, here]));
+        // No explicit freshness: public or a heuristic is not enough.
+        assert!(!post(200, &[here]));
+        assert!(!post(200, &[("cache-control", "public"), here]));
+        assert!(!post(
+            200,
+            &[("last-modified", "Thu, 01 Jan 2015 00:00:00 GMT"), here]
+        ));
+        // Not a 200.
+        assert!(!post(201, &[fresh, here]));
+        assert!(!post(204, &[fresh, here]));
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use http::HeaderValue;
@@ -405,9 +515,10 @@ mod tests {
             check(206, &[("etag", "\"v1\"")], &get(), &c),
             Err(NotStorable::ContentRange)
         );
+        // RFC 9111 §3.4: a strong validator is needed only to combine.
         assert_eq!(
             check(206, &[("content-range", "bytes 0-4/10")], &get(), &c),
-            Err(NotStorable::NoStrongValidator)
+            Ok(())
         );
         // The rules of RFC 9111 §3 apply as to any response.
         let no_store = [

@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use crate::headers::{
     EntityTag, EntityTagCondition, connection_options, date_field, is_hop_by_hop, parse_http_date,
 };
+use crate::key::Variant;
 use crate::store::{StoredResponse, hex};
 
 /// Who evaluates the preconditions.
@@ -50,10 +51,14 @@ pub enum Precondition {
 /// 4. If-Modified-Since (GET/HEAD, without If-None-Match): false → 304.
 ///
 /// Date conditions are ignored when invalid, repeated, or when the
-/// representation has no modification date (RFC 9110 §13.1.3–13.1.4); a
-/// cache uses the stored response's Date, or `received` when Date is absent,
-/// in place of a missing Last-Modified (RFC 9111 §4.3.2). Call only for a
-/// request whose unconditional response would be 2xx (RFC 9110 §13.2.1).
+/// representation has no modification date (RFC 9110 §13.1.3–13.1.4).
+/// When the representation is a stored response — the [`Evaluator::Cache`],
+/// or any evaluator given the time it was `received` — If-Modified-Since
+/// is judged against its Date, or `received` when Date is absent or
+/// invalid, in place of a missing Last-Modified (RFC 9111 §4.3.2): a cache
+/// in the application role answers from storage as a cache, after the
+/// origin's If-Match and If-Unmodified-Since. Call only for a request whose
+/// unconditional response would be 2xx (RFC 9110 §13.2.1).
 pub fn evaluate_preconditions(
     method: &Method,
     request: &HeaderMap,
@@ -92,11 +97,9 @@ pub fn evaluate_preconditions(
 
     if get_or_head {
         if let Some(since) = single_date(request, &IF_MODIFIED_SINCE) {
-            let modified = match evaluator {
-                Evaluator::Origin => last_modified,
-                Evaluator::Cache => last_modified
-                    .or_else(|| date_field(representation, &DATE).flatten())
-                    .or(received),
+            let modified = match (evaluator, received) {
+                (Evaluator::Origin, None) => last_modified,
+                _ => stored_modification_date(last_modified, representation, received),
             };
             if let Some(modified) = modified {
                 if modified <= since {
@@ -106,6 +109,57 @@ pub fn evaluate_preconditions(
         }
     }
     Precondition::Proceed
+}
+
+/// The date a cache judges If-Modified-Since against for a stored response
+/// (RFC 9111 §4.3.2): its Last-Modified, else its Date, else the time it
+/// was received.
+fn stored_modification_date(
+    last_modified: Option<SystemTime>,
+    stored: &HeaderMap,
+    received: Option<SystemTime>,
+) -> Option<SystemTime> {
+    last_modified
+        .or_else(|| date_field(stored, &DATE).flatten())
+        .or(received)
+}
+
+/// The If-None-Match a cache sends for a request that matches none of the
+/// stored variants of a resource (RFC 9111 §4.3.1): the entity tags of
+/// those it remembers, so that the origin can answer 304 with the one it
+/// would select. `None` when there are none.
+pub fn variants_condition(variants: &[Variant]) -> Option<HeaderValue> {
+    let mut list = Vec::new();
+    for variant in variants {
+        if !list.is_empty() {
+            list.extend_from_slice(b", ");
+        }
+        list.extend_from_slice(variant.etag.as_bytes());
+    }
+    HeaderValue::from_bytes(&list)
+        .ok()
+        .filter(|_| !list.is_empty())
+}
+
+/// The stored variant a 304 with fields `not_modified` selects (RFC 9111
+/// §4.3.4), among `variants` (most recent first): the one whose entity tag
+/// is the 304's — the same strong tag when the 304's is strong, else the
+/// most recent that matches weakly. The stored response itself must still
+/// be [`identifies`]-checked once fetched.
+pub fn selected_variant<'a>(
+    variants: &'a [Variant],
+    not_modified: &HeaderMap,
+) -> Option<&'a Variant> {
+    let tag = EntityTag::from_headers(not_modified)?;
+    variants.iter().find(|v| {
+        EntityTag::parse(v.etag.as_bytes()).is_some_and(|stored| {
+            if tag.is_weak() {
+                stored.weak_eq(&tag)
+            } else {
+                stored.strong_eq(&tag)
+            }
+        })
+    })
 }
 
 /// A date precondition: valid, and on a single line; otherwise ignored.
@@ -640,6 +694,78 @@ mod tests {
             evaluate_preconditions(&Method::GET, &req, &bare, Evaluator::Cache, Some(t(5))),
             Precondition::NotModified
         );
+        assert_eq!(
+            evaluate_preconditions(&Method::GET, &req, &bare, Evaluator::Cache, Some(t(11))),
+            Precondition::Proceed
+        );
+    }
+
+    #[test]
+    fn rfc9111_4_3_2_a_stored_response_in_the_application_role_uses_date_too() {
+        // The origin evaluator, given a stored response's receipt time.
+        let rep = map(&[("date", date(200)), ("etag", "\"v1\"".into())]);
+        let received = Some(t(200));
+        let eval = |req: &[(&str, String)]| {
+            evaluate_preconditions(&Method::GET, &map(req), &rep, Evaluator::Origin, received)
+        };
+        assert_eq!(
+            eval(&[("if-modified-since", date(200))]),
+            Precondition::NotModified
+        );
+        assert_eq!(
+            eval(&[("if-modified-since", date(199))]),
+            Precondition::Proceed
+        );
+        // The origin's steps still come first.
+        assert_eq!(
+            eval(&[
+                ("if-match", "\"v2\"".into()),
+                ("if-modified-since", date(300))
+            ]),
+            Precondition::Failed
+        );
+        // Without Date: the time received.
+        let bare = HeaderMap::new();
+        let req = map(&[("if-modified-since", date(200))]);
+        assert_eq!(
+            evaluate_preconditions(&Method::GET, &req, &bare, Evaluator::Origin, received),
+            Precondition::NotModified
+        );
+        // A forwarded response (no receipt time) has no modification date.
+        assert_eq!(
+            evaluate_preconditions(&Method::GET, &req, &bare, Evaluator::Origin, None),
+            Precondition::Proceed
+        );
+    }
+
+    #[test]
+    fn rfc9111_4_3_1_a_vary_miss_validates_with_the_variants_entity_tags() {
+        let variant = |d: u8, tag: &'static str| Variant {
+            digest: [d; 16],
+            etag: HeaderValue::from_static(tag),
+        };
+        let variants = [
+            variant(1, "\"a\""),
+            variant(2, "W/\"b\""),
+            variant(3, "\"b\""),
+        ];
+        assert_eq!(
+            variants_condition(&variants).unwrap(),
+            "\"a\", W/\"b\", \"b\""
+        );
+        assert_eq!(variants_condition(&[]), None);
+        let selects = |tag: &str| {
+            let h = map(&[("etag", tag.to_owned())]);
+            selected_variant(&variants, &h).map(|v| v.digest[0])
+        };
+        // RFC 9111 §4.3.4: a strong tag selects the same strong tag; a
+        // weak one the most recent weak match.
+        assert_eq!(selects("\"a\""), Some(1));
+        assert_eq!(selects("\"b\""), Some(3));
+        assert_eq!(selects("W/\"b\""), Some(2));
+        assert_eq!(selects("W/\"a\""), Some(1));
+        assert_eq!(selects("\"c\""), None);
+        assert_eq!(selected_variant(&variants, &HeaderMap::new()), None);
     }
 
     #[test]

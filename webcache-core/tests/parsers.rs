@@ -485,8 +485,18 @@ proptest! {
         salt in any::<u64>(),
         vary in prop::collection::vec(header_name(), 0..6),
         expires_at in any::<u64>(),
+        variants in prop::collection::vec((any::<[u8; 16]>(), "[!#-~]{0,12}"), 0..4),
     ) {
-        let m = Metadata::with_salt(salt, vary, expires_at);
+        let mut m = Metadata::with_salt(salt, vary, expires_at);
+        let list: Vec<_> = variants
+            .into_iter()
+            .map(|(digest, tag)| webcache_core::key::Variant {
+                digest,
+                etag: http::HeaderValue::from_str(&format!("\"{tag}\"")).expect("visible ASCII"),
+            })
+            .collect();
+        m.variants = webcache_core::key::Variants::new(&list);
+        prop_assert_eq!(m.variants.to_vec(), list);
         prop_assert_eq!(Metadata::decode(&m.encode()), Ok(m));
     }
 }

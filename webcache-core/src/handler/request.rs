@@ -11,7 +11,7 @@ use http::{Method, Request, Response, StatusCode, Uri, Version};
 
 use super::flight::{FillOutcome, FlightKey, Join, wait};
 use super::mixins::{Policy, Retrieval, Validation};
-use super::plan::{RequestPlan, Served, plan_request};
+use super::plan::{RequestPlan, Served, plan_request, validates_variants};
 use super::{Counters, Shared};
 use crate::config::{Config, Role};
 use crate::freshness::Freshness;
@@ -43,6 +43,12 @@ pub(crate) enum Kind {
     Refresh,
     /// An unconditional request after a 304 that matched nothing stored.
     Retry,
+    /// The cache's request for the bytes a stored incomplete response
+    /// lacks (RFC 9111 §3.4).
+    Complete(crate::range::ByteRange),
+    /// A Vary miss sent with the stored variants' entity tags (RFC 9111
+    /// §4.3.1).
+    Variants,
 }
 
 /// The request handler's account of a request that goes forward; give it
@@ -105,7 +111,9 @@ impl Pending {
     }
 
     /// Adjusts the request about to be forwarded: the cache's own
-    /// validators on a validation (RFC 9111 §4.3.1), and in the application
+    /// validators on a validation (RFC 9111 §4.3.1) — on a Vary miss, the
+    /// stored variants' entity tags —, a Range and If-Range of its own when
+    /// completing a stored part (§3.4), and in the application
     /// role no client preconditions (the cache evaluates them on the way
     /// out, against the full response). In the gateway role the client's
     /// If-Match and If-Unmodified-Since still go to the origin, the only
@@ -136,6 +144,28 @@ impl Pending {
                     remove_preconditions(&mut parts.headers);
                 } else {
                     remove_validators(&mut parts.headers);
+                }
+            }
+            Kind::Variants => {
+                if self.role == Role::Application {
+                    remove_preconditions(&mut parts.headers);
+                }
+                let tags = self
+                    .metadata
+                    .as_ref()
+                    .and_then(|m| crate::validation::variants_condition(&m.variants.to_vec()));
+                if let Some(tags) = tags {
+                    parts.headers.insert(http::header::IF_NONE_MATCH, tags);
+                }
+            }
+            // The client's request carries no precondition (see
+            // `missing_range`): only the range changes.
+            Kind::Complete(missing) => {
+                if let Some(stored) = &self.stored {
+                    let fields = crate::partial::completion_headers(&stored.headers, missing);
+                    for (name, value) in &fields {
+                        parts.headers.insert(name.clone(), value.clone());
+                    }
                 }
             }
         }
@@ -207,6 +237,8 @@ impl Pending {
             Kind::Validate(ValidateReason::Request) => Forward::Request,
             Kind::Validate(_) | Kind::Refresh => Forward::Stale,
             Kind::Retry => Forward::Miss,
+            Kind::Complete(_) => Forward::Partial,
+            Kind::Variants => Forward::VaryMiss,
         }
     }
 }
@@ -264,16 +296,17 @@ impl<S: Store, M: Policy> Shared<S, M> {
             return miss(self.secondary_key(primary, &[], request));
         };
         let representation = values.pop().flatten();
-        let metadata = values
-            .pop()
-            .flatten()
-            .and_then(|bytes| match Metadata::decode(&bytes) {
-                Ok(m) => Some(m),
-                Err(error) => {
-                    tracing::debug!(target: "webcache", %error, "undecodable metadata: a miss");
-                    None
-                }
-            });
+        let metadata =
+            values
+                .pop()
+                .flatten()
+                .and_then(|bytes| match Metadata::decode_bytes(bytes) {
+                    Ok(m) => Some(m),
+                    Err(error) => {
+                        tracing::debug!(target: "webcache", %error, "undecodable metadata: a miss");
+                        None
+                    }
+                });
         let Some(metadata) = metadata else {
             self.hints.remove(&resource);
             return miss(self.secondary_key(primary, &[], request));
@@ -499,7 +532,17 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
                     pending.stale_if_unreachable = stale_if_unreachable;
                     pending
                 }
+                RequestPlan::Forward(Forward::VaryMiss)
+                    if found.metadata.as_ref().is_some_and(|m| {
+                        validates_variants(m, &parts.headers, &request.facts, config)
+                    }) =>
+                {
+                    request.pending(Kind::Variants, found, false, config)
+                }
                 RequestPlan::Forward(why) => request.pending(Kind::Miss(why), found, false, config),
+                RequestPlan::Complete { missing } => {
+                    request.pending(Kind::Complete(missing), found, false, config)
+                }
             };
             match self.lead_or_follow(pending, key).await {
                 Ok(outcome) => return outcome,

@@ -28,7 +28,8 @@ use crate::status::CacheStatus;
 use crate::storage::{NotStorable, body_matches_length, content_length, selecting_within_limits};
 use crate::store::{Store, StoreKey, StoredResponse, Write};
 use crate::validation::{
-    Evaluator, Precondition, freshen, has_preconditions, head_matches, not_modified_headers,
+    Evaluator, Precondition, freshen, has_preconditions, head_matches, identifies,
+    not_modified_headers,
 };
 
 /// What the response handler decided.
@@ -42,9 +43,11 @@ pub enum ResponseOutcome<B: Body> {
     /// The upstream answered a validation with a 304 that matches nothing
     /// stored (RFC 9111 §4.3.4), or that leaves a stored incomplete
     /// response unable to answer the request (its If-Range no longer
-    /// holds, RFC 9111 §3.3): send [`Pending::synthesize_request`] (now
-    /// unconditional) forward once more and hand that response back with
-    /// this `Pending`.
+    /// holds, RFC 9111 §3.3), or answered the cache's request for the
+    /// bytes a stored part lacks with something that does not complete it
+    /// (§3.4): send [`Pending::synthesize_request`] (now the client's own
+    /// request, unconditional) forward once more and hand that response
+    /// back with this `Pending`.
     Retry(Box<Pending>),
 }
 
@@ -113,11 +116,13 @@ where
 }
 
 /// What storing a response needs besides the response: its Cache-Control,
-/// when it was received, and whether it may be stored.
+/// when it was received, whether it may be stored, and whether the cache
+/// added its Date (a 206's Last-Modified is then no strong validator).
 struct Fill {
     cc: CacheControl,
     now: SystemTime,
     store: Result<(), NotStorable>,
+    date_added: bool,
 }
 
 impl<S: Store, M: Policy> ResponseHandler<S, M> {
@@ -129,7 +134,9 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
     ///
     /// `Date` is added when missing (RFC 9110 §6.6.1); then
     /// [`plan_response`] decides, and this carries the plan out: unsafe
-    /// methods invalidate (RFC 9111 §4.4); a 304 to a validation freshens
+    /// methods invalidate (RFC 9111 §4.4), and a POST's response that is a
+    /// representation of its target is then stored for GET (RFC 9110
+    /// §9.3.3); a 304 to a validation freshens
     /// the stored response and serves it (§4.3.4); a 5xx to a validation
     /// may be answered stale (RFC 5861 §4); a 200 to HEAD freshens or
     /// invalidates the stored GET response (§4.3.5); a full response to GET
@@ -160,11 +167,16 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
             &pending,
             &parts,
             &cc,
-            date_added,
             announced,
             s.mixins.storability(),
             &s.config,
         );
+        let fill = move |store| Fill {
+            cc,
+            now,
+            store,
+            date_added,
+        };
         let streamed = |body| CacheBody::with_parts(VecDeque::new(), body, None);
         match plan {
             ResponsePlan::PassThrough => self.pass_forwarded(pending, parts, streamed(body)),
@@ -172,7 +184,28 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
                 self.invalidate(&pending, &parts).await;
                 self.pass_forwarded(pending, parts, streamed(body))
             }
+            // RFC 9110 §9.3.3, after RFC 9111 §4.4.
+            ResponsePlan::InvalidateAndStore { collect } => {
+                self.invalidate(&pending, &parts).await;
+                if collect {
+                    self.collect(pending, parts, body, fill(Ok(())), false)
+                        .await
+                } else {
+                    self.capture(pending, parts, body, fill(Ok(())))
+                }
+            }
+            ResponsePlan::Complete => self.complete(pending, parts, body, fill(Ok(()))).await,
             ResponsePlan::Freshen => self.freshen(pending, parts, body, now).await,
+            ResponsePlan::FreshenVariant => {
+                let mut pending = pending;
+                match self.selected_variant(&pending, &parts.headers).await {
+                    Some(stored) => {
+                        pending.stored = Some(stored);
+                        self.freshen(pending, parts, body, now).await
+                    }
+                    None => ResponseOutcome::Retry(Box::new(pending.into_retry())),
+                }
+            }
             ResponsePlan::Retry => ResponseOutcome::Retry(Box::new(pending.into_retry())),
             ResponsePlan::StaleOnError => self.stale_on_error(pending, parts, body),
             ResponsePlan::Head { update } => {
@@ -184,10 +217,9 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
                 self.pass_forwarded(pending, parts, streamed(body))
             }
             ResponsePlan::Collect { store, etag } => {
-                let fill = Fill { cc, now, store };
-                self.collect(pending, parts, body, fill, etag).await
+                self.collect(pending, parts, body, fill(store), etag).await
             }
-            ResponsePlan::Capture => self.capture(pending, parts, body, cc, now),
+            ResponsePlan::Capture => self.capture(pending, parts, body, fill(Ok(()))),
             ResponsePlan::Pass(why) => {
                 tracing::debug!(target: "webcache", uri = pending.uri(), reason = %why, "not stored");
                 let mut pending = pending;
@@ -262,6 +294,31 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
             .stored(stored_ok);
         let response = self.respond_stored(&pending, stored, &f, status);
         ResponseOutcome::Respond(response.map(CacheBody::full))
+    }
+
+    /// The stored variant a 304 to a Vary miss selects (RFC 9111 §4.3.4),
+    /// fetched, checked against the 304, and given the request's selecting
+    /// fields: the origin's 304 says it is what it selects for them too, so
+    /// that, freshened, it is stored for them as well. `None` when it is
+    /// gone, written under another salt, or not what the 304 identifies.
+    async fn selected_variant(
+        &self,
+        pending: &Pending,
+        not_modified: &HeaderMap,
+    ) -> Option<StoredResponse> {
+        let s = &*self.shared;
+        let metadata = pending.metadata.as_ref()?;
+        let variants = metadata.variants.to_vec();
+        let variant = crate::validation::selected_variant(&variants, not_modified)?;
+        let key = StoreKey::representation(*pending.primary.digest(), variant.digest);
+        let bytes = s.get_many(&[key]).await?.pop().flatten()?;
+        let mut stored = StoredResponse::decode(bytes)
+            .ok()
+            .filter(|st| st.salt == metadata.salt && st.uri == pending.primary.uri())
+            .filter(|st| identifies(&st.headers, not_modified))?;
+        let secondary = s.secondary_key(&pending.primary, &metadata.vary, &pending.request_headers);
+        stored.selecting = secondary.selecting().to_vec();
+        Some(stored)
     }
 
     /// Serves the stored response stale in place of an error answering its
@@ -355,6 +412,47 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
         self.respond_collected(pending, parts, data, trailers, status.stored(stored_ok))
     }
 
+    /// Combines the 206 answering the cache's request for the bytes a
+    /// stored part lacks with that part (RFC 9111 §3.4), stores the result
+    /// and answers the client's request from it; when the body cannot be
+    /// read whole, or the result cannot answer the request, sends the
+    /// client's own request forward once more instead.
+    async fn complete<B>(
+        &self,
+        mut pending: Pending,
+        parts: Parts,
+        body: Pin<Box<B>>,
+        fill: Fill,
+    ) -> ResponseOutcome<B>
+    where
+        B: Body + Send + 'static,
+        B::Data: Buf + Send,
+        B::Error: Send,
+    {
+        let s = &*self.shared;
+        let combined = match collect(body, s.config.max_body_size()).await {
+            Collected::Complete(data, _) => self
+                .to_store(&pending, &parts, data, &fill.cc, fill.now, fill.date_added)
+                .ok()
+                .filter(|(c, _)| can_answer(c, &pending.facts.method, &pending.request_headers)),
+            _ => None,
+        };
+        let Some((stored, vary)) = combined else {
+            tracing::debug!(target: "webcache", uri = pending.uri(), "part not combined: the client's request goes forward");
+            return ResponseOutcome::Retry(Box::new(pending.into_retry()));
+        };
+        let cc = s.stored_cache_control(fill.cc, parts.headers.len(), &stored.headers);
+        let f = freshness(&stored, &cc, &s.config, fill.now);
+        let stored_ok = self.write(&pending, stored.clone(), vary, &cc, &f).await;
+        pending.release_flight(stored_ok);
+        let status = CacheStatus::forward(s.status_name(), pending.forward_reason())
+            .fwd_status(parts.status.as_u16())
+            .ttl(f.ttl_secs())
+            .stored(stored_ok);
+        let response = self.respond_stored(&pending, stored, &f, status);
+        ResponseOutcome::Respond(response.map(CacheBody::full))
+    }
+
     /// Streams a storable body of unknown length on while a background task
     /// waits for the captured copy and stores it once complete.
     fn capture<B>(
@@ -362,8 +460,7 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
         mut pending: Pending,
         parts: Parts,
         body: Pin<Box<B>>,
-        cc: CacheControl,
-        now: SystemTime,
+        plan: Fill,
     ) -> ResponseOutcome<B>
     where
         B: Body + Send + 'static,
@@ -377,14 +474,7 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
         let mut fill = pending.take_fill();
         let started = s.tasks.spawn(async move {
             let stored_ok = match rx.await {
-                Ok(data) => {
-                    let plan = Fill {
-                        cc,
-                        now,
-                        store: Ok(()),
-                    };
-                    handler.store_or_log(&fill, &store_parts, data, plan).await
-                }
+                Ok(data) => handler.store_or_log(&fill, &store_parts, data, plan).await,
                 Err(_) => false,
             };
             fill.release_flight(stored_ok);
@@ -404,9 +494,9 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
         body: Bytes,
         fill: Fill,
     ) -> bool {
-        let stored = fill
-            .store
-            .and_then(|()| self.to_store(pending, parts, body, &fill.cc, fill.now));
+        let stored = fill.store.and_then(|()| {
+            self.to_store(pending, parts, body, &fill.cc, fill.now, fill.date_added)
+        });
         match stored {
             Ok((stored, vary)) => {
                 let cc =
@@ -432,6 +522,7 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
         body: Bytes,
         cc: &CacheControl,
         now: SystemTime,
+        date_added: bool,
     ) -> Result<(StoredResponse, Vec<HeaderName>), NotStorable> {
         let s = &*self.shared;
         let config = &s.config;
@@ -459,8 +550,12 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
         if parts.status != StatusCode::PARTIAL_CONTENT {
             return Ok((stored, vary));
         }
-        let combined =
-            crate::partial::combine(stored, pending.stored.as_ref(), &pending.request_headers)?;
+        let combined = crate::partial::combine(
+            stored,
+            pending.stored.as_ref(),
+            &pending.request_headers,
+            !date_added,
+        )?;
         // The parts held count against the limit as a whole body.
         if combined.body.len() > config.max_body_size() {
             return Err(NotStorable::BodyTooLarge);
@@ -521,13 +616,16 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
         let now = s.clock.now();
         let ttl = s.mixins.storability().retention(f, cc, &s.config);
         let expires_at = unix_secs(now + ttl);
-        let metadata = match &pending.metadata {
-            Some(m) => Metadata::with_salt(m.salt, vary.clone(), m.expires_at.max(expires_at)),
-            None => Metadata::new(vary.clone(), expires_at),
-        };
+        let secondary = s.secondary_key(&pending.primary, &vary, &pending.request_headers);
+        let metadata = Metadata::updated(
+            pending.metadata.as_ref(),
+            vary.clone(),
+            expires_at,
+            secondary.digest(),
+            stored.headers.get(ETAG),
+        );
         stored.salt = metadata.salt;
         let resource = *pending.primary.digest();
-        let secondary = s.secondary_key(&pending.primary, &vary, &pending.request_headers);
         let meta_ttl =
             Duration::from_secs(metadata.expires_at.saturating_sub(unix_secs(now)).max(1));
         let writes = vec![

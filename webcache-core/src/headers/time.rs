@@ -51,15 +51,11 @@ pub fn parse_http_date_at(value: &[u8], now: SystemTime) -> Option<SystemTime> {
     if value.len() < 20 || value.len() > 40 || !value.is_ascii() {
         return None;
     }
-    // Fast path: an IMF-fixdate or asctime-date as senders write them (the
-    // two-digit years of rfc850-date need the pivot below).
-    if value.len() == 29 || value.len() == 24 {
-        if let Ok(time) = std::str::from_utf8(value)
-            .map_err(|_| ())
-            .and_then(|v| httpdate::parse_http_date(v).map_err(|_| ()))
-        {
-            return Some(time);
-        }
+    // The two fixed-length formats; an rfc850-date is longer.
+    match value.len() {
+        24 => return parse_asctime(value),
+        29 => return parse_imf_fixdate(value),
+        _ => {}
     }
     // Canonical capitalisation so that `httpdate` (which is case-sensitive)
     // accepts e.g. "thu, 01 dec 1994 16:00:00 gmt".
@@ -82,6 +78,137 @@ pub fn parse_http_date_at(value: &[u8], now: SystemTime) -> Option<SystemTime> {
     let canonical = canonical.replace("Gmt", "GMT");
     let canonical = rfc850_to_imf(&canonical, now).unwrap_or(canonical);
     httpdate::parse_http_date(&canonical).ok()
+}
+
+const DAY_NAMES: [&[u8; 3]; 7] = [b"mon", b"tue", b"wed", b"thu", b"fri", b"sat", b"sun"];
+const MONTH_NAMES: [&[u8; 3]; 12] = [
+    b"jan", b"feb", b"mar", b"apr", b"may", b"jun", b"jul", b"aug", b"sep", b"oct", b"nov", b"dec",
+];
+
+/// The index in `names` of the three letters `bytes`, in any case.
+fn name_index(bytes: &[u8], names: &[&[u8; 3]]) -> Option<usize> {
+    let lower = [0, 1, 2].map(|i| bytes[i].to_ascii_lowercase());
+    names.iter().position(|n| **n == lower)
+}
+
+/// Parses an IMF-fixdate (RFC 9110 §5.6.7): `Sun, 06 Nov 1994 08:49:37
+/// GMT`, names and zone matched case-insensitively (RFC 9111 §4.2), the
+/// day-name checked against the date. The format every sender generates,
+/// parsed on every hit (Date): directly, without `httpdate`'s round trip
+/// through a calendar to validate it.
+fn parse_imf_fixdate(v: &[u8]) -> Option<SystemTime> {
+    if v.len() != 29 {
+        return None;
+    }
+    let punctuation = v[3] == b','
+        && [4, 7, 11, 16, 25].iter().all(|&i| v[i] == b' ')
+        && v[19] == b':'
+        && v[22] == b':';
+    if !punctuation || !v[26..29].eq_ignore_ascii_case(b"gmt") {
+        return None;
+    }
+    let weekday = name_index(&v[0..3], &DAY_NAMES)?;
+    let month = name_index(&v[8..11], &MONTH_NAMES)? as u64 + 1;
+    let (time, days) = civil_time(
+        digits(&v[12..16])?,
+        month,
+        digits(&v[5..7])?,
+        [
+            digits(&v[17..19])?,
+            digits(&v[20..22])?,
+            digits(&v[23..25])?,
+        ],
+    )?;
+    // 1 January 1970 was a Thursday.
+    ((days + 3) % 7 == weekday as u64).then_some(time)
+}
+
+/// The time at `year-month-day hour:min:sec` UTC, and its day count since
+/// 1970-01-01, when that is a valid date and time no earlier than 1970.
+fn civil_time(
+    year: u64,
+    month: u64,
+    day: u64,
+    [hour, min, sec]: [u64; 3],
+) -> Option<(SystemTime, u64)> {
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    let valid = year >= 1970
+        && (1..=12).contains(&month)
+        && (1..=month_days[month as usize - 1]).contains(&day)
+        && hour < 24
+        && min < 60
+        && sec < 60;
+    if !valid {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    let secs = days * 86_400 + hour * 3_600 + min * 60 + sec;
+    Some((UNIX_EPOCH + Duration::from_secs(secs), days))
+}
+
+/// Parses an asctime-date (RFC 9110 §5.6.7): `Sun Nov  6 08:49:37 1994`,
+/// names matched case-insensitively.
+///
+/// The day-name must be one of the seven, but is not checked against the
+/// date: it is redundant, and the senders still using ANSI C's format get
+/// it wrong often enough (`Thu Aug  8 02:01:18 2050` is a Monday) that
+/// refusing the date would turn a future Expires into "already expired"
+/// for no gain. (`httpdate` refuses such a date, which is why this format
+/// has its own parser.)
+fn parse_asctime(v: &[u8]) -> Option<SystemTime> {
+    if v.len() != 24 {
+        return None;
+    }
+    let spaces = [3, 7, 10, 19].iter().all(|&i| v[i] == b' ');
+    if !spaces || v[13] != b':' || v[16] != b':' {
+        return None;
+    }
+    name_index(&v[0..3], &DAY_NAMES)?;
+    let month = name_index(&v[4..7], &MONTH_NAMES)? as u64 + 1;
+    let day = match v[8] {
+        b' ' => digits(&v[9..10])?,
+        _ => digits(&v[8..10])?,
+    };
+    let clock = [
+        digits(&v[11..13])?,
+        digits(&v[14..16])?,
+        digits(&v[17..19])?,
+    ];
+    civil_time(digits(&v[20..24])?, month, day, clock).map(|(time, _)| time)
+}
+
+/// The value of a run of ASCII digits.
+fn digits(bytes: &[u8]) -> Option<u64> {
+    bytes.iter().try_fold(0u64, |n, &b| {
+        b.is_ascii_digit().then(|| n * 10 + u64::from(b - b'0'))
+    })
+}
+
+/// Days from 1970-01-01 to the civil date `year-month-day` (proleptic
+/// Gregorian, `year >= 1970`).
+fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
+    // Years counted from March, so that the leap day ends the year.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y / 400;
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 /// Rewrites an rfc850-date (`Sunday, 06-Nov-94 08:49:37 GMT`) as an
@@ -220,6 +347,105 @@ mod tests {
             Some(expected)
         );
         assert_eq!(parse_http_date(b"Sun Nov  6 08:49:37 1994"), Some(expected));
+    }
+
+    #[test]
+    fn rfc9110_5_6_7_asctime_dates_in_the_future_parse() {
+        let t = parse_http_date(b"Thu Aug 18 02:01:18 2050").unwrap();
+        assert_eq!(fmt_http_date(t), "Thu, 18 Aug 2050 02:01:18 GMT");
+        let t = parse_http_date(b"Sun Jan  6 08:49:37 2030").unwrap();
+        assert_eq!(fmt_http_date(t), "Sun, 06 Jan 2030 08:49:37 GMT");
+        let t = parse_http_date(b"thu aug 18 02:01:18 2050").unwrap();
+        assert_eq!(fmt_http_date(t), "Thu, 18 Aug 2050 02:01:18 GMT");
+        // The day-name is not checked: 8 Aug 2050 is a Monday.
+        let t = parse_http_date(b"Thu Aug  8 02:01:18 2050").unwrap();
+        assert_eq!(fmt_http_date(t), "Mon, 08 Aug 2050 02:01:18 GMT");
+        let t = parse_http_date(b"Tue Feb 29 23:59:59 2028").unwrap();
+        assert_eq!(fmt_http_date(t), "Tue, 29 Feb 2028 23:59:59 GMT");
+        let t = parse_http_date(b"Thu Jan  1 00:00:00 1970").unwrap();
+        assert_eq!(t, UNIX_EPOCH);
+    }
+
+    #[test]
+    fn rfc9110_5_6_7_asctime_agrees_with_imf_fixdate_over_the_years() {
+        // 1970 to 2200, in steps of a little over eleven days.
+        for secs in (0..7_258_118_400u64).step_by(1_000_003) {
+            let time = UNIX_EPOCH + Duration::from_secs(secs);
+            let imf = fmt_http_date(time);
+            let imf = imf.to_str().unwrap();
+            // "Sun, 06 Nov 1994 08:49:37 GMT" -> "Sun Nov  6 08:49:37 1994"
+            let day = imf[5..7].trim_start_matches('0');
+            let asctime = format!(
+                "{} {} {:>2} {} {}",
+                &imf[..3],
+                &imf[8..11],
+                day,
+                &imf[17..25],
+                &imf[12..16]
+            );
+            assert_eq!(parse_http_date(asctime.as_bytes()), Some(time), "{asctime}");
+        }
+    }
+
+    #[test]
+    fn rfc9110_5_6_7_imf_fixdate_agrees_with_httpdate_over_the_years() {
+        for secs in (0..7_258_118_400u64).step_by(999_983) {
+            let time = UNIX_EPOCH + Duration::from_secs(secs);
+            let imf = httpdate::fmt_http_date(time);
+            assert_eq!(parse_http_date(imf.as_bytes()), Some(time), "{imf}");
+            assert_eq!(httpdate::parse_http_date(&imf).ok(), Some(time));
+        }
+    }
+
+    #[test]
+    fn rfc9110_5_6_7_malformed_imf_fixdates_are_invalid() {
+        for bad in [
+            &b"Mon, 06 Nov 1994 08:49:37 GMT"[..], // a Sunday
+            b"Sun, 31 Nov 1994 08:49:37 GMT",
+            b"Sun, 06 Nov 1994 08:49:37 GMX",
+            b"Sun, 06 Nov 1994 24:49:37 GMT",
+            b"Sun, 06 Nov 1994 08:49:60 GMT",
+            b"Sun; 06 Nov 1994 08:49:37 GMT",
+            b"Sun, 06-Nov-1994 08:49:37 GMT",
+            b"Sun, 06 Nov 1994 08.49.37 GMT",
+            b"Sun, 0x Nov 1994 08:49:37 GMT",
+            b"Sun, 06 Nov 1969 08:49:37 GMT",
+        ] {
+            assert_eq!(
+                parse_http_date(bad),
+                None,
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        let t = parse_http_date(b"Thu, 18 Aug 2050 02:01:18 gMT").unwrap();
+        assert_eq!(fmt_http_date(t), "Thu, 18 Aug 2050 02:01:18 GMT");
+    }
+
+    #[test]
+    fn rfc9110_5_6_7_malformed_asctime_dates_are_invalid() {
+        for bad in [
+            &b"Xyz Aug 18 02:01:18 2050"[..],
+            b"Thu Abc 18 02:01:18 2050",
+            b"Thu Feb 30 02:01:18 2050",
+            b"Thu Feb 29 02:01:18 2029",
+            b"Thu Aug  0 02:01:18 2050",
+            b"Thu Aug 18 24:01:18 2050",
+            b"Thu Aug 18 02:60:18 2050",
+            b"Thu Aug 18 02:01:60 2050",
+            b"Thu Aug 18 02-01-18 2050",
+            b"Thu Aug 18 02:01:18 1969",
+            b"Thu Aug 1x 02:01:18 2050",
+            b"Thu Aug 18 02:01:18 20x0",
+            b"Thu  Aug 18 02:01:18 205",
+        ] {
+            assert_eq!(
+                parse_http_date(bad),
+                None,
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
     }
 
     #[test]

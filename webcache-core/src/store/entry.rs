@@ -25,15 +25,31 @@
 //! complete_length u64 | ranges: u32 count, each { first u64; last u64 }
 //! body: u64 len, bytes (to the end)
 //! ```
-//! Metadata (format 1 only):
+//! Format version 3, representation: format 2 for an incomplete response
+//! that must never be combined with another part
+//! ([`PartialContent::uncombinable`]), marked by bit 1 of `flags` (bit 0
+//! is `invalidated` in every format). Written only for such responses, so
+//! that a release reading formats 1 and 2 misses on them rather than
+//! combining them.
+//!
+//! Metadata, format 1:
 //! ```text
 //! "WC" 0x01 'M' | salt u64 | expires_at u64 s | vary: u16 count, each { u16 len, bytes }
 //! ```
+//! Metadata, format 2 (a resource that varies, with the entity tags of its
+//! stored variants, RFC 9111 §4.3.1): format 1 followed by
+//! ```text
+//! variants: u32 len, bytes: entries, each { digest 16 bytes; etag: u16 len, bytes }
+//! ```
+//! written only when there are variants to remember, so that metadata of
+//! resources that do not vary stays in format 1.
 //!
-//! This release reads formats 1 and 2. It writes format 2 only for
-//! incomplete responses, and everything else in format 1, so that a
-//! release reading only format 1 still reads every complete response and
-//! all metadata it writes (and misses on its incomplete responses).
+//! This release reads formats 1, 2 and 3 of representations and 1 and 2
+//! of metadata. It writes formats 2 and 3 only for incomplete responses
+//! and metadata format 2 only for resources with remembered variants, and
+//! everything else in format 1, so that a release reading only format 1
+//! still reads every complete response and the metadata of every resource
+//! that does not vary (and misses on the rest).
 
 use std::time::SystemTime;
 
@@ -43,15 +59,19 @@ use http::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::error::DecodeError;
 use crate::headers::{from_unix_millis, unix_millis};
-use crate::key::{Metadata, SelectingField};
+use crate::key::{Metadata, SelectingField, Variants};
 use crate::partial::PartialContent;
 use crate::range::ByteRange;
 
 const MAGIC: &[u8; 2] = b"WC";
-/// The newest format version this release writes (for incomplete
-/// responses; complete responses and metadata are written in
-/// [`FORMAT_1`]).
+/// The format version of incomplete responses that may be combined
+/// (complete responses and metadata are written in [`FORMAT_1`]).
 pub const FORMAT_VERSION: u8 = 2;
+/// The newest format version this release writes: an incomplete response
+/// never to be combined.
+pub const FORMAT_3: u8 = 3;
+/// Bit 1 of `flags`, in format 3: the part is not combinable.
+const FLAG_UNCOMBINABLE: u8 = 2;
 /// The first format version, still written for complete responses and
 /// metadata, and read.
 pub const FORMAT_1: u8 = 1;
@@ -145,15 +165,17 @@ impl StoredResponse {
         let mut out = BytesMut::with_capacity(
             64 + self.uri.len() + header_bytes + range_bytes + self.body.len(),
         );
+        let uncombinable = self.partial.as_ref().is_some_and(|p| !p.is_combinable());
         out.put_slice(MAGIC);
-        out.put_u8(if self.partial.is_some() {
-            FORMAT_VERSION
-        } else {
-            FORMAT_1
+        out.put_u8(match &self.partial {
+            None => FORMAT_1,
+            Some(_) if uncombinable => FORMAT_3,
+            Some(_) => FORMAT_VERSION,
         });
         out.put_u8(KIND_REPRESENTATION);
         out.put_u16(self.status.as_u16());
-        out.put_u8(u8::from(self.invalidated));
+        let uncombinable_flag = if uncombinable { FLAG_UNCOMBINABLE } else { 0 };
+        out.put_u8(u8::from(self.invalidated) | uncombinable_flag);
         out.put_u64(unix_millis(self.request_time));
         out.put_u64(unix_millis(self.response_time));
         out.put_u64(self.salt);
@@ -190,11 +212,11 @@ impl StoredResponse {
         out.freeze()
     }
 
-    /// Decodes what [`encode`](Self::encode) wrote, in format 1 or 2. The
+    /// Decodes what [`encode`](Self::encode) wrote, in format 1, 2 or 3. The
     /// body and header values share `bytes` rather than copying them.
     pub fn decode(bytes: Bytes) -> Result<StoredResponse, DecodeError> {
         let mut r = Reader::new(&bytes);
-        let version = r.header(KIND_REPRESENTATION, &[FORMAT_1, FORMAT_VERSION])?;
+        let version = r.header(KIND_REPRESENTATION, &[FORMAT_1, FORMAT_VERSION, FORMAT_3])?;
         let status = StatusCode::from_u16(r.u16()?).map_err(|_| DecodeError::Invalid("status"))?;
         let flags = r.u8()?;
         let request_time = from_unix_millis(r.u64()?);
@@ -222,10 +244,13 @@ impl StoredResponse {
                 .map_err(|_| DecodeError::Invalid("header value"))?;
             headers.append(name, value);
         }
-        let partial = if version == FORMAT_VERSION {
-            Some(read_partial(&mut r)?)
-        } else {
-            None
+        let partial = match version {
+            FORMAT_1 => None,
+            FORMAT_VERSION => Some(read_partial(&mut r)?),
+            _ if flags & FLAG_UNCOMBINABLE == 0 => {
+                return Err(DecodeError::Invalid("format 3 without its flag"));
+            }
+            _ => Some(read_partial(&mut r)?.uncombinable()),
         };
         let body_len = usize::try_from(r.u64()?).map_err(|_| DecodeError::Truncated)?;
         let (start, end) = r.span(body_len)?;
@@ -273,11 +298,16 @@ fn read_partial(r: &mut Reader<'_>) -> Result<PartialContent, DecodeError> {
 }
 
 impl Metadata {
-    /// Encodes in format 1 (the only metadata format).
+    /// Encodes in format 1, or in format 2 when there are variants.
     pub fn encode(&self) -> Bytes {
-        let mut out = BytesMut::with_capacity(24 + self.vary.len() * 20);
+        let variants = self.variants.encoded();
+        let mut out = BytesMut::with_capacity(30 + self.vary.len() * 20 + variants.len());
         out.put_slice(MAGIC);
-        out.put_u8(FORMAT_1);
+        out.put_u8(if variants.is_empty() {
+            FORMAT_1
+        } else {
+            FORMAT_VERSION
+        });
         out.put_u8(KIND_METADATA);
         out.put_u64(self.salt);
         out.put_u64(self.expires_at);
@@ -285,13 +315,32 @@ impl Metadata {
         for name in self.vary.iter().take(usize::from(u16::MAX)) {
             put_bytes16(&mut out, name.as_str().as_bytes());
         }
+        if !variants.is_empty() {
+            // Variants are whole entries; a list too long to frame is
+            // dropped rather than cut mid-entry.
+            let variants = if variants.len() > u32::MAX as usize {
+                &[][..]
+            } else {
+                variants
+            };
+            put_bytes32(&mut out, variants);
+        }
         out.freeze()
     }
 
-    /// Decodes what [`encode`](Self::encode) wrote.
+    /// Decodes what [`encode`](Self::encode) wrote, in format 1 or 2,
+    /// copying the variants; [`decode_bytes`](Self::decode_bytes) keeps
+    /// them in the value instead.
     pub fn decode(bytes: &[u8]) -> Result<Metadata, DecodeError> {
-        let mut r = Reader::new(bytes);
-        r.header(KIND_METADATA, &[FORMAT_1])?;
+        Self::decode_bytes(Bytes::copy_from_slice(bytes))
+    }
+
+    /// [`decode`](Self::decode) of a value the caller gives up: the
+    /// variants are left in it, read only if asked for, so that decoding
+    /// costs no copy and no allocation for them (what a lookup uses).
+    pub fn decode_bytes(bytes: Bytes) -> Result<Metadata, DecodeError> {
+        let mut r = Reader::new(&bytes);
+        let version = r.header(KIND_METADATA, &[FORMAT_1, FORMAT_VERSION])?;
         let salt = r.u64()?;
         let expires_at = r.u64()?;
         let n = r.u16()?;
@@ -302,13 +351,23 @@ impl Metadata {
                     .map_err(|_| DecodeError::Invalid("vary name"))?,
             );
         }
+        let variants = match version {
+            FORMAT_1 => None,
+            _ => Some(r.span32()?),
+        };
         if r.pos != bytes.len() {
             return Err(DecodeError::Invalid("trailing bytes"));
         }
+        let variants = match variants {
+            None => Variants::default(),
+            Some((start, end)) if end > start => Variants::from_raw(bytes, start),
+            Some(_) => return Err(DecodeError::Invalid("format 2 metadata without variants")),
+        };
         Ok(Metadata {
             salt,
             vary,
             expires_at,
+            variants,
         })
     }
 }
@@ -401,6 +460,7 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::key::Variant;
     use std::time::{Duration, UNIX_EPOCH};
 
     fn sample() -> StoredResponse {
@@ -485,13 +545,74 @@ mod tests {
 
     #[test]
     fn metadata_round_trips() {
-        let m = Metadata {
-            salt: 7,
-            vary: vec![HeaderName::from_static("accept")],
-            expires_at: 99,
-        };
+        let m = Metadata::with_salt(7, vec![HeaderName::from_static("accept")], 99);
         assert_eq!(Metadata::decode(&m.encode()).unwrap(), m);
+        assert_eq!(m.encode()[2], FORMAT_1);
     }
+
+    fn varying_metadata() -> Metadata {
+        let mut m = Metadata::with_salt(7, vec![HeaderName::from_static("accept")], 99);
+        m.variants = Variants::new(&[
+            Variant {
+                digest: [1; 16],
+                etag: HeaderValue::from_static("\"a\""),
+            },
+            Variant {
+                digest: [2; 16],
+                etag: HeaderValue::from_static("W/\"b\""),
+            },
+        ]);
+        m
+    }
+
+    #[test]
+    fn rfc9111_4_3_1_metadata_with_variants_round_trips_in_format_2() {
+        let m = varying_metadata();
+        let bytes = m.encode();
+        assert_eq!(bytes[2], FORMAT_VERSION);
+        assert_eq!(Metadata::decode(&bytes).unwrap(), m);
+        assert_eq!(Metadata::decode_bytes(bytes.clone()).unwrap(), m);
+        assert_eq!(m.variants.to_vec().len(), 2);
+        for len in 0..bytes.len() {
+            assert!(Metadata::decode(&bytes[..len]).is_err(), "len {len}");
+        }
+    }
+
+    #[test]
+    fn reads_metadata_written_by_format_1_and_format_2() {
+        let v1 = Metadata::with_salt(5, vec![HeaderName::from_static("a")], 3);
+        assert_eq!(v1.encode().as_ref(), METADATA_1_FIXTURE);
+        assert_eq!(Metadata::decode(METADATA_1_FIXTURE).unwrap(), v1);
+        let mut v2 = v1.clone();
+        v2.variants = Variants::new(&[Variant {
+            digest: [9; 16],
+            etag: HeaderValue::from_static("\"e\""),
+        }]);
+        assert_eq!(v2.encode().as_ref(), METADATA_2_FIXTURE);
+        assert_eq!(Metadata::decode(METADATA_2_FIXTURE).unwrap(), v2);
+        // Format 2 always has variants.
+        let mut empty = METADATA_1_FIXTURE.to_vec();
+        empty[2] = 2;
+        empty.extend([0, 0, 0, 0]);
+        assert!(Metadata::decode(&empty).is_err());
+    }
+
+    const METADATA_1_FIXTURE: &[u8] = &[
+        b'W', b'C', 1, b'M', // magic, version, kind
+        0, 0, 0, 0, 0, 0, 0, 5, // salt
+        0, 0, 0, 0, 0, 0, 0, 3, // expires_at
+        0, 1, 0, 1, b'a', // vary: a
+    ];
+
+    const METADATA_2_FIXTURE: &[u8] = &[
+        b'W', b'C', 2, b'M', // magic, version, kind
+        0, 0, 0, 0, 0, 0, 0, 5, // salt
+        0, 0, 0, 0, 0, 0, 0, 3, // expires_at
+        0, 1, 0, 1, b'a', // vary: a
+        0, 0, 0, 21, // variants: 21 bytes
+        9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, // the digest
+        0, 3, b'"', b'e', b'"', // the etag
+    ];
 
     #[test]
     fn every_truncation_is_an_error_not_a_panic() {
@@ -503,12 +624,7 @@ mod tests {
                 );
             }
         }
-        let meta = Metadata {
-            salt: 1,
-            vary: vec![HeaderName::from_static("a")],
-            expires_at: 2,
-        }
-        .encode();
+        let meta = Metadata::with_salt(1, vec![HeaderName::from_static("a")], 2).encode();
         for len in 0..meta.len() {
             assert!(Metadata::decode(&meta[..len]).is_err());
         }
@@ -522,20 +638,20 @@ mod tests {
             StoredResponse::decode(Bytes::from(v.clone())),
             Err(DecodeError::UnknownVersion(0))
         );
-        v[2] = FORMAT_VERSION + 1;
+        v[2] = FORMAT_3 + 1;
         assert_eq!(
             StoredResponse::decode(Bytes::from(v.clone())),
-            Err(DecodeError::UnknownVersion(FORMAT_VERSION + 1))
+            Err(DecodeError::UnknownVersion(FORMAT_3 + 1))
         );
         v[2] = FORMAT_1;
         v[3] = b'M';
         assert!(StoredResponse::decode(Bytes::from(v)).is_err());
-        // Metadata exists in format 1 only.
+        // Metadata exists in formats 1 and 2 only.
         let mut m = Metadata::new(vec![], 1).encode().to_vec();
-        m[2] = FORMAT_VERSION;
+        m[2] = FORMAT_3;
         assert_eq!(
             Metadata::decode(&m),
-            Err(DecodeError::UnknownVersion(FORMAT_VERSION))
+            Err(DecodeError::UnknownVersion(FORMAT_3))
         );
         assert_eq!(
             StoredResponse::decode(Bytes::from_static(b"garbage")),
@@ -606,6 +722,60 @@ mod tests {
             StoredResponse::decode(Bytes::from_static(FORMAT_2_FIXTURE)).unwrap(),
             expected
         );
+    }
+
+    #[test]
+    fn rfc9111_3_4_uncombinable_parts_round_trip_in_format_3() {
+        let stored = StoredResponse {
+            partial: incomplete_sample()
+                .partial
+                .map(PartialContent::uncombinable),
+            ..incomplete_sample()
+        };
+        let bytes = stored.encode();
+        assert_eq!(&bytes[..4], b"WC\x03R");
+        // Bit 0 is still `invalidated`.
+        assert_eq!(bytes[6], 0b11);
+        assert_eq!(StoredResponse::decode(bytes).unwrap(), stored);
+        // Combinable parts stay in format 2, readable by older releases.
+        assert_eq!(incomplete_sample().encode()[2], FORMAT_VERSION);
+    }
+
+    #[test]
+    fn format_3_reads_its_fixture_and_needs_its_flag() {
+        let expected = StoredResponse {
+            partial: PartialContent::new(10, vec![ByteRange { first: 3, last: 4 }])
+                .map(PartialContent::uncombinable),
+            ..format_2_expected()
+        };
+        let mut fixture = FORMAT_2_FIXTURE.to_vec();
+        fixture[2] = 3;
+        fixture[6] = FLAG_UNCOMBINABLE;
+        assert_eq!(expected.encode().as_ref(), fixture.as_slice());
+        assert_eq!(
+            StoredResponse::decode(Bytes::from(fixture.clone())).unwrap(),
+            expected
+        );
+        // Format 3 without its flag does not decode.
+        fixture[6] = 0;
+        assert!(StoredResponse::decode(Bytes::from(fixture)).is_err());
+    }
+
+    fn format_2_expected() -> StoredResponse {
+        let mut headers = HeaderMap::new();
+        headers.insert("etag", HeaderValue::from_static("\"1\""));
+        StoredResponse {
+            status: StatusCode::OK,
+            headers,
+            body: Bytes::from_static(b"hi"),
+            request_time: UNIX_EPOCH + Duration::from_millis(1000),
+            response_time: UNIX_EPOCH + Duration::from_millis(2000),
+            uri: "http://a.test/x/".into(),
+            selecting: vec![],
+            salt: 5,
+            invalidated: false,
+            partial: PartialContent::new(10, vec![ByteRange { first: 3, last: 4 }]),
+        }
     }
 
     const FORMAT_2_FIXTURE: &[u8] = &[

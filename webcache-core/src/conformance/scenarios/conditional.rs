@@ -1,7 +1,7 @@
 //! Conditional requests from the client answered from storage (RFC 9111
 //! §4.3.2; RFC 9110 §13.1, §13.2.2, §15.4.5).
 
-use super::super::origin::Value;
+use super::super::origin::{OriginResponse, Value};
 use super::super::scenario::{Expect, Scenario, get, head};
 use super::{app, gateway, not_modified, ok};
 use crate::config::Config;
@@ -121,6 +121,53 @@ pub(super) fn scenarios() -> Vec<Scenario> {
         .then(
             get("/c")
                 .header("if-modified-since", Value::DateOffset(-3000))
+                .expect(Expect::from_cache().status(200).body("body")),
+        ),
+        Scenario::new(
+            "rfc9111_4_3_2_if_modified_since_without_last_modified_uses_date_in_front_of_an_application",
+            app(),
+        )
+        .then(
+            get("/c")
+                .origin(ok("max-age=100", "body"))
+                .expect(Expect::forwarded()),
+        )
+        .advance(10)
+        .then(
+            get("/c")
+                .header("if-modified-since", Value::DateOffset(-10))
+                .expect(Expect::from_cache().status(304).body("").present("etag")),
+        )
+        .then(
+            get("/c")
+                .header("if-modified-since", Value::DateOffset(-11))
+                .expect(Expect::from_cache().status(200).body("body")),
+        )
+        // The origin's If-Match comes first (RFC 9110 §13.2.2).
+        .then(
+            get("/c")
+                .header("if-match", "\"nope\"")
+                .header("if-modified-since", Value::DateOffset(0))
+                .expect(Expect::from_cache().status(412)),
+        ),
+        Scenario::new(
+            "rfc9111_4_3_2_if_modified_since_without_last_modified_or_date_uses_the_time_received",
+            gateway(),
+        )
+        .then(
+            get("/c")
+                .origin(OriginResponse::ok().header("cache-control", "max-age=100").body("body"))
+                .expect(Expect::forwarded()),
+        )
+        .advance(10)
+        .then(
+            get("/c")
+                .header("if-modified-since", Value::DateOffset(-10))
+                .expect(Expect::from_cache().status(304)),
+        )
+        .then(
+            get("/c")
+                .header("if-modified-since", Value::DateOffset(-11))
                 .expect(Expect::from_cache().status(200).body("body")),
         ),
         stored(

@@ -96,6 +96,22 @@ pub(super) fn scenarios() -> Vec<Scenario> {
             Some(99),
             Some(100),
         ),
+        // Scenarios start at Tue, 14 Nov 2023 22:13:20 GMT.
+        lifetime(
+            "rfc9110_5_6_7_an_expires_in_asctime_format_is_honoured",
+            gateway(),
+            bare("a").header("expires", "Thu Nov 16 22:13:20 2023"),
+            Some(172_799),
+            Some(172_800),
+        ),
+        lifetime(
+            "rfc9110_5_6_7_an_asctime_expires_with_a_wrong_day_name_is_honoured",
+            gateway(),
+            // 3 Dec 2023 is a Sunday.
+            bare("a").header("expires", "Fri Dec  3 22:13:20 2023"),
+            Some(1_641_599),
+            Some(1_641_600),
+        ),
         Scenario::new("rfc9111_4_2_1_expires_is_measured_from_date", app())
             .then(
                 get("/f")

@@ -162,6 +162,70 @@ pub(super) fn scenarios() -> Vec<Scenario> {
                     .origin(ok("max-age=100", "new2").header("vary", "foo"))
                     .expect(Expect::forwarded().body("new2")),
             ),
+        // RFC 9110 §9.3.3, in the order of RFC 9111 §4.4: the old response
+        // is invalidated, the POST's own representation stored.
+        stored("rfc9110_9_3_3_a_post_response_naming_its_target_is_reused_for_get")
+            .then(
+                request("POST", "/i")
+                    .body("abc")
+                    .origin(ok("max-age=100", "posted").header("content-location", "/i"))
+                    .expect(
+                        Expect::forwarded()
+                            .origin_method("POST")
+                            .body("posted")
+                            .cache_status("webcache; fwd=method; fwd-status=200; stored"),
+                    ),
+            )
+            .then(still_stored("/i", "posted"))
+            .then(head("/i").expect(Expect::from_cache().status(200).body("")))
+            .then(still_stored("/other", "other"))
+            // A POST is never answered from storage.
+            .then(
+                request("POST", "/i")
+                    .origin(OriginResponse::new(204).date())
+                    .expect(Expect::forwarded().status(204)),
+            )
+            .then(refetched("/i")),
+        Scenario::new(
+            "rfc9110_9_3_3_a_post_response_is_reused_for_get_behind_a_gateway",
+            super::gateway(),
+        )
+        .then(
+            request("POST", "/p")
+                .origin(
+                    OriginResponse::ok()
+                        .date()
+                        .header("expires", super::super::origin::Value::DateOffset(100))
+                        .header("content-location", "http://conformance.test/p")
+                        .body("posted"),
+                )
+                .expect(Expect::forwarded().body("posted")),
+        )
+        .advance(99)
+        .then(get("/p").expect(Expect::from_cache().body("posted").header("age", "99"))),
+        stored(
+            "rfc9110_9_3_3_a_post_response_naming_another_uri_or_without_freshness_is_not_stored",
+        )
+        .then(
+            request("POST", "/i")
+                .origin(ok("max-age=100", "posted").header("content-location", "/other"))
+                .expect(Expect::forwarded().cache_status("webcache; fwd=method; fwd-status=200")),
+        )
+        // The target and the same-origin Content-Location are invalidated.
+        .then(refetched("/i"))
+        .then(refetched("/other"))
+        .then(
+            request("POST", "/i")
+                .origin(
+                    OriginResponse::ok()
+                        .date()
+                        .header("cache-control", "public")
+                        .header("content-location", "/i")
+                        .body("posted"),
+                )
+                .expect(Expect::forwarded().cache_status("webcache; fwd=method; fwd-status=200")),
+        )
+        .then(refetched("/i")),
         stored("rfc9111_4_4_head_is_answered_again_after_invalidation")
             .then(
                 request("POST", "/i")

@@ -97,20 +97,22 @@ pub(super) fn scenarios() -> Vec<Scenario> {
     }
     all.extend([
         Scenario::new(
-            "rfc9111_3_3_a_range_outside_the_stored_part_is_forwarded",
+            "rfc9111_3_4_a_range_beyond_the_stored_part_asks_only_for_the_missing_bytes",
             gateway(),
         )
         .then(first_part())
         .then(
             ranged("bytes=3-7")
-                .origin(part("bytes 3-7/10", "\"v1\"", "34567"))
+                .origin(part("bytes 5-7/10", "\"v1\"", "567"))
                 .expect(
                     Expect::forwarded()
-                        .origin_got("range", "bytes=3-7")
+                        .origin_got("range", "bytes=5-7")
+                        .origin_got("if-range", "\"v1\"")
                         .origin_lacks("if-none-match")
                         .status(206)
+                        .header("content-range", "bytes 3-7/10")
                         .body("34567")
-                        .cache_status("webcache; fwd=partial; fwd-status=206; stored"),
+                        .cache_status("webcache; fwd=partial; fwd-status=206; ttl=100; stored"),
                 ),
         )
         .then(
@@ -118,21 +120,102 @@ pub(super) fn scenarios() -> Vec<Scenario> {
                 .origin(part("bytes 9-9/10", "\"v1\"", "9"))
                 .expect(
                     Expect::forwarded()
-                        .origin_got("range", "bytes=-1")
+                        .origin_got("range", "bytes=9-9")
+                        .header("content-range", "bytes 9-9/10")
                         .body("9"),
                 ),
-        ),
+        )
+        .then(ranged("bytes=9-").expect(Expect::from_cache().status(206).body("9")))
+        .then(
+            get("/p")
+                .origin(part("bytes 8-8/10", "\"v1\"", "8"))
+                .expect(
+                    Expect::forwarded()
+                        .origin_got("range", "bytes=8-8")
+                        .status(200)
+                        .header("content-length", "10")
+                        .body("0123456789"),
+                ),
+        )
+        .then(get("/p").expect(Expect::from_cache().status(200).body("0123456789"))),
         Scenario::new(
-            "rfc9111_3_3_a_request_without_range_is_not_answered_from_a_partial",
+            "rfc9111_3_4_a_request_without_range_completes_the_stored_part",
             gateway(),
         )
         .then(first_part())
         .then(
             get("/p")
-                .origin(ok("max-age=100", "0123456789").header("etag", "\"v1\""))
+                .origin(part("bytes 5-9/10", "\"v1\"", "56789"))
+                .expect(
+                    Expect::forwarded()
+                        .origin_calls(1)
+                        .origin_got("range", "bytes=5-9")
+                        .origin_got("if-range", "\"v1\"")
+                        .status(200)
+                        .header("content-length", "10")
+                        .absent("content-range")
+                        .body("0123456789")
+                        .cache_status("webcache; fwd=partial; fwd-status=206; ttl=100; stored"),
+                ),
+        )
+        .then(get("/p").expect(Expect::from_cache().status(200).body("0123456789"))),
+        Scenario::new(
+            "rfc9111_3_4_a_completion_answered_by_a_changed_representation_stores_it_whole",
+            gateway(),
+        )
+        .then(first_part())
+        .then(
+            // If-Range no longer holds: the origin sends the whole new
+            // representation (RFC 9110 §13.1.5).
+            get("/p")
+                .origin(ok("max-age=100", "abcdefghij").header("etag", "\"v2\""))
+                .expect(
+                    Expect::forwarded()
+                        .origin_calls(1)
+                        .origin_got("if-range", "\"v1\"")
+                        .status(200)
+                        .body("abcdefghij")
+                        .cache_status("webcache; fwd=partial; fwd-status=200; stored"),
+                ),
+        )
+        .then(ranged("bytes=5-6").expect(Expect::from_cache().status(206).body("fg"))),
+        Scenario::new(
+            "rfc9111_3_4_a_completion_that_does_not_combine_sends_the_clients_own_request",
+            gateway(),
+        )
+        .then(first_part())
+        .then(
+            ranged("bytes=3-7")
+                .origin(OriginResponse::new(416).date().header("content-range", "bytes */10"))
+                .origin(part("bytes 3-7/10", "\"v1\"", "34567"))
+                .expect(
+                    Expect::forwarded()
+                        .origin_calls(2)
+                        .origin_got("range", "bytes=5-7")
+                        .nth_origin_got(1, "range", "bytes=3-7")
+                        .nth_origin_lacks(1, "if-range")
+                        .status(206)
+                        .header("content-range", "bytes 3-7/10")
+                        .body("34567"),
+                ),
+        )
+        .then(ranged("bytes=0-7").expect(Expect::from_cache().status(206).body("01234567"))),
+        Scenario::new(
+            "rfc9111_3_3_a_request_without_range_is_forwarded_as_it_is_when_the_part_cannot_be_combined",
+            gateway(),
+        )
+        .then(
+            ranged("bytes=0-4")
+                .origin(part("bytes 0-4/10", "W/\"v1\"", "01234"))
+                .expect(Expect::forwarded()),
+        )
+        .then(
+            get("/p")
+                .origin(ok("max-age=100", "0123456789").header("etag", "W/\"v1\""))
                 .expect(
                     Expect::forwarded()
                         .origin_lacks("range")
+                        .origin_lacks("if-range")
                         .status(200)
                         .body("0123456789")
                         .cache_status("webcache; fwd=partial; fwd-status=200; stored"),
@@ -174,9 +257,10 @@ pub(super) fn scenarios() -> Vec<Scenario> {
                 .origin(part("bytes 5-7/10", "\"v1\"", "567").header("x-part", "2"))
                 .expect(
                     Expect::forwarded()
+                        .origin_got("range", "bytes=5-7")
                         .status(206)
                         .body("567")
-                        .cache_status("webcache; fwd=partial; fwd-status=206; stored"),
+                        .cache_status("webcache; fwd=partial; fwd-status=206; ttl=100; stored"),
                 ),
         )
         .then(
@@ -235,7 +319,7 @@ pub(super) fn scenarios() -> Vec<Scenario> {
                 .expect(
                     Expect::forwarded()
                         .body("FGHIJ")
-                        .cache_status("webcache; fwd=partial; fwd-status=206; stored"),
+                        .cache_status("webcache; fwd=partial; fwd-status=206; ttl=100; stored"),
                 ),
         )
         .then(
@@ -251,19 +335,117 @@ pub(super) fn scenarios() -> Vec<Scenario> {
                 .origin(part("bytes 0-1/10", "\"v2\"", "AB"))
                 .expect(Expect::forwarded().body("AB")),
         ),
-        not_stored(
-            "rfc9111_3_4_a_206_with_a_weak_entity_tag_is_not_stored",
-            part("bytes 0-4/10", "W/\"v1\"", "01234"),
+        Scenario::new(
+            "rfc9111_3_4_a_206_with_a_weak_entity_tag_answers_ranges_within_it",
+            gateway(),
+        )
+        .then(
+            ranged("bytes=5-9")
+                .origin(part("bytes 5-9/10", "W/\"v1\"", "56789"))
+                .expect(
+                    Expect::forwarded()
+                        .cache_status("webcache; fwd=uri-miss; fwd-status=206; stored"),
+                ),
+        )
+        .then(
+            ranged("bytes=-3").expect(
+                Expect::from_cache()
+                    .status(206)
+                    .header("content-range", "bytes 7-9/10")
+                    .header("etag", "W/\"v1\"")
+                    .body("789"),
+            ),
+        )
+        .then(
+            ranged("bytes=6-").expect(
+                Expect::from_cache()
+                    .status(206)
+                    .header("content-range", "bytes 6-9/10")
+                    .body("6789"),
+            ),
+        )
+        .then(ranged("bytes=5-6").expect(Expect::from_cache().status(206).body("56")))
+        // Not combinable: the range goes as the client asked, and the new
+        // part replaces the stored one.
+        .then(
+            ranged("bytes=0-1")
+                .origin(part("bytes 0-1/10", "W/\"v1\"", "01"))
+                .expect(
+                    Expect::forwarded()
+                        .origin_got("range", "bytes=0-1")
+                        .origin_lacks("if-range")
+                        .body("01")
+                        .cache_status("webcache; fwd=partial; fwd-status=206; stored"),
+                ),
+        )
+        .then(ranged("bytes=1-1").expect(Expect::from_cache().body("1")))
+        .then(
+            ranged("bytes=8-9")
+                .origin(part("bytes 8-9/10", "W/\"v1\"", "89"))
+                .expect(Expect::forwarded().body("89")),
         ),
-        not_stored(
-            "rfc9110_8_8_2_2_a_206_whose_last_modified_is_weak_is_not_stored",
-            OriginResponse::new(206)
-                .date()
-                .header("cache-control", "max-age=100")
-                .header("last-modified", Value::DateOffset(0))
-                .header("content-range", "bytes 0-4/10")
-                .body("01234"),
+        Scenario::new(
+            "rfc9110_8_8_2_2_a_206_whose_last_modified_is_weak_is_stored_but_not_completed",
+            gateway(),
+        )
+        .then(
+            ranged("bytes=0-4")
+                .origin(
+                    OriginResponse::new(206)
+                        .date()
+                        .header("cache-control", "max-age=100")
+                        .header("last-modified", Value::DateOffset(0))
+                        .header("content-range", "bytes 0-4/10")
+                        .body("01234"),
+                )
+                .expect(
+                    Expect::forwarded()
+                        .cache_status("webcache; fwd=uri-miss; fwd-status=206; stored"),
+                ),
+        )
+        .then(ranged("bytes=1-2").expect(Expect::from_cache().status(206).body("12")))
+        .then(
+            ranged("bytes=3-7")
+                .origin(
+                    OriginResponse::new(206)
+                        .date()
+                        .header("cache-control", "max-age=100")
+                        .header("content-range", "bytes 3-7/10")
+                        .body("34567"),
+                )
+                .expect(
+                    Expect::forwarded()
+                        .origin_got("range", "bytes=3-7")
+                        .origin_lacks("if-range")
+                        .body("34567"),
+                ),
         ),
+        Scenario::new(
+            "rfc9110_8_8_2_2_a_206_with_last_modified_and_no_date_is_stored_but_not_completed",
+            gateway(),
+        )
+        .then(
+            // Without the origin's Date, Last-Modified cannot be shown to
+            // be strong.
+            ranged("bytes=0-4")
+                .origin(
+                    OriginResponse::new(206)
+                        .header("cache-control", "max-age=100")
+                        .header("last-modified", Value::DateOffset(-100))
+                        .header("content-range", "bytes 0-4/10")
+                        .body("01234"),
+                )
+                .expect(
+                    Expect::forwarded()
+                        .cache_status("webcache; fwd=uri-miss; fwd-status=206; stored"),
+                ),
+        )
+        .then(ranged("bytes=4-").origin(ok("max-age=100", "0123456789")).expect(
+            Expect::forwarded()
+                .origin_got("range", "bytes=4-")
+                .origin_lacks("if-range")
+                .status(200),
+        )),
         Scenario::new(
             "rfc9110_8_8_2_2_a_206_with_a_strong_last_modified_is_stored",
             gateway(),

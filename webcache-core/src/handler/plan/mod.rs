@@ -26,5 +26,5 @@
 mod request;
 mod response;
 
-pub use request::{RequestPlan, Served, plan_request};
+pub use request::{RequestPlan, Served, plan_request, validates_variants};
 pub use response::{ResponsePlan, plan_response};

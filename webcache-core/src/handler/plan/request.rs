@@ -4,14 +4,19 @@ use std::time::SystemTime;
 
 use http::HeaderMap;
 
-use crate::config::Config;
+use http::Method;
+
+use crate::config::{Config, Role};
 use crate::freshness::Freshness;
 use crate::headers::CacheControl;
-use crate::partial::can_answer;
+use crate::key::Metadata;
+use crate::partial::{can_answer, missing_range};
+use crate::range::ByteRange;
 use crate::request::RequestFacts;
 use crate::reuse::{Reuse, ValidateReason, may_serve_unreachable, reuse};
 use crate::status::Forward;
 use crate::store::StoredResponse;
+use crate::validation::has_preconditions;
 
 /// Why a stored response is served without contacting the origin.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,6 +67,14 @@ pub enum RequestPlan {
     /// the reason given (RFC 9211 `fwd`). [`Forward::Partial`] keeps the
     /// stored incomplete response to combine with (RFC 9111 §3.4).
     Forward(Forward),
+    /// A stored incomplete response cannot answer, but can be completed:
+    /// forward the request asking for only the bytes `missing`, with an
+    /// If-Range of the stored strong validator, to combine the answer with
+    /// what is stored (RFC 9111 §3.4; Cache-Status `fwd=partial`).
+    Complete {
+        /// The bytes to ask for ([`crate::partial::missing_range`]).
+        missing: ByteRange,
+    },
     /// The request says `only-if-cached` and nothing stored may answer it
     /// without the origin: 504 (RFC 9111 §5.2.1.7).
     GatewayTimeout,
@@ -71,8 +84,10 @@ pub enum RequestPlan {
 /// selected (`stored`) and whether the resource's metadata was found at all
 /// (`known`, which tells a URI miss from a Vary miss).
 ///
-/// In order: an incomplete response that cannot answer the request is a
-/// forward (RFC 9111 §3.3); otherwise [`reuse`] decides between serving,
+/// In order: an incomplete response that cannot answer the request is
+/// completed when it can be, forwarded otherwise (RFC 9111 §3.3, §3.4;
+/// see `plan_incomplete`);
+/// otherwise [`reuse`] decides between serving,
 /// serving stale and validating; a request that would go forward with
 /// `only-if-cached` gets a 504 instead.
 #[inline]
@@ -88,7 +103,7 @@ pub fn plan_request(
         None if known => RequestPlan::Forward(Forward::VaryMiss),
         None => RequestPlan::Forward(Forward::UriMiss),
         Some(stored) if !can_answer(stored, &facts.method, request) => {
-            RequestPlan::Forward(Forward::Partial)
+            plan_incomplete(stored, request, facts, config)
         }
         Some(stored) => {
             let cc = crate::targeted::response_cache_control(&stored.headers, config);
@@ -100,6 +115,44 @@ pub fn plan_request(
         _ if facts.cache_control.is_only_if_cached() => RequestPlan::GatewayTimeout,
         _ => plan,
     }
+}
+
+/// An incomplete stored response that cannot answer the request: complete
+/// it when it can be and the result may be stored, within
+/// [`Config::max_body_size`] (RFC 9111 §3.4); forward the request as it is
+/// otherwise (§3.3).
+#[cold]
+fn plan_incomplete(
+    stored: &StoredResponse,
+    request: &HeaderMap,
+    facts: &RequestFacts,
+    config: &Config,
+) -> RequestPlan {
+    let held = stored.partial.as_ref().map_or(0, |p| p.stored_len());
+    let within =
+        |missing: &ByteRange| held.saturating_add(missing.len()) <= config.max_body_size() as u64;
+    match missing_range(stored, &facts.method, request).filter(within) {
+        Some(missing) => RequestPlan::Complete { missing },
+        None => RequestPlan::Forward(Forward::Partial),
+    }
+}
+
+/// True when a request that matches none of the stored variants of a
+/// resource (a Vary miss, with the resource's `metadata`) goes forward
+/// with their entity tags in If-None-Match, so that a 304 selects one of
+/// them (RFC 9111 §4.3.1, §4.3.4): a GET, for a resource whose metadata
+/// remembers variants, and no precondition of the client's to forward
+/// with it (in the application role the client's preconditions are never
+/// forwarded; the cache evaluates them on what it answers).
+pub fn validates_variants(
+    metadata: &Metadata,
+    request: &HeaderMap,
+    facts: &RequestFacts,
+    config: &Config,
+) -> bool {
+    facts.method == Method::GET
+        && !metadata.variants.is_empty()
+        && (config.role() == Role::Application || !has_preconditions(request))
 }
 
 #[inline]
@@ -320,11 +373,51 @@ mod tests {
         });
         assert_eq!(
             plan(Some(&s), &[], 1),
-            RequestPlan::Forward(Forward::Partial)
+            RequestPlan::Complete {
+                missing: ByteRange {
+                    first: 10,
+                    last: 99
+                }
+            }
         );
         assert_eq!(
             served(plan(Some(&s), &[("range", "bytes=2-5")], 1)),
             Some((Served::Fresh, false))
+        );
+    }
+
+    #[test]
+    fn rfc9111_3_4_a_part_is_completed_only_when_it_can_be_combined() {
+        let mut s = stored("max-age=60");
+        s.partial = PartialContent::single(Part {
+            range: ByteRange { first: 0, last: 9 },
+            complete_length: 100,
+        });
+        // No strong validator: forwarded as the client asked.
+        assert_eq!(
+            plan(Some(&s), &[("range", "bytes=5-20")], 1),
+            RequestPlan::Forward(Forward::Partial)
+        );
+        s.headers.insert("etag", HeaderValue::from_static("\"v\""));
+        assert_eq!(
+            plan(Some(&s), &[("range", "bytes=5-20")], 1),
+            RequestPlan::Complete {
+                missing: ByteRange {
+                    first: 10,
+                    last: 20
+                }
+            }
+        );
+        // The client's own conditions go to the origin untouched.
+        for condition in [("if-range", "\"v\""), ("if-none-match", "\"v\"")] {
+            assert_eq!(
+                plan(Some(&s), &[("range", "bytes=5-20"), condition], 1),
+                RequestPlan::Forward(Forward::Partial)
+            );
+        }
+        assert_eq!(
+            plan(Some(&s), &[("cache-control", "only-if-cached")], 1),
+            RequestPlan::GatewayTimeout
         );
     }
 }

@@ -11,8 +11,8 @@ use crate::handler::request::{Kind, Pending};
 use crate::headers::CacheControl;
 use crate::partial::can_answer;
 use crate::reuse::is_stale_if_error_status;
-use crate::storage::{NotStorable, within_limits};
-use crate::validation::identifies;
+use crate::storage::{NotStorable, is_storable_post_response, within_limits};
+use crate::validation::{identifies, selected_variant};
 
 /// What the response handler does with a forwarded response, before the
 /// client's preconditions are evaluated on what it sends (RFC 9110 §13).
@@ -26,10 +26,35 @@ pub enum ResponsePlan {
     /// same-origin Location and Content-Location when it is not an error
     /// (RFC 9111 §4.4), then pass it on.
     Invalidate,
+    /// A response to POST that is a representation of its target, with
+    /// explicit freshness (RFC 9110 §9.3.3,
+    /// [`is_storable_post_response`]): invalidate as [`Invalidate`] does
+    /// (RFC 9111 §4.4), then store it as the response to a GET of the
+    /// target — read whole when `collect` (its length known and within
+    /// the limit), otherwise captured as it streams on.
+    ///
+    /// [`Invalidate`]: ResponsePlan::Invalidate
+    InvalidateAndStore {
+        /// Read the body whole rather than capture it.
+        collect: bool,
+    },
+    /// A 206 answering the cache's request for the bytes a stored
+    /// incomplete response lacks (RFC 9111 §3.4): read it whole, combine it
+    /// with the stored part, store the result, and answer the client's
+    /// request from it — or, when it does not combine into a response that
+    /// answers the request, send the client's own request forward once
+    /// more ([`ResponsePlan::Retry`]'s path).
+    Complete,
     /// A 304 to the cache's validation that identifies the stored response:
     /// freshen it with the 304's fields, store it and serve it (RFC 9111
     /// §4.3.4).
     Freshen,
+    /// A 304 to a Vary miss sent with the stored variants' entity tags,
+    /// naming one of them (RFC 9111 §4.3.4): fetch that variant, freshen
+    /// it, store it for the request's selecting fields too, and serve it;
+    /// if it is gone or is not what the 304 identifies, send the request
+    /// once more, unconditionally.
+    FreshenVariant,
     /// A 304 to the cache's validation that matches nothing stored: send
     /// the request once more, unconditionally (RFC 9111 §4.3.4 forbids
     /// using that 304).
@@ -64,11 +89,12 @@ pub enum ResponsePlan {
 
 /// Decides what to do with `response` (its head), the answer to the
 /// request `pending` describes. `cc` is the response's Cache-Control as
-/// this cache reads it ([`crate::targeted::response_cache_control`]),
-/// `date_added` is true when the cache added its `Date`, and `announced`
-/// is the body length it declares.
+/// this cache reads it ([`crate::targeted::response_cache_control`]), and
+/// `announced` is the body length it declares.
 ///
-/// In order: exempt and unsafe-method forwards; a 304 to a validation
+/// In order: exempt and unsafe-method forwards; a 304 to a Vary miss sent
+/// with the variants' entity tags (§4.3.4); the answer to the cache's
+/// request completing a stored part (RFC 9111 §3.4); a 304 to a validation
 /// (§4.3.4); an error to a validation (RFC 5861 §4); HEAD (§4.3.5); then a
 /// full response to GET, storable or not (§3, [`Storability::is_storable`] and
 /// [`within_limits`]).
@@ -76,14 +102,30 @@ pub fn plan_response<P: Storability + ?Sized>(
     pending: &Pending,
     response: &Parts,
     cc: &CacheControl,
-    date_added: bool,
     announced: Option<u64>,
     storage: &P,
     config: &Config,
 ) -> ResponsePlan {
     match pending.kind {
         Kind::Exempt => return ResponsePlan::PassThrough,
-        Kind::Method => return ResponsePlan::Invalidate,
+        Kind::Method => {
+            return plan_unsafe(pending, response, cc, announced, storage, config);
+        }
+        Kind::Variants if response.status == StatusCode::NOT_MODIFIED => {
+            let selected = pending.metadata.as_ref().is_some_and(|m| {
+                selected_variant(&m.variants.to_vec(), &response.headers).is_some()
+            });
+            return if selected {
+                ResponsePlan::FreshenVariant
+            } else {
+                ResponsePlan::Retry
+            };
+        }
+        Kind::Complete(_) => {
+            if let Some(plan) = plan_completion(pending, response, cc, announced, storage, config) {
+                return plan;
+            }
+        }
         _ => {}
     }
     let validating = matches!(pending.kind, Kind::Validate(_) | Kind::Refresh);
@@ -104,15 +146,7 @@ pub fn plan_response<P: Storability + ?Sized>(
             cc,
             config,
         )
-        .and_then(|()| {
-            within_limits(
-                response.status,
-                &response.headers,
-                date_added,
-                announced,
-                config,
-            )
-        });
+        .and_then(|()| within_limits(&response.headers, announced, config));
     let etag = config.role() == Role::Application
         && response.status == StatusCode::OK
         && !response.headers.contains_key(ETAG);
@@ -122,6 +156,79 @@ pub fn plan_response<P: Storability + ?Sized>(
         Ok(()) => ResponsePlan::Capture,
         Err(why) => ResponsePlan::Pass(why),
     }
+}
+
+/// The plan for the response to an unsafe method: invalidate (RFC 9111
+/// §4.4), and for a POST whose response is a representation of its target
+/// and may be stored as the response to a GET, store it too (RFC 9110
+/// §9.3.3).
+fn plan_unsafe<P: Storability + ?Sized>(
+    pending: &Pending,
+    response: &Parts,
+    cc: &CacheControl,
+    announced: Option<u64>,
+    storage: &P,
+    config: &Config,
+) -> ResponsePlan {
+    let post = pending.facts.method == Method::POST
+        && is_storable_post_response(
+            response.status,
+            &response.headers,
+            cc,
+            pending.primary.uri(),
+            config,
+        );
+    if !post {
+        return ResponsePlan::Invalidate;
+    }
+    let mut as_get = pending.facts.clone();
+    as_get.method = Method::GET;
+    let store = storage
+        .is_storable(&as_get, response.status, &response.headers, cc, config)
+        .and_then(|()| within_limits(&response.headers, announced, config));
+    match store {
+        Ok(()) => ResponsePlan::InvalidateAndStore {
+            collect: announced.is_some_and(|len| len <= config.max_body_size() as u64),
+        },
+        Err(_) => ResponsePlan::Invalidate,
+    }
+}
+
+/// The plans particular to the answer of the cache's own request for the
+/// bytes a stored part lacks (RFC 9111 §3.4): a 206 that may be stored
+/// (within the body size limit) is combined; any other 206, or a 416,
+/// answers a request the client did not make, so the client's own goes
+/// forward instead. `None` for an ordinary response (a 200 when If-Range
+/// no longer held, an error), handled as for any forward.
+fn plan_completion<P: Storability + ?Sized>(
+    pending: &Pending,
+    response: &Parts,
+    cc: &CacheControl,
+    announced: Option<u64>,
+    storage: &P,
+    config: &Config,
+) -> Option<ResponsePlan> {
+    match response.status {
+        StatusCode::PARTIAL_CONTENT => {}
+        StatusCode::RANGE_NOT_SATISFIABLE => return Some(ResponsePlan::Retry),
+        _ => return None,
+    }
+    let storable = storage
+        .is_storable(
+            &pending.facts,
+            response.status,
+            &response.headers,
+            cc,
+            config,
+        )
+        .and_then(|()| within_limits(&response.headers, announced, config))
+        .is_ok();
+    // A body of unknown length is read up to the limit all the same.
+    Some(if storable {
+        ResponsePlan::Complete
+    } else {
+        ResponsePlan::Retry
+    })
 }
 
 /// The plans particular to the answer of a validation: a 304 (RFC 9111
@@ -213,7 +320,6 @@ mod tests {
             pending,
             response,
             &cc,
-            false,
             announced,
             &DefaultStorability,
             &config,
@@ -229,6 +335,58 @@ mod tests {
         assert_eq!(plan(&p, &ok, Some(1)), ResponsePlan::PassThrough);
         let p = pending(Kind::Method, Method::POST, None);
         assert_eq!(plan(&p, &ok, Some(1)), ResponsePlan::Invalidate);
+    }
+
+    #[test]
+    fn rfc9110_9_3_3_a_post_response_naming_its_target_is_stored_after_invalidating() {
+        let p = pending(Kind::Method, Method::POST, None);
+        let fields = [("cache-control", "max-age=60"), ("content-location", "/x")];
+        let own = head(200, &fields);
+        assert_eq!(
+            plan(&p, &own, Some(3)),
+            ResponsePlan::InvalidateAndStore { collect: true }
+        );
+        assert_eq!(
+            plan(&p, &own, None),
+            ResponsePlan::InvalidateAndStore { collect: false }
+        );
+        // Not storable as a response to GET: only invalidated.
+        let no_store = head(200, &[fields[1], ("cache-control", "max-age=60, no-store")]);
+        assert_eq!(plan(&p, &no_store, Some(3)), ResponsePlan::Invalidate);
+        assert_eq!(plan(&p, &own, Some(1 << 40)), ResponsePlan::Invalidate);
+        // Another Content-Location, or another unsafe method.
+        let other = head(200, &[fields[0], ("content-location", "/y")]);
+        assert_eq!(plan(&p, &other, Some(3)), ResponsePlan::Invalidate);
+        let p = pending(Kind::Method, Method::PUT, None);
+        assert_eq!(plan(&p, &own, Some(3)), ResponsePlan::Invalidate);
+    }
+
+    #[test]
+    fn rfc9111_3_4_the_answer_to_a_completion_is_combined_or_the_client_request_retried() {
+        let missing = crate::range::ByteRange { first: 5, last: 9 };
+        let p = pending(Kind::Complete(missing), Method::GET, Some("\"a\""));
+        let part = [("content-range", "bytes 5-9/10"), ("etag", "\"a\"")];
+        assert_eq!(plan(&p, &head(206, &part), Some(5)), ResponsePlan::Complete);
+        assert_eq!(plan(&p, &head(206, &part), None), ResponsePlan::Complete);
+        assert_eq!(
+            plan(&p, &head(206, &part), Some(1 << 40)),
+            ResponsePlan::Retry
+        );
+        let no_store = [part[0], part[1], ("cache-control", "no-store")];
+        assert_eq!(
+            plan(&p, &head(206, &no_store), Some(5)),
+            ResponsePlan::Retry
+        );
+        assert_eq!(plan(&p, &head(416, &[]), Some(0)), ResponsePlan::Retry);
+        // If-Range no longer held: the whole new representation, stored.
+        let whole = head(200, &[("cache-control", "max-age=60"), ("etag", "\"b\"")]);
+        assert_eq!(
+            plan(&p, &whole, Some(10)),
+            ResponsePlan::Collect {
+                store: Ok(()),
+                etag: false
+            }
+        );
     }
 
     #[test]
