@@ -522,27 +522,7 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
                     let response = s.gateway_timeout(request.primary.uri(), "only-if-cached");
                     return RequestOutcome::Respond(response, None);
                 }
-                RequestPlan::Validate {
-                    reason,
-                    stale_if_error,
-                    stale_if_unreachable,
-                } => {
-                    let kind = Kind::Validate(reason);
-                    let mut pending = request.pending(kind, found, stale_if_error, config);
-                    pending.stale_if_unreachable = stale_if_unreachable;
-                    pending
-                }
-                RequestPlan::Forward(Forward::VaryMiss)
-                    if found.metadata.as_ref().is_some_and(|m| {
-                        validates_variants(m, &parts.headers, &request.facts, config)
-                    }) =>
-                {
-                    request.pending(Kind::Variants, found, false, config)
-                }
-                RequestPlan::Forward(why) => request.pending(Kind::Miss(why), found, false, config),
-                RequestPlan::Complete { missing } => {
-                    request.pending(Kind::Complete(missing), found, false, config)
-                }
+                plan => request.forward(plan, found, config),
             };
             match self.lead_or_follow(pending, key).await {
                 Ok(outcome) => return outcome,
@@ -678,6 +658,38 @@ struct Looked<'a> {
 }
 
 impl Looked<'_> {
+    /// The forward a plan that is not served from storage calls for.
+    fn forward(&self, plan: RequestPlan, found: Found, config: &Config) -> Pending {
+        match plan {
+            RequestPlan::Validate {
+                reason,
+                stale_if_error,
+                stale_if_unreachable,
+            } => {
+                let kind = Kind::Validate(reason);
+                let mut pending = self.pending(kind, found, stale_if_error, config);
+                pending.stale_if_unreachable = stale_if_unreachable;
+                pending
+            }
+            RequestPlan::Forward(Forward::VaryMiss)
+                if found.metadata.as_ref().is_some_and(|m| {
+                    validates_variants(m, &self.parts.headers, &self.facts, config)
+                }) =>
+            {
+                self.pending(Kind::Variants, found, false, config)
+            }
+            RequestPlan::Complete { missing } => {
+                self.pending(Kind::Complete(missing), found, false, config)
+            }
+            RequestPlan::Forward(why) => self.pending(Kind::Miss(why), found, false, config),
+            // Served plans are answered before; should one come here, it
+            // goes forward as a miss, which is always safe.
+            RequestPlan::Serve { .. } | RequestPlan::GatewayTimeout => {
+                self.pending(Kind::Miss(Forward::Miss), found, false, config)
+            }
+        }
+    }
+
     /// The account of this request going forward as `kind`, with what the
     /// lookup found.
     fn pending(&self, kind: Kind, found: Found, stale_if_error: bool, config: &Config) -> Pending {

@@ -196,16 +196,7 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
             }
             ResponsePlan::Complete => self.complete(pending, parts, body, fill(Ok(()))).await,
             ResponsePlan::Freshen => self.freshen(pending, parts, body, now).await,
-            ResponsePlan::FreshenVariant => {
-                let mut pending = pending;
-                match self.selected_variant(&pending, &parts.headers).await {
-                    Some(stored) => {
-                        pending.stored = Some(stored);
-                        self.freshen(pending, parts, body, now).await
-                    }
-                    None => ResponseOutcome::Retry(Box::new(pending.into_retry())),
-                }
-            }
+            ResponsePlan::FreshenVariant => self.freshen_variant(pending, parts, body, now).await,
             ResponsePlan::Retry => ResponseOutcome::Retry(Box::new(pending.into_retry())),
             ResponsePlan::StaleOnError => self.stale_on_error(pending, parts, body),
             ResponsePlan::Head { update } => {
@@ -319,6 +310,30 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
         let secondary = s.secondary_key(&pending.primary, &metadata.vary, &pending.request_headers);
         stored.selecting = secondary.selecting().to_vec();
         Some(stored)
+    }
+
+    /// A 304 to a validation of the stored variants: the variant it names
+    /// is fetched and freshened (RFC 9111 §4.3.4); one unconditional retry
+    /// when it names none that is still stored.
+    async fn freshen_variant<B>(
+        &self,
+        mut pending: Pending,
+        parts: Parts,
+        body: Pin<Box<B>>,
+        now: SystemTime,
+    ) -> ResponseOutcome<B>
+    where
+        B: Body + Send + 'static,
+        B::Data: Buf + Send,
+        B::Error: Send,
+    {
+        match self.selected_variant(&pending, &parts.headers).await {
+            Some(stored) => {
+                pending.stored = Some(stored);
+                self.freshen(pending, parts, body, now).await
+            }
+            None => ResponseOutcome::Retry(Box::new(pending.into_retry())),
+        }
     }
 
     /// Serves the stored response stale in place of an error answering its
