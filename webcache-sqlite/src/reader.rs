@@ -1,0 +1,147 @@
+//! The readers: a small pool of connections, each on its own thread with
+//! its own channel. In WAL mode they read while the writer writes. A hit
+//! is not a write: its access time is recorded in memory for the writer.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{self, Receiver};
+
+use bytes::Bytes;
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, Statement, params};
+use tokio::sync::oneshot;
+use webcache_core::store::StoreKey;
+
+use crate::error::{Error, Fault, fault};
+use crate::schema::{self, Role, now_ms};
+use crate::shared::{Counters, Shared};
+use crate::writer::variant_bytes;
+
+/// What a reader is asked to do.
+pub(crate) enum ReadJob {
+    /// Look these keys up.
+    Get {
+        keys: Vec<StoreKey>,
+        reply: oneshot::Sender<Result<Vec<Option<Bytes>>, Error>>,
+    },
+    /// Close the connection (the file is being replaced), and say so.
+    Close(mpsc::Sender<()>),
+}
+
+const LOOKUP: &str = "SELECT value, expires_at FROM entries WHERE resource = ?1 AND variant = ?2";
+
+/// Starts reader `n`.
+pub(crate) fn spawn(shared: Arc<Shared>, n: usize) -> std::io::Result<mpsc::Sender<ReadJob>> {
+    let (tx, rx) = mpsc::channel();
+    let reader = Reader {
+        shared,
+        conn: None,
+        generation: 0,
+        closed_at: None,
+    };
+    std::thread::Builder::new()
+        .name(format!("webcache-sqlite-reader-{n}"))
+        .spawn(move || reader.run(rx))?;
+    Ok(tx)
+}
+
+struct Reader {
+    shared: Arc<Shared>,
+    conn: Option<Connection>,
+    /// The file generation `conn` is on.
+    generation: u64,
+    /// The generation at which the writer asked this reader to close.
+    closed_at: Option<u64>,
+}
+
+impl Reader {
+    fn run(mut self, rx: Receiver<ReadJob>) {
+        // Connect before the first request needs it.
+        let _ = self.connection();
+        while let Ok(job) = rx.recv() {
+            match job {
+                ReadJob::Get { keys, reply } => {
+                    let result = self.get_many(&keys);
+                    let _ = reply.send(result);
+                }
+                ReadJob::Close(ack) => {
+                    self.conn = None;
+                    self.closed_at = Some(self.shared.generation.load(Ordering::SeqCst));
+                    let _ = ack.send(());
+                }
+            }
+        }
+    }
+
+    /// The connection, (re)opened on the current file.
+    fn connection(&mut self) -> Result<&Connection, Error> {
+        if self.shared.closed.load(Ordering::SeqCst) {
+            return Err(Error::Closed);
+        }
+        let generation = self.shared.generation.load(Ordering::SeqCst);
+        if self.closed_at == Some(generation) {
+            return Err(Error::Rebuilding);
+        }
+        if self.generation != generation {
+            self.conn = None;
+        }
+        let conn = match self.conn.take() {
+            Some(conn) => conn,
+            None => {
+                let settings = &self.shared.settings;
+                schema::connect(&settings.path, Role::Reader, &settings.tuning)?
+            }
+        };
+        self.generation = generation;
+        self.closed_at = None;
+        Ok(self.conn.insert(conn))
+    }
+
+    fn get_many(&mut self, keys: &[StoreKey]) -> Result<Vec<Option<Bytes>>, Error> {
+        let shared = self.shared.clone();
+        let result = self.connection().and_then(|conn| {
+            let mut stmt = conn.prepare_cached(LOOKUP)?;
+            let now = now_ms();
+            keys.iter()
+                .map(|key| lookup(&mut stmt, key, now, &shared))
+                .collect::<Result<Vec<_>, Error>>()
+        });
+        if let Err(error) = &result {
+            Counters::add(&shared.counters.read_errors, 1);
+            if let Error::Sqlite(e) = error {
+                if fault(e) == Fault::Corrupt {
+                    shared.report_corrupt(e);
+                }
+            }
+        }
+        result
+    }
+}
+
+/// One row: its value if it is present, well-formed and not expired. A row
+/// whose columns are not what this crate writes is a miss, counted.
+fn lookup(
+    stmt: &mut Statement<'_>,
+    key: &StoreKey,
+    now: i64,
+    shared: &Shared,
+) -> Result<Option<Bytes>, Error> {
+    let mut rows = stmt.query(params![&key.resource()[..], variant_bytes(key.variant())])?;
+    let Some(row) = rows.next()? else {
+        return Ok(None);
+    };
+    match (row.get_ref(0)?, row.get_ref(1)?) {
+        (ValueRef::Blob(value), ValueRef::Integer(expires_at)) => {
+            if expires_at <= now {
+                return Ok(None);
+            }
+            shared.record_access((*key.resource(), key.variant().copied()), now);
+            Ok(Some(Bytes::copy_from_slice(value)))
+        }
+        _ => {
+            Counters::add(&shared.counters.corrupt_rows, 1);
+            tracing::warn!(target: "webcache::sqlite", key = %key.to_hex(), "a malformed cache row: treated as a miss");
+            Ok(None)
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! What the store's threads share: settings, counters, the access times
+//! not yet written, and the generation of the database file.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::schema::Tuning;
+
+/// The key of a row: the resource digest and the variant digest (empty for
+/// metadata).
+pub(crate) type RowKey = ([u8; 16], Option<[u8; 16]>);
+
+/// The most access times held in memory between two flushes; past it,
+/// further hits are not recorded (eviction order is a heuristic).
+const MAX_PENDING_ACCESSES: usize = 100_000;
+
+/// Settings fixed when the store is built.
+#[derive(Clone, Debug)]
+pub(crate) struct Settings {
+    pub(crate) path: PathBuf,
+    pub(crate) max_size: u64,
+    pub(crate) max_value_size: u64,
+    pub(crate) tuning: Tuning,
+    pub(crate) sweep_interval: Duration,
+    pub(crate) access_flush_interval: Duration,
+    pub(crate) write_batch: usize,
+}
+
+/// State shared by the writer, the readers and the handles.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) settings: Settings,
+    /// Bumped each time the file is replaced; readers reopen when it moves.
+    pub(crate) generation: AtomicU64,
+    /// Set by a reader that found the file corrupt; the writer rebuilds.
+    pub(crate) corrupt: AtomicBool,
+    /// Set when the store is closed.
+    pub(crate) closed: AtomicBool,
+    accesses: Mutex<HashMap<RowKey, i64>>,
+    pub(crate) counters: Counters,
+}
+
+impl Shared {
+    pub(crate) fn new(settings: Settings) -> Shared {
+        Shared {
+            settings,
+            generation: AtomicU64::new(0),
+            corrupt: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            accesses: Mutex::new(HashMap::new()),
+            counters: Counters::default(),
+        }
+    }
+
+    /// Notes a hit on `key` at `now_ms`, to be written at the next flush.
+    pub(crate) fn record_access(&self, key: RowKey, now_ms: i64) {
+        let Ok(mut map) = self.accesses.lock() else {
+            return;
+        };
+        if map.len() < MAX_PENDING_ACCESSES || map.contains_key(&key) {
+            map.insert(key, now_ms);
+        }
+    }
+
+    /// Takes the access times recorded since the last flush.
+    pub(crate) fn take_accesses(&self) -> HashMap<RowKey, i64> {
+        match self.accesses.lock() {
+            Ok(mut map) => std::mem::take(&mut *map),
+            Err(_) => HashMap::new(),
+        }
+    }
+
+    /// Reports a file found corrupt by a query.
+    pub(crate) fn report_corrupt(&self, error: &rusqlite::Error) {
+        if !self.corrupt.swap(true, Ordering::SeqCst) {
+            tracing::error!(target: "webcache::sqlite", path = %self.settings.path.display(), %error, "the cache database is corrupt: it will be moved aside and rebuilt");
+        }
+    }
+}
+
+/// Counters of what the store did and what went wrong.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) corrupt_files: AtomicU64,
+    pub(crate) corrupt_rows: AtomicU64,
+    pub(crate) evicted: AtomicU64,
+    pub(crate) expired: AtomicU64,
+    pub(crate) read_errors: AtomicU64,
+    pub(crate) write_errors: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+}
