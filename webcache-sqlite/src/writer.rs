@@ -48,7 +48,7 @@ enum Op {
 const MAX_TTL_MS: i64 = 100 * 365 * 24 * 3600 * 1000;
 /// Rows removed per statement by the sweep and by eviction.
 const SWEEP_CHUNK: i64 = 1000;
-const EVICT_CHUNK: i64 = 64;
+const EVICT_CHUNK: i64 = 256;
 /// How soon a file that could not be written is tried again.
 const REOPEN_DELAY: Duration = Duration::from_secs(1);
 
@@ -157,6 +157,9 @@ impl Writer {
         for command in after {
             match command {
                 Command::Maintain(reply) => {
+                    if self.shared.corrupt.load(Ordering::SeqCst) {
+                        self.rebuild();
+                    }
                     self.flush_accesses();
                     self.sweep();
                     self.evict_if_needed();
@@ -365,14 +368,19 @@ impl Writer {
     fn evict_to(&mut self, target: u64) {
         self.flush_accesses();
         let evicted = self.transaction(|tx| {
+            // One row, then twice as many each round while still too
+            // large: a small store loses what it must, a large one is
+            // brought down in a few rounds.
             let mut evicted = 0;
+            let mut chunk = 1;
             let mut stmt = tx.prepare_cached(EVICT)?;
             while used_bytes(tx)? > target {
-                let n = stmt.execute([EVICT_CHUNK])?;
+                let n = stmt.execute([chunk])?;
                 if n == 0 {
                     break;
                 }
                 evicted += n as u64;
+                chunk = (chunk * 2).min(EVICT_CHUNK);
             }
             Ok(evicted)
         });
@@ -385,10 +393,19 @@ impl Writer {
 
     /// Truncates the file by its free pages (incremental auto-vacuum).
     fn vacuum(&mut self) {
-        if let Some(conn) = &self.conn {
-            if let Err(error) = conn.execute_batch("PRAGMA incremental_vacuum;") {
-                self.note(&error);
-            }
+        let Some(conn) = &self.conn else {
+            return;
+        };
+        // Each step of the pragma frees one page: step it to the end.
+        let result = conn
+            .prepare_cached("PRAGMA incremental_vacuum")
+            .and_then(|mut stmt| {
+                let mut rows = stmt.query([])?;
+                while rows.next()?.is_some() {}
+                Ok(())
+            });
+        if let Err(error) = result {
+            self.note(&error);
         }
     }
 

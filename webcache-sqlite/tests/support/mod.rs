@@ -94,3 +94,30 @@ where
 pub fn is_hit<B>(response: &Response<B>) -> bool {
     response.headers().contains_key("age")
 }
+
+/// The environment variable that makes a test binary act as a child
+/// process: its value names what to do.
+pub const CHILD_ROLE: &str = "WEBCACHE_SQLITE_CHILD_ROLE";
+/// The database file a child process works on.
+pub const CHILD_DB: &str = "WEBCACHE_SQLITE_CHILD_DB";
+
+/// Starts this test binary again as a child process running only the test
+/// `entry` (which acts on [`CHILD_ROLE`] and does nothing without it).
+pub fn spawn_child(entry: &str, role: &str, db: &Path) -> std::process::Child {
+    std::process::Command::new(std::env::current_exe().expect("the test binary's path"))
+        .args([entry, "--exact", "--nocapture", "--test-threads=1", "-q"])
+        .env(CHILD_ROLE, role)
+        .env(CHILD_DB, db)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .expect("the child process starts")
+}
+
+/// The child's role and database, when this process is a child.
+pub fn child_role() -> Option<(String, PathBuf)> {
+    let role = std::env::var(CHILD_ROLE).ok()?;
+    let db = std::env::var_os(CHILD_DB)?;
+    Some((role, PathBuf::from(db)))
+}
