@@ -129,7 +129,7 @@ impl SqliteStoreBuilder {
     /// application [`Error::Foreign`], and neither is changed.
     pub fn build(self) -> Result<SqliteStore, Error> {
         let settings = self.settings()?;
-        let (conn, opened) = schema::open_writer(&settings.path, &settings.tuning)?;
+        let (conn, opened) = open_patiently(&settings)?;
         let shared = Arc::new(Shared::new(settings));
         if opened.moved_aside.is_some() {
             Counters::add(&shared.counters.corrupt_files, 1);
@@ -179,4 +179,28 @@ impl SqliteStoreBuilder {
             write_batch: 256,
         })
     }
+}
+
+/// Opens the writer's connection; while another process holds the file's
+/// lock (it is creating or migrating the same new file), tries again for
+/// up to two seconds.
+fn open_patiently(settings: &Settings) -> Result<(rusqlite::Connection, schema::Opened), Error> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        match schema::open_writer(&settings.path, &settings.tuning) {
+            Err(Error::Open { source, .. })
+                if is_busy(&source) && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn is_busy(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
