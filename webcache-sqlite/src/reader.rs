@@ -8,12 +8,12 @@ use std::sync::mpsc::{self, Receiver};
 
 use bytes::Bytes;
 use rusqlite::types::ValueRef;
-use rusqlite::{Connection, Statement, params};
+use rusqlite::{Connection, Statement};
 use tokio::sync::oneshot;
 use webcache_core::store::StoreKey;
 
 use crate::error::{Error, Fault, fault};
-use crate::schema::{self, Role, now_ms};
+use crate::schema::{self, Role, now_ms, row_id};
 use crate::shared::{Counters, Shared};
 use crate::writer::variant_bytes;
 
@@ -28,7 +28,7 @@ pub(crate) enum ReadJob {
     Close(mpsc::Sender<()>),
 }
 
-const LOOKUP: &str = "SELECT value, expires_at FROM entries WHERE resource = ?1 AND variant = ?2";
+const LOOKUP: &str = "SELECT resource, variant, value, expires_at FROM entries WHERE id = ?1";
 
 /// Starts reader `n`.
 pub(crate) fn spawn(shared: Arc<Shared>, n: usize) -> std::io::Result<mpsc::Sender<ReadJob>> {
@@ -126,16 +126,20 @@ fn lookup(
     now: i64,
     shared: &Shared,
 ) -> Result<Option<Bytes>, Error> {
-    let mut rows = stmt.query(params![&key.resource()[..], variant_bytes(key.variant())])?;
+    let id = row_id(key.resource(), key.variant());
+    let mut rows = stmt.query([id])?;
     let Some(row) = rows.next()? else {
         return Ok(None);
     };
-    match (row.get_ref(0)?, row.get_ref(1)?) {
+    let (resource, variant) = (row.get_ref(0)?, row.get_ref(1)?);
+    match (row.get_ref(2)?, row.get_ref(3)?) {
         (ValueRef::Blob(value), ValueRef::Integer(expires_at)) => {
-            if expires_at <= now {
+            let same_key = resource == ValueRef::Blob(&key.resource()[..])
+                && variant == ValueRef::Blob(variant_bytes(key.variant()));
+            if expires_at <= now || !same_key {
                 return Ok(None);
             }
-            shared.record_access((*key.resource(), key.variant().copied()), now);
+            shared.record_access(id, now);
             Ok(Some(Bytes::copy_from_slice(value)))
         }
         _ => {

@@ -9,9 +9,8 @@ use std::time::Duration;
 
 use crate::schema::Tuning;
 
-/// The key of a row: the resource digest and the variant digest (empty for
-/// metadata).
-pub(crate) type RowKey = ([u8; 16], Option<[u8; 16]>);
+/// The id of a row ([`row_id`](crate::schema::row_id)).
+pub(crate) type RowKey = i64;
 
 /// The most access times held in memory between two flushes; past it,
 /// further hits are not recorded (eviction order is a heuristic).

@@ -16,7 +16,7 @@ use webcache_core::store::{StoreKey, Write};
 
 use crate::error::{Error, Fault, fault};
 use crate::reader::ReadJob;
-use crate::schema::{self, Role, now_ms};
+use crate::schema::{self, Role, now_ms, row_id};
 use crate::shared::{Counters, Shared};
 
 /// Where a command's outcome goes.
@@ -52,18 +52,20 @@ const EVICT_CHUNK: i64 = 256;
 /// How soon a file that could not be written is tried again.
 const REOPEN_DELAY: Duration = Duration::from_secs(1);
 
-const UPSERT: &str = "INSERT INTO entries (resource, variant, value, expires_at, accessed_at)
-     VALUES (?1, ?2, ?3, ?4, ?5)
-     ON CONFLICT (resource, variant) DO UPDATE SET
-         value = excluded.value, expires_at = excluded.expires_at, accessed_at = excluded.accessed_at";
-const DELETE_ONE: &str = "DELETE FROM entries WHERE resource = ?1 AND variant = ?2";
+// A write to the id of another key (a 64-bit collision) replaces it: for
+// a cache, an early eviction.
+const UPSERT: &str = "INSERT INTO entries (id, resource, variant, value, expires_at, accessed_at)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+     ON CONFLICT (id) DO UPDATE SET
+         resource = excluded.resource, variant = excluded.variant, value = excluded.value,
+         expires_at = excluded.expires_at, accessed_at = excluded.accessed_at";
+const DELETE_ONE: &str = "DELETE FROM entries WHERE id = ?1 AND resource = ?2 AND variant = ?3";
 const DELETE_RESOURCE: &str = "DELETE FROM entries WHERE resource = ?1";
-const TOUCH: &str =
-    "UPDATE entries SET accessed_at = ?3 WHERE resource = ?1 AND variant = ?2 AND accessed_at < ?3";
-const SWEEP: &str = "DELETE FROM entries WHERE rowid IN
-     (SELECT rowid FROM entries WHERE expires_at <= ?1 LIMIT ?2)";
-const EVICT: &str = "DELETE FROM entries WHERE rowid IN
-     (SELECT rowid FROM entries ORDER BY accessed_at LIMIT ?1)";
+const TOUCH: &str = "UPDATE entries SET accessed_at = ?2 WHERE id = ?1 AND accessed_at < ?2";
+const SWEEP: &str = "DELETE FROM entries WHERE id IN
+     (SELECT id FROM entries WHERE expires_at <= ?1 LIMIT ?2)";
+const EVICT: &str = "DELETE FROM entries WHERE id IN
+     (SELECT id FROM entries ORDER BY accessed_at LIMIT ?1)";
 
 /// The variant column of `key`: its digest, or empty for metadata.
 pub(crate) fn variant_bytes(variant: Option<&[u8; 16]>) -> &[u8] {
@@ -319,8 +321,8 @@ impl Writer {
         }
         let _ = self.transaction(|tx| {
             let mut stmt = tx.prepare_cached(TOUCH)?;
-            for ((resource, variant), at) in &pending {
-                stmt.execute(params![&resource[..], variant_bytes(variant.as_ref()), at])?;
+            for (id, at) in &pending {
+                stmt.execute(params![id, at])?;
             }
             Ok(())
         });
@@ -473,6 +475,7 @@ fn apply(tx: &Connection, op: &Op, now: i64) -> rusqlite::Result<()> {
                 let ttl = i64::try_from(w.ttl.as_millis()).unwrap_or(MAX_TTL_MS);
                 let expires = now.saturating_add(ttl.min(MAX_TTL_MS));
                 stmt.execute(params![
+                    row_id(w.key.resource(), w.key.variant()),
                     &w.key.resource()[..],
                     variant_bytes(w.key.variant()),
                     &w.value[..],
@@ -484,7 +487,11 @@ fn apply(tx: &Connection, op: &Op, now: i64) -> rusqlite::Result<()> {
         Op::Delete(keys) => {
             let mut stmt = tx.prepare_cached(DELETE_ONE)?;
             for key in keys {
-                stmt.execute(params![&key.resource()[..], variant_bytes(key.variant())])?;
+                stmt.execute(params![
+                    row_id(key.resource(), key.variant()),
+                    &key.resource()[..],
+                    variant_bytes(key.variant())
+                ])?;
             }
         }
         Op::DeleteResource(resource) => {
