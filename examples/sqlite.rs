@@ -30,10 +30,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Opening may create, migrate or replace the file: off the runtime's
     // threads.
     let db = path.clone();
-    let store = tokio::task::spawn_blocking(move || {
-        SqliteStore::builder(db).max_size(256 << 20).build()
-    })
-    .await??;
+    let store =
+        tokio::task::spawn_blocking(move || SqliteStore::builder(db).max_size(256 << 20).build())
+            .await??;
     // Unlike `easy_setup`, no per-start master salt: a restarted process
     // (and every other process on the file) must compute the same keys.
     let config = Config::builder()

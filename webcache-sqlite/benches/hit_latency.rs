@@ -55,7 +55,11 @@ fn store(rt: &tokio::runtime::Runtime, entries: u64) -> SqliteStore {
         .max_size(4 << 30)
         .build()
         .expect("the bench store opens");
-    if filled && rt.block_on(store.get_many(&keys(entries - 1))).is_ok_and(|v| v[1].is_some()) {
+    if filled
+        && rt
+            .block_on(store.get_many(&keys(entries - 1)))
+            .is_ok_and(|v| v[1].is_some())
+    {
         return store;
     }
     let started = Instant::now();

@@ -413,30 +413,40 @@ impl Writer {
 
     /// Moves a corrupt file aside and starts a new one: every reader first
     /// closes its connection (a connection left on the old file could
-    /// remove the new file's WAL when it closes), then the writer.
+    /// remove the new file's WAL when it closes), then the writer. What
+    /// fails is tried again at the next tick (at most a second later).
     fn rebuild(&mut self) {
         self.close_readers();
         self.conn = None;
         let settings = &self.shared.settings;
-        let result = schema::move_aside(&settings.path).and_then(|aside| {
-            Ok((
-                aside,
-                schema::open_writer(&settings.path, &settings.tuning)?,
-            ))
-        });
-        match result {
-            Ok((aside, (conn, opened))) => {
-                tracing::error!(target: "webcache::sqlite", path = %settings.path.display(), moved_to = %aside.display(), "the corrupt cache database was moved aside; a new one is in use");
+        match schema::move_aside(&settings.path) {
+            Ok(aside) => {
+                tracing::error!(target: "webcache::sqlite", path = %settings.path.display(), moved_to = %aside.display(), "the corrupt cache database was moved aside");
                 Counters::add(&self.shared.counters.corrupt_files, 1);
-                self.unwritable = opened.read_only;
-                self.conn = Some(conn);
             }
+            // Gone already (moved by another process): start a new one.
+            Err(Error::MoveAside { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound => {}
             Err(error) => {
-                tracing::error!(target: "webcache::sqlite", %error, "the corrupt cache database could not be replaced; retrying");
+                tracing::error!(target: "webcache::sqlite", %error, "the corrupt cache database cannot be moved aside; retrying");
+                return;
             }
         }
-        self.shared.corrupt.store(false, Ordering::SeqCst);
-        self.shared.generation.fetch_add(1, Ordering::SeqCst);
+        match schema::open_writer(&settings.path, &settings.tuning) {
+            Ok((conn, opened)) => {
+                tracing::info!(target: "webcache::sqlite", path = %settings.path.display(), "a new cache database is in use");
+                self.unwritable = opened.read_only;
+                self.conn = Some(conn);
+                self.shared.corrupt.store(false, Ordering::SeqCst);
+                // Readers reopen on the new file.
+                self.shared.generation.fetch_add(1, Ordering::SeqCst);
+            }
+            Err(error) => {
+                // The flag stays set: tried again at the next tick, while
+                // readers stay closed (every lookup a miss).
+                tracing::error!(target: "webcache::sqlite", %error, "a new cache database cannot be made; retrying");
+            }
+        }
     }
 
     /// Asks every reader to close its connection, and waits (at most 2 s).
