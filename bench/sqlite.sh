@@ -93,9 +93,11 @@ common=(--upstream "http://127.0.0.1:$ORIGIN_PORT" --threads "$threads" --log wa
 pin "$SERVER_CPUS" "$BIN" "${common[@]}" --listen "127.0.0.1:$MEMORY_PORT" \
     --store memory --memory-capacity 256MiB 2>"$WORK/memory.log" &
 PIDS+=($!)
+MEMORY_PID=$!
 pin "$SERVER_CPUS" "$BIN" "${common[@]}" --listen "127.0.0.1:$SQLITE_PORT" \
     --store "sqlite:$WORK/cache.db" --sqlite-max-size 256MiB 2>"$WORK/sqlite.log" &
 PIDS+=($!)
+SQLITE_PID=$!
 wait_port "$MEMORY_PORT" "$WORK/memory.log"
 wait_port "$SQLITE_PORT" "$WORK/sqlite.log"
 
@@ -113,9 +115,15 @@ for port in $MEMORY_PORT $SQLITE_PORT; do
     for path in /1k /64k; do check_hit "$port" "$path"; done
 done
 
-run() { # port path -> "rps p99_ms"
-    local out rps p99
+cpu_ticks() { # pid -> user+system CPU time of the process, in clock ticks
+    awk '{print $14 + $15}' "/proc/$1/stat"
+}
+
+run() { # port path pid -> "rps p99_ms cpu_us_per_request"
+    local out rps p99 before after
+    before=$(cpu_ticks "$3")
     out=$( (pin "$CLIENT_CPUS" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "http://127.0.0.1:$1$2") )
+    after=$(cpu_ticks "$3")
     rps=$(echo "$out" | awk '/^Requests\/sec:/{print $2}')
     p99=$(echo "$out" | awk '$1=="99%"{print $2}')
     p99=$(echo "$p99" | awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; printf "%.2f", v}')
@@ -123,27 +131,36 @@ run() { # port path -> "rps p99_ms"
         echo "port $1 $2 answered errors during the run" >&2
         echo "$out" >&2
     fi
-    echo "$rps $p99"
+    requests=$(echo "$out" | awk '/requests in/{print $1}')
+    cpu=$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" 'BEGIN{printf "%.1f", t / hz * 1e6 / n}')
+    echo "$rps $p99 $cpu"
 }
 
 echo
 echo "Cache hits; wrk -t$THREADS -c$CONNECTIONS -d$DURATION; proxies on CPU(s) '${SERVER_CPUS:-any}', wrk on '${CLIENT_CPUS:-any}'; $(nproc) CPUs"
-printf "%-6s %-5s | %12s %8s | %12s %8s | %8s\n" object round "memory r/s" "p99 ms" "sqlite r/s" "p99 ms" "sqlite/memory"
+echo "(cpu us/req: the proxy process's user+system CPU time per request; memory/sqlite of those"
+echo " is the throughput ratio a CPU-bound proxy would reach, whatever else runs on the machine)"
+printf "%-6s %-5s | %10s %7s %7s | %10s %7s %7s | %9s %9s\n" object round "memory r/s" "p99 ms" "cpu us" "sqlite r/s" "p99 ms" "cpu us" "r/s ratio" "cpu ratio"
 for path in /1k /64k; do
     total_m=0
     total_s=0
+    cpu_m=0
+    cpu_s=0
     for round in $(seq 1 "$ROUNDS"); do
         log "${path#/} round $round: memory"
-        read -r m_rps m_p99 < <(run "$MEMORY_PORT" "$path")
+        read -r m_rps m_p99 m_cpu < <(run "$MEMORY_PORT" "$path" "$MEMORY_PID")
         log "${path#/} round $round: sqlite"
-        read -r s_rps s_p99 < <(run "$SQLITE_PORT" "$path")
+        read -r s_rps s_p99 s_cpu < <(run "$SQLITE_PORT" "$path" "$SQLITE_PID")
         total_m=$(awk -v a="$total_m" -v b="$m_rps" 'BEGIN{print a+b}')
         total_s=$(awk -v a="$total_s" -v b="$s_rps" 'BEGIN{print a+b}')
-        printf "%-6s %-5s | %12.0f %8s | %12.0f %8s | %7.2fx\n" "${path#/}" "$round" \
-            "$m_rps" "$m_p99" "$s_rps" "$s_p99" "$(awk -v a="$s_rps" -v b="$m_rps" 'BEGIN{print a/b}')"
+        cpu_m=$(awk -v a="$cpu_m" -v b="$m_cpu" 'BEGIN{print a+b}')
+        cpu_s=$(awk -v a="$cpu_s" -v b="$s_cpu" 'BEGIN{print a+b}')
+        printf "%-6s %-5s | %10.0f %7s %7s | %10.0f %7s %7s | %8.2fx %8.2fx\n" "${path#/}" "$round" \
+            "$m_rps" "$m_p99" "$m_cpu" "$s_rps" "$s_p99" "$s_cpu" \
+            "$(awk -v a="$s_rps" -v b="$m_rps" 'BEGIN{print a/b}')" "$(awk -v a="$m_cpu" -v b="$s_cpu" 'BEGIN{print a/b}')"
     done
-    printf "%-6s %-5s | %12.0f %8s | %12.0f %8s | %7.2fx\n" "${path#/}" "mean" \
-        "$(awk -v a="$total_m" -v n="$ROUNDS" 'BEGIN{print a/n}')" "" \
-        "$(awk -v a="$total_s" -v n="$ROUNDS" 'BEGIN{print a/n}')" "" \
-        "$(awk -v a="$total_s" -v b="$total_m" 'BEGIN{print a/b}')"
+    printf "%-6s %-5s | %10.0f %7s %7.1f | %10.0f %7s %7.1f | %8.2fx %8.2fx\n" "${path#/}" "mean" \
+        "$(awk -v a="$total_m" -v n="$ROUNDS" 'BEGIN{print a/n}')" "" "$(awk -v a="$cpu_m" -v n="$ROUNDS" 'BEGIN{print a/n}')" \
+        "$(awk -v a="$total_s" -v n="$ROUNDS" 'BEGIN{print a/n}')" "" "$(awk -v a="$cpu_s" -v n="$ROUNDS" 'BEGIN{print a/n}')" \
+        "$(awk -v a="$total_s" -v b="$total_m" 'BEGIN{print a/b}')" "$(awk -v a="$cpu_m" -v b="$cpu_s" 'BEGIN{print a/b}')"
 done

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{self, Receiver};
+use std::sync::mpsc::{self, Receiver, TryRecvError};
 
 use bytes::Bytes;
 use rusqlite::types::ValueRef;
@@ -12,7 +12,7 @@ use rusqlite::{Connection, Statement};
 use tokio::sync::oneshot;
 use webcache_core::store::StoreKey;
 
-use crate::error::{Error, Fault, fault};
+use crate::error::Error;
 use crate::schema::{self, Role, now_ms, row_id};
 use crate::shared::{Counters, Shared};
 use crate::writer::variant_bytes;
@@ -54,22 +54,75 @@ struct Reader {
     closed_at: Option<u64>,
 }
 
+/// The most lookups answered in one read transaction.
+const MAX_BATCH: usize = 64;
+
+/// A lookup waiting for its answer.
+type Get = (
+    Vec<StoreKey>,
+    oneshot::Sender<Result<Vec<Option<Bytes>>, Error>>,
+);
+
 impl Reader {
     fn run(mut self, rx: Receiver<ReadJob>) {
         // Connect before the first request needs it.
         let _ = self.connection();
-        while let Ok(job) = rx.recv() {
-            match job {
-                ReadJob::Get { keys, reply } => {
-                    let result = self.get_many(&keys);
-                    let _ = reply.send(result);
+        let mut gets: Vec<Get> = Vec::with_capacity(MAX_BATCH);
+        while let Some(first) = wait(&rx) {
+            // What is queued now was sent before the read transaction
+            // below begins, so it sees every write that finished before
+            // its lookup was asked: one transaction (one pair of file
+            // locks) for the lot.
+            let mut next = Some(first);
+            while let Some(job) = next.take() {
+                match job {
+                    ReadJob::Get { keys, reply } => gets.push((keys, reply)),
+                    ReadJob::Close(ack) => {
+                        self.answer(&mut gets);
+                        self.conn = None;
+                        self.closed_at = Some(self.shared.generation.load(Ordering::SeqCst));
+                        let _ = ack.send(());
+                    }
                 }
-                ReadJob::Close(ack) => {
-                    self.conn = None;
-                    self.closed_at = Some(self.shared.generation.load(Ordering::SeqCst));
-                    let _ = ack.send(());
+                if gets.len() < MAX_BATCH {
+                    next = rx.try_recv().ok();
                 }
             }
+            self.answer(&mut gets);
+        }
+    }
+
+    /// Answers `gets` in one read transaction.
+    fn answer(&mut self, gets: &mut Vec<Get>) {
+        if gets.is_empty() {
+            return;
+        }
+        let shared = self.shared.clone();
+        let conn = match self.connection() {
+            Ok(conn) => conn,
+            Err(error) => {
+                for (_, reply) in gets.drain(..) {
+                    let _ = reply.send(Err(shared.read_failed(&error)));
+                }
+                return;
+            }
+        };
+        let tx = conn.unchecked_transaction();
+        let now = now_ms();
+        for (keys, reply) in gets.drain(..) {
+            let result = conn
+                .prepare_cached(LOOKUP)
+                .map_err(Error::from)
+                .and_then(|mut stmt| {
+                    keys.iter()
+                        .map(|key| lookup(&mut stmt, key, now, &shared))
+                        .collect::<Result<Vec<_>, Error>>()
+                });
+            let _ = reply.send(result.map_err(|e| shared.note_read_error(e)));
+        }
+        // Read only: ending it either way releases the snapshot.
+        if let Ok(tx) = tx {
+            let _ = tx.commit();
         }
     }
 
@@ -96,27 +149,24 @@ impl Reader {
         self.closed_at = None;
         Ok(self.conn.insert(conn))
     }
-
-    fn get_many(&mut self, keys: &[StoreKey]) -> Result<Vec<Option<Bytes>>, Error> {
-        let shared = self.shared.clone();
-        let result = self.connection().and_then(|conn| {
-            let mut stmt = conn.prepare_cached(LOOKUP)?;
-            let now = now_ms();
-            keys.iter()
-                .map(|key| lookup(&mut stmt, key, now, &shared))
-                .collect::<Result<Vec<_>, Error>>()
-        });
-        if let Err(error) = &result {
-            Counters::add(&shared.counters.read_errors, 1);
-            if let Error::Sqlite(e) = error {
-                if fault(e) == Fault::Corrupt {
-                    shared.report_corrupt(e);
-                }
-            }
-        }
-        result
-    }
 }
+
+/// The next job; `None` once every handle is gone. Yields the CPU a few
+/// times before sleeping: under load the runtime's threads meanwhile queue
+/// more lookups, which then need no wake-up and share one transaction.
+fn wait(rx: &Receiver<ReadJob>) -> Option<ReadJob> {
+    for _ in 0..YIELDS {
+        match rx.try_recv() {
+            Ok(job) => return Some(job),
+            Err(TryRecvError::Disconnected) => return None,
+            Err(TryRecvError::Empty) => std::thread::yield_now(),
+        }
+    }
+    rx.recv().ok()
+}
+
+/// How often [`wait`] yields before it sleeps.
+const YIELDS: usize = 3;
 
 /// One row: its value if it is present, well-formed and not expired. A row
 /// whose columns are not what this crate writes is a miss, counted.

@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::error::{Error, Fault, fault};
 use crate::schema::Tuning;
 
 /// The id of a row ([`row_id`](crate::schema::row_id)).
@@ -72,6 +73,28 @@ impl Shared {
         }
     }
 
+    /// Counts a failed read, reports a corrupt file, and passes the error on.
+    pub(crate) fn note_read_error(&self, error: Error) -> Error {
+        Counters::add(&self.counters.read_errors, 1);
+        if let Error::Sqlite(e) = &error {
+            if fault(e) == Fault::Corrupt {
+                self.report_corrupt(e);
+            }
+        }
+        error
+    }
+
+    /// The error for each lookup of a batch that has no connection: a copy
+    /// of `error` (which is not `Clone`), counted.
+    pub(crate) fn read_failed(&self, error: &Error) -> Error {
+        Counters::add(&self.counters.read_errors, 1);
+        match error {
+            Error::Sqlite(e) => Error::Sqlite(copy_sqlite_error(e)),
+            Error::Rebuilding => Error::Rebuilding,
+            _ => Error::Closed,
+        }
+    }
+
     /// Reports a file found corrupt by a query.
     pub(crate) fn report_corrupt(&self, error: &rusqlite::Error) {
         if !self.corrupt.swap(true, Ordering::SeqCst) {
@@ -94,5 +117,19 @@ pub(crate) struct Counters {
 impl Counters {
     pub(crate) fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// A copy of a SQLite error's code and message (rusqlite's error is not
+/// `Clone`).
+fn copy_sqlite_error(error: &rusqlite::Error) -> rusqlite::Error {
+    match error {
+        rusqlite::Error::SqliteFailure(code, message) => {
+            rusqlite::Error::SqliteFailure(*code, message.clone())
+        }
+        other => rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+            Some(other.to_string()),
+        ),
     }
 }
