@@ -109,13 +109,14 @@ impl Reader {
         };
         let tx = conn.unchecked_transaction();
         let now = now_ms();
+        let mut hits = Vec::with_capacity(gets.len() * 2);
         for (keys, reply) in gets.drain(..) {
             let result = conn
                 .prepare_cached(LOOKUP)
                 .map_err(Error::from)
                 .and_then(|mut stmt| {
                     keys.iter()
-                        .map(|key| lookup(&mut stmt, key, now, &shared))
+                        .map(|key| lookup(&mut stmt, key, now, &shared, &mut hits))
                         .collect::<Result<Vec<_>, Error>>()
                 });
             let _ = reply.send(result.map_err(|e| shared.note_read_error(e)));
@@ -124,6 +125,7 @@ impl Reader {
         if let Ok(tx) = tx {
             let _ = tx.commit();
         }
+        shared.record_accesses(&hits, now);
     }
 
     /// The connection, (re)opened on the current file.
@@ -168,13 +170,15 @@ fn wait(rx: &Receiver<ReadJob>) -> Option<ReadJob> {
 /// How often [`wait`] yields before it sleeps.
 const YIELDS: usize = 3;
 
-/// One row: its value if it is present, well-formed and not expired. A row
-/// whose columns are not what this crate writes is a miss, counted.
+/// One row: its value if it is present, well-formed and not expired (its id
+/// is then added to `hits`). A row whose columns are not what this crate
+/// writes is a miss, counted.
 fn lookup(
     stmt: &mut Statement<'_>,
     key: &StoreKey,
     now: i64,
     shared: &Shared,
+    hits: &mut Vec<i64>,
 ) -> Result<Option<Bytes>, Error> {
     let id = row_id(key.resource(), key.variant());
     let mut rows = stmt.query([id])?;
@@ -189,7 +193,7 @@ fn lookup(
             if expires_at <= now || !same_key {
                 return Ok(None);
             }
-            shared.record_access(id, now);
+            hits.push(id);
             Ok(Some(Bytes::copy_from_slice(value)))
         }
         _ => {

@@ -55,13 +55,18 @@ impl Shared {
         }
     }
 
-    /// Notes a hit on `key` at `now_ms`, to be written at the next flush.
-    pub(crate) fn record_access(&self, key: RowKey, now_ms: i64) {
+    /// Notes hits on `keys` at `now_ms`, to be written at the next flush.
+    pub(crate) fn record_accesses(&self, keys: &[RowKey], now_ms: i64) {
+        if keys.is_empty() {
+            return;
+        }
         let Ok(mut map) = self.accesses.lock() else {
             return;
         };
-        if map.len() < MAX_PENDING_ACCESSES || map.contains_key(&key) {
-            map.insert(key, now_ms);
+        for key in keys {
+            if map.len() < MAX_PENDING_ACCESSES || map.contains_key(key) {
+                map.insert(*key, now_ms);
+            }
         }
     }
 
