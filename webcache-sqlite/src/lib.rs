@@ -78,6 +78,7 @@
 //!   reopen.
 #![deny(missing_docs)]
 
+mod buffers;
 mod builder;
 mod error;
 mod reader;

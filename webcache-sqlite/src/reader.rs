@@ -194,7 +194,7 @@ fn lookup(
                 return Ok(None);
             }
             hits.push(id);
-            Ok(Some(Bytes::copy_from_slice(value)))
+            Ok(Some(shared.buffers.copy(value)))
         }
         _ => {
             Counters::add(&shared.counters.corrupt_rows, 1);

@@ -3,10 +3,11 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::buffers::BufferPool;
 use crate::error::{Error, Fault, fault};
 use crate::schema::Tuning;
 
@@ -41,6 +42,8 @@ pub(crate) struct Shared {
     pub(crate) closed: AtomicBool,
     accesses: Mutex<HashMap<RowKey, i64>>,
     pub(crate) counters: Counters,
+    /// Reused buffers for large values read.
+    pub(crate) buffers: Arc<BufferPool>,
 }
 
 impl Shared {
@@ -52,6 +55,7 @@ impl Shared {
             closed: AtomicBool::new(false),
             accesses: Mutex::new(HashMap::new()),
             counters: Counters::default(),
+            buffers: Arc::new(BufferPool::default()),
         }
     }
 
