@@ -5,23 +5,24 @@
 //!
 //! ```sql
 //! CREATE TABLE entries (
-//!     id          INTEGER PRIMARY KEY, -- a stable 64-bit hash of (resource, variant)
+//!     id          INTEGER PRIMARY KEY, -- a stable 64-bit mix of (resource, variant)
 //!     resource    BLOB NOT NULL,       -- StoreKey::resource, 16 bytes
 //!     variant     BLOB NOT NULL,       -- the variant digest; empty for metadata
 //!     value       BLOB NOT NULL,       -- the encoded entry, as the cache wrote it
 //!     expires_at  INTEGER NOT NULL,    -- Unix time in ms; never served from then on
 //!     accessed_at INTEGER NOT NULL     -- Unix time in ms of the last (flushed) hit
 //! );
-//! CREATE INDEX entries_resource ON entries (resource);
 //! CREATE INDEX entries_expiry ON entries (expires_at);
 //! CREATE INDEX entries_lru ON entries (accessed_at);
 //! ```
 //!
 //! A lookup is one descent of the table's own b-tree, by `id` (see
-//! [`row_id`]); the row's `resource` and `variant` are compared with the
-//! key, so two keys of one id (about one chance in 2^64 per pair) cost a
-//! miss, never a wrong answer. `entries_resource` serves the removal of a
-//! whole resource; `entries_expiry` the sweep; `entries_lru` eviction.
+//! [`row_id`]): 44 bits from the resource, so a resource's rows are
+//! neighbours and removing a resource is a range of ids, and 20 from the
+//! variant. The row's `resource` and `variant` are compared with the key,
+//! so two keys of one id (one chance in 2^64 for keys of two resources, in
+//! 2^20 for two variants of one resource) cost a miss, never a wrong
+//! answer. `entries_expiry` serves the sweep, `entries_lru` eviction.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -47,7 +48,6 @@ const MIGRATIONS: &[&str] = &[
          expires_at INTEGER NOT NULL,
          accessed_at INTEGER NOT NULL
      );
-     CREATE INDEX entries_resource ON entries (resource);
      CREATE INDEX entries_expiry ON entries (expires_at);
      CREATE INDEX entries_lru ON entries (accessed_at);",
 ];
@@ -77,27 +77,41 @@ pub(crate) struct Tuning {
 /// The page size of new files.
 pub(crate) const PAGE_SIZE: u64 = 4096;
 
-/// The row id of a key: a 64-bit mix of every byte of its resource and
-/// variant digests (SplitMix64's finaliser over each word), the same on
-/// every platform and release — it is written to the file.
+/// The bits of a row id that tell the rows of one resource apart.
+const VARIANT_BITS: u32 = 20;
+const VARIANT_MASK: u64 = (1 << VARIANT_BITS) - 1;
+
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+fn word(bytes: &[u8; 16], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_le_bytes(w)
+}
+
+/// The ids of a resource's rows: `first..=last`. The high 44 bits mix the
+/// resource digest (SplitMix64's finaliser over each word; the same on
+/// every platform and release — it is written to the file), so a
+/// resource's metadata and representations sit side by side in the table
+/// (a hit reads one page), and removing a resource is a range of ids.
+pub(crate) fn resource_ids(resource: &[u8; 16]) -> (i64, i64) {
+    let first = mix(mix(word(resource, 0)) ^ word(resource, 8)) & !VARIANT_MASK;
+    (first as i64, (first | VARIANT_MASK) as i64)
+}
+
+/// The row id of a key: its resource's first id for the metadata, plus a
+/// mix of the variant digest from 1 to 2^20 − 1 for a representation.
 pub(crate) fn row_id(resource: &[u8; 16], variant: Option<&[u8; 16]>) -> i64 {
-    fn mix(mut z: u64) -> u64 {
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    let word = |b: &[u8], i: usize| {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&b[i..i + 8]);
-        u64::from_le_bytes(w)
+    let (first, _) = resource_ids(resource);
+    let low = match variant {
+        None => 0,
+        Some(v) => 1 + mix(mix(word(v, 0)) ^ word(v, 8)) % VARIANT_MASK,
     };
-    let mut h = match variant {
-        None => 0x6d65_7461,
-        Some(v) => mix(word(v, 0) ^ mix(word(v, 8) ^ 0x7265_7072)),
-    };
-    h = mix(h ^ word(resource, 0));
-    h = mix(h ^ word(resource, 8));
-    h as i64
+    first | low as i64
 }
 
 /// Unix time in milliseconds.
@@ -313,6 +327,9 @@ pub(crate) fn move_aside(path: &Path) -> Result<PathBuf, Error> {
 mod tests {
     use super::*;
 
+    /// Ids are written to files: this one must never change.
+    const PINNED: i64 = 4_875_085_911_306_812_114;
+
     #[test]
     fn row_ids_are_stable_and_tell_keys_apart() {
         let r = [7u8; 16];
@@ -329,6 +346,13 @@ mod tests {
                 assert_ne!(a, b);
             }
         }
-        assert_eq!(row_id(&[0; 16], None), 3_135_958_300_521_044_528);
+        // A resource's rows share its range.
+        let (first, last) = resource_ids(&r);
+        for id in &ids[..3] {
+            assert!((first..=last).contains(id));
+        }
+        assert!(!(first..=last).contains(&ids[3]));
+        assert_eq!(row_id(&r, None), first);
+        assert_eq!(row_id(&[1; 16], Some(&[2; 16])), PINNED);
     }
 }

@@ -16,7 +16,7 @@ use webcache_core::store::{StoreKey, Write};
 
 use crate::error::{Error, Fault, fault};
 use crate::reader::ReadJob;
-use crate::schema::{self, Role, now_ms, row_id};
+use crate::schema::{self, Role, now_ms, resource_ids, row_id};
 use crate::shared::{Counters, Shared};
 
 /// Where a command's outcome goes.
@@ -60,7 +60,7 @@ const UPSERT: &str = "INSERT INTO entries (id, resource, variant, value, expires
          resource = excluded.resource, variant = excluded.variant, value = excluded.value,
          expires_at = excluded.expires_at, accessed_at = excluded.accessed_at";
 const DELETE_ONE: &str = "DELETE FROM entries WHERE id = ?1 AND resource = ?2 AND variant = ?3";
-const DELETE_RESOURCE: &str = "DELETE FROM entries WHERE resource = ?1";
+const DELETE_RESOURCE: &str = "DELETE FROM entries WHERE id BETWEEN ?1 AND ?2 AND resource = ?3";
 const TOUCH: &str = "UPDATE entries SET accessed_at = ?2 WHERE id = ?1 AND accessed_at < ?2";
 const SWEEP: &str = "DELETE FROM entries WHERE id IN
      (SELECT id FROM entries WHERE expires_at <= ?1 LIMIT ?2)";
@@ -505,8 +505,9 @@ fn apply(tx: &Connection, op: &Op, now: i64) -> rusqlite::Result<()> {
             }
         }
         Op::DeleteResource(resource) => {
+            let (first, last) = resource_ids(resource);
             tx.prepare_cached(DELETE_RESOURCE)?
-                .execute([&resource[..]])?;
+                .execute(params![first, last, &resource[..]])?;
         }
     }
     Ok(())
