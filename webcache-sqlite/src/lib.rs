@@ -73,9 +73,10 @@
 //!   row is a miss; a corrupt file is moved aside (`<path>.corrupt-<ms>`),
 //!   replaced, logged and counted ([`SqliteStore::stats`]).
 //! - **Several processes** on one file see each other's entries at once;
-//!   each process evicts and sweeps for all. A corrupt file is replaced by
-//!   the process that finds it; the others keep the old one until they
-//!   reopen.
+//!   each process evicts and sweeps for all. A corrupt file is moved aside
+//!   by the first process that finds it; another that finds it later sees
+//!   that the path names a new file, and moves over to it without moving
+//!   it aside again.
 #![deny(missing_docs)]
 
 mod buffers;

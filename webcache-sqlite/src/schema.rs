@@ -301,6 +301,28 @@ fn ensure_incremental_vacuum(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Which file a path names (device and inode on Unix), to tell a file
+/// from the one another process put in its place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct FileId(u64, u64);
+
+impl FileId {
+    /// The file at `path`, if there is one (always `None` off Unix).
+    pub(crate) fn of(path: &Path) -> Option<FileId> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let meta = std::fs::metadata(path).ok()?;
+            Some(FileId(meta.dev(), meta.ino()))
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = path;
+            None
+        }
+    }
+}
+
 /// Moves a corrupt file (and its WAL and shared-memory files) to
 /// `<path>.corrupt-<unix ms>`, where it can be examined; returns the new
 /// path of the database file.

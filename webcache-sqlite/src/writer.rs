@@ -87,6 +87,7 @@ pub(crate) fn spawn(
         next_sweep: now + shared.settings.sweep_interval,
         next_reopen: now + REOPEN_DELAY,
         unwritable: read_only,
+        file: schema::FileId::of(&shared.settings.path),
         conn: Some(conn),
         readers,
         shared,
@@ -103,6 +104,9 @@ struct Writer {
     readers: Vec<mpsc::Sender<ReadJob>>,
     /// The file could not be written; reopen it at `next_reopen`.
     unwritable: bool,
+    /// The file the connections were opened on, to tell whether another
+    /// process has already replaced it.
+    file: Option<schema::FileId>,
     next_flush: Instant,
     next_sweep: Instant,
     next_reopen: Instant,
@@ -419,7 +423,19 @@ impl Writer {
         self.close_readers();
         self.conn = None;
         let settings = &self.shared.settings;
-        match schema::move_aside(&settings.path) {
+        let current = schema::FileId::of(&settings.path);
+        let replaced = current.is_some() && current != self.file;
+        let moved = if replaced {
+            // Another process found it corrupt first and made a new file:
+            // use that one.
+            Err(Error::MoveAside {
+                path: settings.path.clone(),
+                source: std::io::ErrorKind::NotFound.into(),
+            })
+        } else {
+            schema::move_aside(&settings.path)
+        };
+        match moved {
             Ok(aside) => {
                 tracing::error!(target: "webcache::sqlite", path = %settings.path.display(), moved_to = %aside.display(), "the corrupt cache database was moved aside");
                 Counters::add(&self.shared.counters.corrupt_files, 1);
@@ -435,6 +451,7 @@ impl Writer {
         match schema::open_writer(&settings.path, &settings.tuning) {
             Ok((conn, opened)) => {
                 tracing::info!(target: "webcache::sqlite", path = %settings.path.display(), "a new cache database is in use");
+                self.file = schema::FileId::of(&settings.path);
                 self.unwritable = opened.read_only;
                 self.conn = Some(conn);
                 self.shared.corrupt.store(false, Ordering::SeqCst);

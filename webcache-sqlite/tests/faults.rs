@@ -467,3 +467,39 @@ async fn an_older_layout_is_rebuilt() {
         "current schema, incremental vacuum"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_another_process_already_replaced_is_not_moved_again() {
+    let dir = TempDir::new("corrupt-replaced");
+    let store = SqliteStore::open(dir.db()).expect("open");
+    for n in 0..200u8 {
+        store.put(key(n), value(1000, n), TTL).await.expect("put");
+    }
+    store.close().await.expect("close");
+    drop(store);
+    let store = SqliteStore::open(dir.db()).expect("reopen");
+    let len = std::fs::metadata(dir.db()).expect("metadata").len() as usize;
+    let mut bytes = std::fs::read(dir.db()).expect("read");
+    bytes[4096..len].fill(0xff);
+    std::fs::write(dir.db(), &bytes).expect("damage");
+    assert!(store.get(key(7)).await.is_err(), "a corrupt page");
+
+    // Before this store's writer gets to it, another process (which found
+    // it corrupt too) moves the file aside and makes a new one, with an
+    // entry of its own.
+    for suffix in ["", "-wal", "-shm"] {
+        let from = dir.path().join(format!("cache.db{suffix}"));
+        let _ = std::fs::rename(from, dir.path().join(format!("elsewhere.db{suffix}")));
+    }
+    let other = SqliteStore::open(dir.db()).expect("the other process's new file");
+    other.put(key(250), value(10, 250), TTL).await.expect("put");
+    other.close().await.expect("close");
+
+    // This store moves on to the new file without moving it aside.
+    store.maintain().await.expect("maintain");
+    assert!(moved_aside(&dir).is_empty(), "{:?}", moved_aside(&dir));
+    assert_eq!(
+        store.get(key(250)).await.expect("get"),
+        Some(value(10, 250))
+    );
+}
