@@ -263,7 +263,9 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), Error> {
         return Ok(());
     }
     let from = usize::try_from(version).unwrap_or(0);
-    let stepped = MIGRATIONS[from..]
+    let stepped = MIGRATIONS
+        .get(from..)
+        .unwrap_or_default()
         .iter()
         .try_for_each(|step| tx.execute_batch(step));
     if let Err(error) = stepped {
