@@ -54,8 +54,10 @@ pub struct Args {
     )]
     pub listen: SocketAddr,
 
-    /// Where responses are stored: `memory` (in this process), or a Redis
-    /// URL (redis://host:port/db) shared by every proxy pointing at it.
+    /// Where responses are stored: `memory` (in this process), a Redis
+    /// URL (redis://host:port/db) shared by every proxy pointing at it, or
+    /// `sqlite:PATH`, a file that survives restarts and is shared by every
+    /// proxy on this host that opens it (sized with --sqlite-max-size).
     #[arg(
         long,
         env = "WEBCACHE_STORE",
@@ -72,6 +74,16 @@ pub struct Args {
         default_value = "256MiB"
     )]
     pub memory_capacity: ByteSize,
+
+    /// The largest size of the SQLite store's file; past it the least
+    /// recently used responses are evicted.
+    #[arg(
+        long,
+        env = "WEBCACHE_SQLITE_MAX_SIZE",
+        value_name = "SIZE",
+        default_value = "1GiB"
+    )]
+    pub sqlite_max_size: ByteSize,
 
     /// Worker threads; default: one per CPU.
     #[arg(long, env = "WEBCACHE_THREADS", value_name = "N")]
@@ -402,6 +414,9 @@ pub enum StoreChoice {
     /// In Redis at this URL.
     #[cfg(feature = "redis")]
     Redis(String),
+    /// In the SQLite file at this path.
+    #[cfg(feature = "sqlite")]
+    Sqlite(std::path::PathBuf),
 }
 
 /// `--host-header`.
@@ -452,8 +467,23 @@ impl Args {
                 "this build has no Redis store (build with the `redis` feature)".to_owned(),
             ));
         }
+        if let Some(path) = self.store.strip_prefix("sqlite:") {
+            // `sqlite:PATH`, and the URL-like `sqlite://PATH` too.
+            let path = path.strip_prefix("//").unwrap_or(path);
+            if path.is_empty() {
+                return Err(Error::Store(
+                    "`sqlite:` needs a file path, as in sqlite:/var/cache/webcache.db".to_owned(),
+                ));
+            }
+            #[cfg(feature = "sqlite")]
+            return Ok(StoreChoice::Sqlite(path.into()));
+            #[cfg(not(feature = "sqlite"))]
+            return Err(Error::Store(
+                "this build has no SQLite store (build with the `sqlite` feature)".to_owned(),
+            ));
+        }
         Err(Error::Store(format!(
-            "unknown store {:?}: use `memory` or a redis:// URL",
+            "unknown store {:?}: use `memory`, a redis:// URL or sqlite:PATH",
             self.store
         )))
     }
@@ -754,6 +784,34 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "sqlite")]
+    #[test]
+    fn a_sqlite_store_takes_a_path_and_a_size() {
+        for (store, path) in [
+            ("sqlite:/var/cache/w.db", "/var/cache/w.db"),
+            ("sqlite:w.db", "w.db"),
+            ("sqlite:///var/cache/w.db", "/var/cache/w.db"),
+        ] {
+            let args = Args::try_parse_from(["p", "-u", "http://o", "--store", store]).unwrap();
+            match args.store_choice() {
+                Ok(StoreChoice::Sqlite(p)) => assert_eq!(p, std::path::Path::new(path)),
+                other => panic!("{store}: {other:?}"),
+            }
+            assert_eq!(args.sqlite_max_size.bytes(), 1 << 30, "the default");
+        }
+        let args = Args::try_parse_from([
+            "p",
+            "-u",
+            "http://o",
+            "--store",
+            "sqlite:w.db",
+            "--sqlite-max-size",
+            "64MiB",
+        ])
+        .unwrap();
+        assert_eq!(args.sqlite_max_size.bytes(), 64 << 20);
+    }
+
     #[test]
     fn targeted_fields_can_be_listed_or_turned_off() {
         let args = Args::try_parse_from([
@@ -794,7 +852,9 @@ mod tests {
         let args =
             Args::try_parse_from(["p", "-u", "http://o", "--heuristic-fraction", "2"]).unwrap();
         assert!(args.cache_config().is_err());
-        let args = Args::try_parse_from(["p", "-u", "http://o", "--store", "sqlite://x"]).unwrap();
-        assert!(args.store_choice().is_err());
+        for store in ["memcached://x", "sqlite:", "sqlite://"] {
+            let args = Args::try_parse_from(["p", "-u", "http://o", "--store", store]).unwrap();
+            assert!(args.store_choice().is_err(), "{store}");
+        }
     }
 }

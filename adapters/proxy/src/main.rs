@@ -61,6 +61,36 @@ async fn run(args: Args) -> Result<(), Error> {
                 .map_err(|e| Error::Store(format!("cannot use the Redis store at {url}: {e}")))?;
             serve(&args, Cache::new(store, cache_config), proxy_config).await
         }
+        #[cfg(feature = "sqlite")]
+        StoreChoice::Sqlite(path) => {
+            let store = open_sqlite(path, args.sqlite_max_size.bytes()).await?;
+            serve(&args, Cache::new(store, cache_config), proxy_config).await
+        }
+    }
+}
+
+/// Opens the SQLite store off the runtime's threads (opening may migrate
+/// or replace the file).
+#[cfg(feature = "sqlite")]
+async fn open_sqlite(
+    path: std::path::PathBuf,
+    max_size: u64,
+) -> Result<webcache_sqlite::SqliteStore, Error> {
+    let shown = path.display().to_string();
+    let opened = tokio::task::spawn_blocking(move || {
+        webcache_sqlite::SqliteStore::builder(path)
+            .max_size(max_size)
+            .build()
+    })
+    .await;
+    match opened {
+        Ok(Ok(store)) => Ok(store),
+        Ok(Err(e)) => Err(Error::Store(format!(
+            "cannot use the SQLite store at {shown}: {e}"
+        ))),
+        Err(e) => Err(Error::Store(format!(
+            "cannot open the SQLite store at {shown}: {e}"
+        ))),
     }
 }
 

@@ -169,3 +169,63 @@ async fn two_proxies_share_a_redis_store() {
     assert_eq!(origin.count(), 1);
     assert_eq!(hit.body, "origin says /shared");
 }
+
+/// Sends SIGTERM to `child` and waits for it to exit.
+async fn stop(mut child: Running) {
+    let status = Command::new("sh")
+        .args(["-c", &format!("kill -TERM {}", child.0.id())])
+        .status()
+        .expect("sh runs");
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while child.0.try_wait().expect("wait").is_none() {
+        assert!(Instant::now() < deadline, "the binary exits after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn two_proxies_share_a_sqlite_file_that_survives_a_restart() {
+    let dir = std::env::temp_dir().join(format!("webcache-proxy-sqlite-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let origin = cacheable_origin().await;
+    let env = [
+        ("WEBCACHE_UPSTREAM", origin.url()),
+        (
+            "WEBCACHE_STORE",
+            format!("sqlite:{}", dir.join("cache.db").display()),
+        ),
+        ("WEBCACHE_SQLITE_MAX_SIZE", "16MiB".to_owned()),
+    ];
+    let (a, addr_a) = start_binary(&env).await;
+    let (b, addr_b) = start_binary(&env).await;
+    let headers = [("host", "shop.test")];
+    let miss = Client::new(addr_a).get_with("/shared", &headers).await;
+    assert_eq!(miss.body, "origin says /shared");
+    let hit = Client::new(addr_b).get_with("/shared", &headers).await;
+    assert!(hit.is_hit(), "{}", hit.cache_status());
+    assert_eq!(hit.body, "origin says /shared");
+
+    // Both stop; a new proxy on the file serves what they stored.
+    stop(a).await;
+    stop(b).await;
+    let (_c, addr_c) = start_binary(&env).await;
+    let hit = Client::new(addr_c).get_with("/shared", &headers).await;
+    assert!(hit.is_hit(), "after a restart: {}", hit.cache_status());
+    assert_eq!(origin.count(), 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[cfg(feature = "sqlite")]
+#[test]
+fn the_help_documents_the_sqlite_store_and_its_size() {
+    let output = Command::new(env!("CARGO_BIN_EXE_webcache-proxy"))
+        .arg("--help")
+        .output()
+        .expect("the binary runs");
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(help.contains("sqlite:PATH"), "{help}");
+    assert!(help.contains("--sqlite-max-size"), "{help}");
+}
