@@ -60,8 +60,10 @@ async fn a_database_locked_by_another_process_fails_writes_fast_and_recovers() {
         .any(|line| line == "LOCKED");
     assert!(locked, "the child holds the lock");
 
-    // Writes fail within the busy timeout (100 ms), well inside the
-    // cache's store timeout; reads go on (WAL).
+    // Writes fail after the busy timeout (100 ms) instead of waiting for
+    // the lock; the bound below is loose, so that a loaded machine does
+    // not fail the test, yet far below the lock's lifetime. Reads go on
+    // (WAL).
     let started = Instant::now();
     let error = store
         .put(key(2), value(10, 2), TTL)
@@ -69,7 +71,7 @@ async fn a_database_locked_by_another_process_fails_writes_fast_and_recovers() {
         .expect_err("the database is locked");
     assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
     assert!(
-        started.elapsed() < Duration::from_millis(250),
+        started.elapsed() < Duration::from_secs(2),
         "{:?}",
         started.elapsed()
     );

@@ -76,7 +76,13 @@ async fn the_binary_serves_from_the_environment_and_stops_gracefully_on_sigterm(
 
     let slow_client = client.clone();
     let in_flight = tokio::spawn(async move { slow_client.get("/slow").await });
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Signal only once the request is in flight (it reached the origin),
+    // however slow a loaded machine is to get it there.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while origin.count() < 2 {
+        assert!(Instant::now() < deadline, "the slow request reaches the origin");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     // The shell's own `kill`, so that no procps is needed.
     let status = Command::new("sh")
         .args(["-c", &format!("kill -TERM {}", child.0.id())])
