@@ -80,7 +80,10 @@ async fn the_binary_serves_from_the_environment_and_stops_gracefully_on_sigterm(
     // however slow a loaded machine is to get it there.
     let deadline = Instant::now() + Duration::from_secs(10);
     while origin.count() < 2 {
-        assert!(Instant::now() < deadline, "the slow request reaches the origin");
+        assert!(
+            Instant::now() < deadline,
+            "the slow request reaches the origin"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     // The shell's own `kill`, so that no procps is needed.
