@@ -1,5 +1,7 @@
 //! The core's RFC scenario list, run over real HTTP on loopback through the
-//! tower layer, in front of an axum app playing the scripted origin.
+//! tower layer: in front of an axum app playing the scripted origin, and
+//! in front of a bare tower service that can fail (an origin that gives no
+//! answer), served by hyper.
 
 use std::net::SocketAddr;
 
@@ -8,12 +10,13 @@ use axum::body::Body;
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use webcache_axum::CacheLayer;
 use webcache_core::clock::ManualClock;
-use webcache_core::conformance::{self, Harness, Origin};
+use webcache_core::conformance::{self, Harness, Origin, Unreachable};
 use webcache_core::{Cache, Config};
 use webcache_memory::MemoryStore;
 
@@ -29,6 +32,86 @@ struct Running {
 struct Loopback {
     running: Option<Running>,
     client: Client<HttpConnector, Full<Bytes>>,
+    /// Serve a fallible tower service instead of the axum app.
+    fallible: bool,
+}
+
+/// The scripted origin as a tower service whose exchanges can fail: an
+/// [`Unreachable`] response becomes an error, as from an upstream that
+/// cannot be reached.
+#[derive(Clone)]
+struct FallibleOrigin(Origin);
+
+impl tower_service::Service<Request<Full<Bytes>>> for FallibleOrigin {
+    type Response = Response<Full<Bytes>>;
+    type Error = std::io::Error;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Self::Response, Self::Error>> + Send>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<Full<Bytes>>) -> Self::Future {
+        let origin = self.0.clone();
+        Box::pin(async move {
+            let (parts, body) = request.into_parts();
+            let body = body
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            let response = origin.respond(&parts, body);
+            if Unreachable::marks(&response) {
+                return Err(std::io::Error::other("the origin is unreachable"));
+            }
+            Ok(response.map(Full::new))
+        })
+    }
+}
+
+/// The cache layer over [`FallibleOrigin`], served by hyper: an error from
+/// the service (no stale response to give) closes the connection.
+async fn serve_fallible(
+    cache: Cache<MemoryStore>,
+    origin: Origin,
+) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    use tower_layer::Layer;
+    use tower_service::Service;
+    let service = CacheLayer::new(cache).layer(FallibleOrigin(origin));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let addr = listener.local_addr().expect("local addr");
+    let server = tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let service = service.clone();
+            tokio::spawn(async move {
+                let hyper_service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                    let mut service = service.clone();
+                    async move {
+                        let (parts, body) = req.into_parts();
+                        let body = body
+                            .collect()
+                            .await
+                            .map(|b| b.to_bytes())
+                            .unwrap_or_default();
+                        service
+                            .call(Request::from_parts(parts, Full::new(body)))
+                            .await
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), hyper_service)
+                    .await;
+            });
+        }
+    });
+    (addr, server)
 }
 
 async fn serve(
@@ -69,7 +152,7 @@ impl Harness for Loopback {
             .config(config)
             .clock(clock.clone())
             .build();
-        let (addr, server) = serve(cache.clone(), origin.clone()).await;
+        let (addr, server) = self.serve(cache.clone(), origin.clone()).await;
         self.running = Some(Running {
             cache,
             addr,
@@ -87,7 +170,7 @@ impl Harness for Loopback {
             .config(config)
             .clock(r.clock.clone())
             .build();
-        let (addr, server) = serve(cache.clone(), r.origin.clone()).await;
+        let (addr, server) = self.serve(cache.clone(), r.origin.clone()).await;
         self.running = Some(Running {
             cache,
             addr,
@@ -102,13 +185,23 @@ impl Harness for Loopback {
         parts.uri = format!("http://{}{}", r.addr, parts.uri)
             .parse()
             .expect("uri");
-        let response = self
+        let Ok(response) = self
             .client
             .request(Request::from_parts(parts, Full::new(body)))
             .await
-            .expect("response");
+        else {
+            // The connection closed without a response: the layer had no
+            // answer for an origin that gave none.
+            let mut bad_gateway = Response::new(Bytes::new());
+            *bad_gateway.status_mut() = http::StatusCode::BAD_GATEWAY;
+            return bad_gateway;
+        };
         let (parts, body) = response.into_parts();
         Response::from_parts(parts, body.collect().await.expect("body").to_bytes())
+    }
+
+    fn can_be_unreachable(&self) -> bool {
+        self.fallible
     }
 
     async fn settle(&mut self) {
@@ -121,11 +214,35 @@ impl Harness for Loopback {
     }
 }
 
+impl Loopback {
+    fn new(fallible: bool) -> Self {
+        Loopback {
+            running: None,
+            client: Client::builder(TokioExecutor::new()).build_http(),
+            fallible,
+        }
+    }
+
+    async fn serve(
+        &self,
+        cache: Cache<MemoryStore>,
+        origin: Origin,
+    ) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+        if self.fallible {
+            serve_fallible(cache, origin).await
+        } else {
+            serve(cache, origin).await
+        }
+    }
+}
+
 #[tokio::test]
 async fn every_rfc_scenario_passes_through_the_layer_over_http() {
-    let mut harness = Loopback {
-        running: None,
-        client: Client::builder(TokioExecutor::new()).build_http(),
-    };
-    conformance::assert_all(&mut harness).await;
+    conformance::assert_all(&mut Loopback::new(false)).await;
+}
+
+#[tokio::test]
+async fn every_rfc_scenario_passes_through_the_layer_over_a_fallible_service() {
+    // Including those with an origin that gives no answer.
+    conformance::assert_all(&mut Loopback::new(true)).await;
 }
