@@ -85,6 +85,7 @@ pub mod status;
 pub mod storage;
 pub mod store;
 pub mod targeted;
+mod telemetry;
 #[cfg(test)]
 mod testing;
 pub mod validation;
