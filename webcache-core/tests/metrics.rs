@@ -19,8 +19,9 @@ use metrics::{
     Counter, Gauge, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder, SharedString, Unit,
 };
 use support::{FailingStore, MapStore, collect, get, start};
+use webcache_core::StoreError;
 use webcache_core::clock::ManualClock;
-use webcache_core::store::Store;
+use webcache_core::store::{Store, StoreKey, Write};
 use webcache_core::{Cache, Config, Upstream};
 
 /// Histogram samples.
@@ -114,6 +115,7 @@ impl Upstream<Bytes> for Origin {
             .replace("%20", " ");
         Ok(Response::builder()
             .header("cache-control", cc)
+            .header("etag", "\"v1\"")
             .body(Full::new(Bytes::from_static(b"hello")))
             .expect("a valid response"))
     }
@@ -128,6 +130,19 @@ fn cache<S: Store>(store: S, clock: &ManualClock) -> (Cache<S>, Arc<TestRecorder
             .build()
     });
     (cache, recorder)
+}
+
+/// An upstream that never answers.
+#[derive(Clone)]
+struct Down;
+
+impl Upstream<Bytes> for Down {
+    type Body = Full<Bytes>;
+    type Error = &'static str;
+
+    async fn call(&mut self, _: Request<Bytes>) -> Result<Response<Full<Bytes>>, &'static str> {
+        Err("down")
+    }
 }
 
 async fn serve<S: Store>(cache: &Cache<S>, req: Request<Bytes>) -> Response<Bytes> {
@@ -233,4 +248,82 @@ async fn a_cache_built_without_a_recorder_records_nowhere() {
     metrics::with_local_recorder(&recorder, || ());
     serve(&cache, get("http://example.test/cc/max-age=60")).await;
     assert!(recorder.counters.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_validation_and_a_304_from_storage() {
+    let clock = ManualClock::new(start());
+    let (cache, m) = cache(MapStore::default(), &clock);
+    serve(&cache, get("http://example.test/cc/max-age=1")).await;
+    clock.advance(Duration::from_secs(5));
+    serve(&cache, get("http://example.test/cc/max-age=1")).await;
+    assert_eq!(m.requests("revalidate", "stale"), 1);
+    let mut conditional = get("http://example.test/cc/max-age=1");
+    conditional
+        .headers_mut()
+        .insert("if-none-match", "\"v1\"".parse().unwrap());
+    let answer = serve(&cache, conditional).await;
+    assert_eq!(answer.status(), 304);
+    assert_eq!(m.requests("hit", "fresh"), 1);
+    assert_eq!(
+        m.counter("webcache_precondition_answers_total{status=304}"),
+        1
+    );
+    assert_eq!(
+        m.counter("webcache_precondition_answers_total{status=412}"),
+        0
+    );
+}
+
+#[tokio::test]
+async fn stale_if_error_when_the_upstream_is_down() {
+    let clock = ManualClock::new(start());
+    let (cache, m) = cache(MapStore::default(), &clock);
+    let req = || get("http://example.test/cc/max-age=1,%20stale-if-error=60");
+    serve(&cache, req()).await;
+    clock.advance(Duration::from_secs(5));
+    let stale = cache.serve(req(), Down).await.expect("served stale");
+    assert_eq!(collect(stale).await.status(), 200);
+    assert_eq!(m.requests("revalidate", "stale"), 1);
+    assert_eq!(
+        m.counter("webcache_stale_on_error_total{reason=stale-if-error}"),
+        1
+    );
+    // The next request meets the recent failure: stale without a forward.
+    let again = cache.serve(req(), Down).await.expect("served stale");
+    assert_eq!(collect(again).await.status(), 200);
+    assert_eq!(m.requests("stale", "stale-if-error"), 1);
+    assert_eq!(m.requests("revalidate", "stale"), 1);
+}
+
+/// A map behind a store that is pending once per call, as a networked
+/// store is.
+#[derive(Clone, Default)]
+struct YieldingStore(MapStore);
+
+impl Store for YieldingStore {
+    async fn get_many(&self, keys: &[StoreKey]) -> Result<Vec<Option<Bytes>>, StoreError> {
+        tokio::task::yield_now().await;
+        self.0.get_many(keys).await
+    }
+    async fn put_many(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        tokio::task::yield_now().await;
+        self.0.put_many(writes).await
+    }
+    async fn delete_many(&self, keys: &[StoreKey]) -> Result<(), StoreError> {
+        tokio::task::yield_now().await;
+        self.0.delete_many(keys).await
+    }
+}
+
+#[tokio::test]
+async fn a_pending_store_call_is_timed() {
+    let clock = ManualClock::new(start());
+    let (cache, m) = cache(YieldingStore::default(), &clock);
+    serve(&cache, get("http://example.test/cc/max-age=60")).await;
+    serve(&cache, get("http://example.test/cc/max-age=60")).await;
+    assert_eq!(m.requests("hit", "fresh"), 1);
+    let seconds = "webcache_store_operation_duration_seconds";
+    assert_eq!(m.samples(&format!("{seconds}{{operation=get}}")), 2);
+    assert_eq!(m.samples(&format!("{seconds}{{operation=put}}")), 1);
 }
