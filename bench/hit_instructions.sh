@@ -4,6 +4,8 @@
 # hits), so that start-up cancels out; prints (Ir(11000) - Ir(1000)) / 10000.
 #
 #   bash bench/hit_instructions.sh
+#   HIT_RECORDER=1 bash bench/hit_instructions.sh   # a counting metrics recorder installed
+#   HIT_VIA=serve bash bench/hit_instructions.sh    # hits through Cache::serve (request span)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v valgrind >/dev/null; then

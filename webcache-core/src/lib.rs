@@ -44,6 +44,55 @@
 //! Each plan variant names its RFC section; adding a behaviour means adding
 //! (or refining) a variant and its arm in the executor.
 //!
+//! ## Metrics
+//!
+//! With the feature `metrics` (on by default) the cache records through the
+//! [`metrics`](https://docs.rs/metrics) facade; the application chooses the
+//! exporter (Prometheus or other) and **installs its recorder before
+//! building the cache**: every handle is registered once, in
+//! [`CacheBuilder::build`], so that a hit does no registry lookup — a cache
+//! built before the recorder records nowhere. Without a recorder, or without
+//! the feature, each recording is a no-op. [`Stats`] counts the same events
+//! without any recorder.
+//!
+//! | name | type | labels | meaning |
+//! |---|---|---|---|
+//! | `webcache_requests_total` | counter | `outcome`, `reason` | requests, each counted once, by how the cache answered (below) |
+//! | `webcache_stale_on_error_total` | counter | `reason`: `stale-if-error`, `unreachable` | stale answers given in place of an upstream that failed (RFC 5861 §4) or gave no answer (RFC 9111 §4.2.4), whether the request went forward or met a recent failure |
+//! | `webcache_precondition_answers_total` | counter | `status`: `304`, `412` | client preconditions answered from storage (RFC 9111 §4.3.2, RFC 9110 §13.2) |
+//! | `webcache_served_from_storage_bytes_total` | counter | — | body bytes of responses built from storage (hits, stale and validated answers) |
+//! | `webcache_stores_total` | counter | — | responses written to the store with their metadata: new, replacing, or freshened by a validation |
+//! | `webcache_not_stored_total` | counter | `reason`: a [`storage::NotStorable`] in its Display form (`no-store`, `private`, `not-cacheable`, `body-too-large`, …) | forwarded responses not stored, by why |
+//! | `webcache_store_operations_total` | counter | `operation`: `get`, `put`, `delete` | store calls |
+//! | `webcache_store_errors_total` | counter | `operation` | store calls that failed or exceeded [`Config::store_timeout`] (the cache failed open) |
+//! | `webcache_store_operation_duration_seconds` | histogram | `operation` | duration of the store calls that did not complete at their first poll, timed from that poll (an in-process store answering at once is not timed, so that a hit reads no clock) |
+//! | `webcache_coalesced_total` | counter | — | requests that waited for another request's fill |
+//! | `webcache_background_refreshes_total` | counter | — | background refreshes started (stale-while-revalidate, refresh-ahead) |
+//! | `webcache_invalidations_total` | counter | — | resources invalidated (unsafe methods, [`Cache::invalidate`]) |
+//!
+//! The `outcome` and `reason` of `webcache_requests_total` (reasons are the
+//! RFC's directive names and the Cache-Status `fwd` values of RFC 9211):
+//!
+//! | `outcome` | `reason` |
+//! |---|---|
+//! | `hit` | `fresh` |
+//! | `stale` | `max-stale`, `stale-while-revalidate`; `stale-if-error`, `unreachable` (answered stale without going forward, the upstream having just failed) |
+//! | `revalidate` | `stale`, `request` (the stored response went forward for validation) |
+//! | `miss` | `uri-miss`, `vary-miss`, `miss`, `request`, `stale`, `partial` |
+//! | `bypass` | `bypass` (exempt by configuration), `method` |
+//! | `gateway_timeout` | `only-if-cached` |
+//!
+//! A request that went forward and was then answered stale is counted as
+//! `revalidate` (or `miss`) here and in `webcache_stale_on_error_total`.
+//!
+//! ## Tracing
+//!
+//! Events and spans use the target `webcache`. [`Cache::serve`] runs each
+//! request in a `debug` span `webcache.request` (fields `method`, `uri`,
+//! and `outcome` and `reason` as above, recorded once); its forward, if
+//! any, in a nested `webcache.forward`. Nothing per request is logged
+//! above `debug`; store failures are warned about at most once a second.
+//!
 //! With the feature `conformance`, the module `conformance` holds the RFC
 //! scenario list every adapter runs against a scripted origin, so that
 //! `Cache::serve`, the tower layer and the reverse proxy are proven to
@@ -85,6 +134,7 @@ pub mod status;
 pub mod storage;
 pub mod store;
 pub mod targeted;
+mod telemetry;
 #[cfg(test)]
 mod testing;
 pub mod validation;

@@ -78,7 +78,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::task::Poll;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use http::HeaderName;
@@ -101,6 +101,7 @@ use crate::error::{InvalidateError, StoreError};
 use crate::headers::CacheControl;
 use crate::key::{DIGEST_LEN, PrimaryKey, SecondaryKey};
 use crate::store::{Store, StoreKey, Write};
+use crate::telemetry::{Metrics, StoreOp};
 use flight::Flights;
 
 /// An HTTP cache: a store, a configuration and the behaviours it is built
@@ -134,6 +135,8 @@ pub(crate) struct Shared<S, M> {
     pub(crate) hints: VaryHints,
     pub(crate) tasks: Arc<Tasks>,
     pub(crate) counters: Counters,
+    /// The metric handles, registered at build (see [`crate::telemetry`]).
+    pub(crate) metrics: Metrics,
     pub(crate) outages: outage::Outages,
 }
 
@@ -250,6 +253,7 @@ impl<S, M> CacheBuilder<S, M> {
                 hints: VaryHints::default(),
                 tasks: Arc::new(Tasks::default()),
                 counters: Counters::default(),
+                metrics: Metrics::register(),
                 outages: outage::Outages::default(),
             }),
         }
@@ -326,16 +330,26 @@ impl<S: Store, M: Policy> Cache<S, M> {
     }
 }
 
-/// Runs `future` for at most `limit`. The timer is armed only when the
-/// first poll is pending: an in-process store answers at once, and arming
-/// and clearing a timer on every hit would cost more than the lookup.
-pub(crate) async fn bounded<F: Future>(limit: Duration, future: F) -> Result<F::Output, Elapsed> {
+/// Runs the store operation `future` for at most `limit`. The timer is
+/// armed, and the clock read, only when the first poll is pending: an
+/// in-process store answers at once, and arming and clearing a timer on
+/// every hit would cost more than the lookup. An operation that is pending
+/// is timed from then into `op`'s latency histogram.
+pub(crate) async fn bounded<F: Future>(
+    limit: Duration,
+    future: F,
+    metrics: &Metrics,
+    op: StoreOp,
+) -> Result<F::Output, Elapsed> {
     let mut future = std::pin::pin!(future);
     let first = std::future::poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx))).await;
     if let Poll::Ready(output) = first {
         return Ok(output);
     }
-    tokio::time::timeout(limit, future).await
+    let since = Instant::now();
+    let result = tokio::time::timeout(limit, future).await;
+    metrics.store_latency(op, since);
+    result
 }
 
 impl<S: Store, M> Shared<S, M> {
@@ -344,14 +358,17 @@ impl<S: Store, M> Shared<S, M> {
     /// caller to fail open.
     async fn store_call<T>(
         &self,
+        op: StoreOp,
         operation: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
-        let result = match bounded(self.config.store_timeout(), operation).await {
+        self.metrics.store_op(op);
+        let limit = self.config.store_timeout();
+        let result = match bounded(limit, operation, &self.metrics, op).await {
             Ok(result) => result,
             Err(_) => Err(StoreError::Timeout),
         };
         if let Err(error) = &result {
-            self.store_failed(error);
+            self.store_failed(op, error);
         }
         result
     }
@@ -360,21 +377,28 @@ impl<S: Store, M> Shared<S, M> {
     /// path: [`store_call`](Self::store_call)'s steps written out, which
     /// saves a move of the store's future per lookup.
     pub(crate) async fn get_many(&self, keys: &[StoreKey]) -> Option<Vec<Option<Bytes>>> {
-        let error = match bounded(self.config.store_timeout(), self.store.get_many(keys)).await {
+        self.metrics.store_op(StoreOp::Get);
+        let limit = self.config.store_timeout();
+        let get = self.store.get_many(keys);
+        let error = match bounded(limit, get, &self.metrics, StoreOp::Get).await {
             Ok(Ok(values)) if values.len() == keys.len() => return Some(values),
             Ok(Ok(_)) => StoreError::Backend("store returned the wrong number of values".into()),
             Ok(Err(e)) => e,
             Err(_) => StoreError::Timeout,
         };
-        self.store_failed(&error);
+        self.store_failed(StoreOp::Get, &error);
         None
     }
 
     /// Writes, failing open: false on error or timeout.
     pub(crate) async fn put_many(&self, writes: Vec<Write>) -> bool {
-        let written = self.store_call(self.store.put_many(writes)).await.is_ok();
+        let written = self
+            .store_call(StoreOp::Put, self.store.put_many(writes))
+            .await
+            .is_ok();
         if written {
             Counters::bump(&self.counters.stores);
+            self.metrics.stored();
         }
         written
     }
@@ -390,10 +414,11 @@ impl<S: Store, M> Shared<S, M> {
     async fn try_delete_resource(&self, key: &PrimaryKey) -> Result<(), StoreError> {
         self.hints.remove(key.digest());
         let result = self
-            .store_call(self.store.delete_resource(key.digest()))
+            .store_call(StoreOp::Delete, self.store.delete_resource(key.digest()))
             .await;
         if result.is_ok() {
             Counters::bump(&self.counters.invalidations);
+            self.metrics.invalidation();
         }
         result
     }
@@ -434,8 +459,9 @@ impl<S: Store, M> Shared<S, M> {
     /// Counts a store failure and logs it — at most once a second, with
     /// the number of failures not logged since, so that an outage under load
     /// does not flood the log.
-    fn store_failed(&self, error: &StoreError) {
+    fn store_failed(&self, op: StoreOp, error: &StoreError) {
         self.counters.store_errors.fetch_add(1, Ordering::Relaxed);
+        self.metrics.store_error(op);
         let now = crate::headers::unix_millis(SystemTime::now());
         let last = self.counters.last_warning.load(Ordering::Relaxed);
         let due = now.saturating_sub(last) >= 1000

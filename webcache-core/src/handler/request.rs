@@ -22,6 +22,7 @@ use crate::request::RequestFacts;
 use crate::reuse::{ValidateReason, freshness};
 use crate::status::{CacheStatus, Forward};
 use crate::store::{Store, StoreKey, StoredResponse};
+use crate::telemetry::Outcome;
 use crate::validation::{
     Evaluator, Precondition, has_preconditions, not_modified_headers, remove_preconditions,
     remove_validators, validation_headers,
@@ -397,17 +398,22 @@ impl<S: Store, M: Policy> Shared<S, M> {
                 };
                 (stored.status, stored.headers, body)
             }),
-            (Precondition::NotModified, _) => (
-                StatusCode::NOT_MODIFIED,
-                not_modified_headers(&stored.headers),
-                Bytes::new(),
-            ),
+            (Precondition::NotModified, _) => {
+                self.metrics.precondition(true);
+                (
+                    StatusCode::NOT_MODIFIED,
+                    not_modified_headers(&stored.headers),
+                    Bytes::new(),
+                )
+            }
             (Precondition::Failed, _) => {
+                self.metrics.precondition(false);
                 let mut h = HeaderMap::new();
                 h.insert(DATE, fmt_http_date(self.clock.now()));
                 (StatusCode::PRECONDITION_FAILED, h, Bytes::new())
             }
         };
+        self.metrics.served(body.len());
         headers.insert(AGE, age);
         self.add_status(&mut headers, status, &stored.uri);
         let mut response = Response::new(body);
@@ -484,6 +490,8 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
         if let Some(kind) = bypass {
             Counters::bump(&s.counters.bypasses);
             let pending = Pending::new(kind, parts, facts, primary, config, now);
+            s.metrics
+                .request(Outcome::forward(pending.forward_reason()));
             return RequestOutcome::Forward(pending);
         }
         let request = Looked {
@@ -519,6 +527,7 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
                     return self.serve(&request, found, hit);
                 }
                 RequestPlan::GatewayTimeout => {
+                    s.metrics.request(Outcome::GatewayTimeout);
                     let response = s.gateway_timeout(request.primary.uri(), "only-if-cached");
                     return RequestOutcome::Respond(response, None);
                 }
@@ -554,11 +563,14 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
             return RequestOutcome::Respond(s.gateway_timeout(request.primary.uri(), "lost"), None);
         };
         Counters::bump(&s.counters.hits);
-        let outcome = match hit.served {
-            Served::Fresh => "hit",
-            Served::MaxStale => "stale",
-            Served::StaleWhileRevalidate => "stale-while-revalidate",
+        let (outcome, counted) = match hit.served {
+            Served::Fresh => ("hit", Outcome::Hit),
+            Served::MaxStale => ("stale", Outcome::StaleMaxStale),
+            Served::StaleWhileRevalidate => {
+                ("stale-while-revalidate", Outcome::StaleWhileRevalidate)
+            }
         };
+        s.metrics.request(counted);
         tracing::debug!(target: "webcache", uri = request.primary.uri(), outcome);
         let refresh = if hit.refresh {
             let key = (*request.primary.digest(), *found.secondary.digest());
@@ -595,6 +607,7 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
             // The upstream failed for this resource moments ago: do not ask
             // again; serve stale if allowed (RFC 9111 §4.2.4).
             if let Some(stale) = s.stale_on_error(&pending, None) {
+                s.metrics.request(stale_outcome(&pending));
                 return Ok(RequestOutcome::Respond(stale, None));
             }
         }
@@ -608,10 +621,14 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
             }
             Join::Follower(rx) => {
                 Counters::bump(&s.counters.collapsed);
+                s.metrics.coalesced();
                 match Box::pin(wait(rx, s.config.coalesce_timeout())).await {
                     FillOutcome::NotStored => Ok(RequestOutcome::Forward(s.forwarding(pending))),
                     FillOutcome::Failed => match s.stale_on_error(&pending, None) {
-                        Some(stale) => Ok(RequestOutcome::Respond(stale, None)),
+                        Some(stale) => {
+                            s.metrics.request(stale_outcome(&pending));
+                            Ok(RequestOutcome::Respond(stale, None))
+                        }
                         None => Ok(RequestOutcome::Forward(s.forwarding(pending))),
                     },
                     FillOutcome::Stored | FillOutcome::Abandoned => Err(()),
@@ -631,6 +648,7 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
         let s = &*self.shared;
         let guard = s.flights.try_lead(key)?;
         Counters::bump(&s.counters.refreshes);
+        s.metrics.refresh();
         tracing::debug!(target: "webcache", uri = request.primary.uri(), "background refresh");
         let mut pending = Pending::new(
             Kind::Refresh,
@@ -708,6 +726,17 @@ impl Looked<'_> {
     }
 }
 
+/// The outcome of a request answered stale without going forward, in
+/// place of an upstream that failed (for it, or for the request it waited
+/// on).
+fn stale_outcome(pending: &Pending) -> Outcome {
+    if pending.stale_if_error {
+        Outcome::StaleIfError
+    } else {
+        Outcome::StaleUnreachable
+    }
+}
+
 /// How a stored response is served: the plan's verdict, and whether the
 /// request waited on another's fill first (Cache-Status `collapsed`).
 struct Hit {
@@ -720,12 +749,15 @@ struct Hit {
 impl<S: Store, M: Policy> Shared<S, M> {
     fn forwarding(&self, pending: Pending) -> Pending {
         match pending.kind {
-            Kind::Validate(_) => {
+            Kind::Validate(why) => {
                 Counters::bump(&self.counters.revalidations);
+                self.metrics.request(Outcome::revalidate(why));
                 tracing::debug!(target: "webcache", uri = pending.uri(), outcome = "revalidate");
             }
             _ => {
                 Counters::bump(&self.counters.misses);
+                self.metrics
+                    .request(Outcome::forward(pending.forward_reason()));
                 tracing::debug!(target: "webcache", uri = pending.uri(), outcome = "miss");
             }
         }
@@ -780,6 +812,10 @@ impl<S: Store, M: Policy> Shared<S, M> {
             .as_ref()
             .filter(|_| pending.may_serve_stale_after(error_status, &self.config))
             .filter(|s| can_answer(s, &pending.facts.method, &pending.request_headers))?;
+        if pending.kind != Kind::Refresh {
+            // A failed background refresh serves no one.
+            self.metrics.stale_on_error(pending.stale_if_error);
+        }
         let cc = crate::targeted::response_cache_control(&stored.headers, &self.config);
         let f = freshness(stored, &cc, &self.config, self.clock.now());
         let mut status = CacheStatus::forward(self.status_name(), Forward::Stale).ttl(f.ttl_secs());

@@ -212,6 +212,7 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
             }
             ResponsePlan::Capture => self.capture(pending, parts, body, fill(Ok(()))),
             ResponsePlan::Pass(why) => {
+                s.metrics.not_stored(why);
                 tracing::debug!(target: "webcache", uri = pending.uri(), reason = %why, "not stored");
                 let mut pending = pending;
                 pending.release_flight(false);
@@ -521,6 +522,7 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
                 self.write(pending, stored, vary, &cc, &f).await
             }
             Err(why) => {
+                self.shared.metrics.not_stored(why);
                 tracing::debug!(target: "webcache", uri = pending.uri(), reason = %why, "not stored");
                 false
             }
@@ -600,6 +602,7 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
         facts.method = Method::GET;
         if let Err(why) = storage.is_storable(&facts, stored.status, &stored.headers, cc, &s.config)
         {
+            s.metrics.not_stored(why);
             tracing::debug!(target: "webcache", uri = pending.uri(), reason = %why, "updated response not stored");
             return false;
         }

@@ -40,7 +40,33 @@ impl<S: Store, M: Policy> Cache<S, M> {
     ///
     /// Errors from `upstream` are returned unchanged; the cache itself never
     /// fails a request.
+    ///
+    /// Each call runs in a `debug` span `webcache.request` (target
+    /// `webcache`) with the fields `method`, `uri`, and `outcome` and
+    /// `reason` (the labels of `webcache_requests_total`, see the crate
+    /// docs, "Metrics"), recorded once the request handler has decided.
     pub async fn serve<ReqBody, U>(
+        &self,
+        request: Request<ReqBody>,
+        upstream: U,
+    ) -> Result<Response<CacheBody<U::Body>>, U::Error>
+    where
+        ReqBody: Default + Send + 'static,
+        U: Upstream<ReqBody>,
+    {
+        let span = tracing::debug_span!(
+            target: "webcache",
+            "webcache.request",
+            method = %request.method(),
+            uri = %request.uri(),
+            outcome = tracing::field::Empty,
+            reason = tracing::field::Empty,
+        );
+        self.serve_in_span(request, upstream).instrument(span).await
+    }
+
+    /// [`serve`](Self::serve), inside its span.
+    async fn serve_in_span<ReqBody, U>(
         &self,
         request: Request<ReqBody>,
         upstream: U,
