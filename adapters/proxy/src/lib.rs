@@ -47,19 +47,25 @@
 //! proxied.
 #![deny(missing_docs)]
 
+mod access;
+#[cfg(feature = "admin")]
+mod admin;
 mod body;
 mod config;
 mod error;
 pub mod forward;
+mod health;
 mod interim;
 mod proxy;
 mod server;
 mod service;
 mod upstream;
 
+#[cfg(feature = "admin")]
+pub use admin::{AdminServer, BeforeScrape};
 pub use body::{RequestBody, ResponseBody, UpstreamBody};
 pub use config::{HostHeader, ProxyConfig, ProxyConfigBuilder, UpstreamUrl};
-pub use error::{BodyError, BoxError, Error, UpstreamError};
+pub use error::{BodyError, BoxError, Error, NotReady, UpstreamError};
 pub use proxy::Proxy;
 pub use server::{Server, shutdown_signal};
 pub use service::{ProxyService, ResponseFuture};
