@@ -20,12 +20,12 @@ pub(crate) fn log(method: &Method, path: &str, response: &Response<ResponseBody>
         .or_else(|| response.body().size_hint().exact());
     tracing::info!(
         target: TARGET,
-        method = method.as_str(),
-        path,
+        method = %method,
+        path = %path,
         status = response.status().as_u16(),
-        outcome = outcome(response.headers()),
+        outcome = %outcome(response.headers()),
         bytes,
-        duration_ms = took.as_secs_f64() * 1000.0,
+        duration_ms = (took.as_secs_f64() * 1e6).round() / 1e3,
     );
 }
 

@@ -2,6 +2,7 @@
 //! RUST_LOG (or --log), as text or one JSON object per line.
 
 use std::fmt::{self, Write as _};
+use std::io::IsTerminal;
 use std::time::SystemTime;
 
 use tracing::field::{Field, Visit};
@@ -18,6 +19,7 @@ pub fn init(args: &Args) {
     let filter = filter(args);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match args.log_format {
         LogFormat::Text => builder.init(),
