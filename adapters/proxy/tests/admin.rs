@@ -239,3 +239,42 @@ async fn the_access_log_in_text_follows_rust_log() {
         assert!(line.contains(field), "{field} in {line}");
     }
 }
+
+#[tokio::test]
+async fn upstream_failures_are_logged_at_most_once_a_second_with_a_count() {
+    let log = std::env::temp_dir().join(format!("webcache-admin-fail-{}.log", std::process::id()));
+    let upstream = format!("http://127.0.0.1:{}", free_port());
+    let (child, addr, _) = start_binary(
+        &[
+            ("WEBCACHE_UPSTREAM", &upstream),
+            ("WEBCACHE_LOG_FORMAT", "json"),
+        ],
+        &log,
+    )
+    .await;
+    let client = Client::new(addr);
+    for _ in 0..5 {
+        assert_eq!(client.get("/down").await.status, StatusCode::BAD_GATEWAY);
+    }
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(client.get("/down").await.status, StatusCode::BAD_GATEWAY);
+    drop(child);
+    let written = std::fs::read_to_string(&log).expect("the log");
+    let _ = std::fs::remove_file(&log);
+    let logged: Vec<u64> = written
+        .lines()
+        .filter(|l| l.contains("\"message\":\"upstream failed\""))
+        .map(|l| {
+            let (_, rest) = l.split_once("\"suppressed\":").expect("a count");
+            rest.split(|c: char| !c.is_ascii_digit())
+                .next()
+                .and_then(|n| n.parse().ok())
+                .expect("a number")
+        })
+        .collect();
+    // The last failure, a second after the others, is logged with the
+    // count of those not logged: every failure is accounted for once.
+    assert!(logged.len() >= 2 && logged.len() < 6, "{written}");
+    let accounted: u64 = logged.iter().map(|n| n + 1).sum();
+    assert_eq!(accounted, 6, "{written}");
+}
