@@ -89,7 +89,8 @@ pub struct Args {
     #[arg(long, env = "WEBCACHE_THREADS", value_name = "N")]
     pub threads: Option<usize>,
 
-    /// Log level: error, warn, info, debug or trace.
+    /// Log level: error, warn, info, debug or trace. RUST_LOG, when set,
+    /// takes its place, with the usual directives (`warn,webcache=debug`).
     #[arg(
         long,
         env = "WEBCACHE_LOG",
@@ -97,6 +98,25 @@ pub struct Args {
         default_value = "info"
     )]
     pub log: Level,
+
+    /// The log format: `text` (a human-readable line per event) or `json`
+    /// (a JSON object per line, with the event's fields).
+    #[arg(long, env = "WEBCACHE_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+
+    /// Log a line per request (method, path, status, cache outcome, bytes,
+    /// duration) at info level on target `webcache::access`, whatever the
+    /// --log level.
+    #[arg(long, env = "WEBCACHE_ACCESS_LOG")]
+    pub access_log: bool,
+
+    /// Serve the admin endpoints on this address: /metrics (Prometheus
+    /// text), /healthz (200 while alive), /readyz (200 when the store
+    /// answers and the upstream answered its last request or accepts
+    /// connections; 503 with the reason otherwise). Off by default; keep it
+    /// off the public network.
+    #[arg(long, env = "WEBCACHE_ADMIN_LISTEN", value_name = "ADDR")]
+    pub admin_listen: Option<SocketAddr>,
 
     // ---- forwarding -----------------------------------------------------
     /// The Host sent upstream: the client's (`preserve`), or the upstream
@@ -419,6 +439,15 @@ pub enum StoreChoice {
     Sqlite(std::path::PathBuf),
 }
 
+/// `--log-format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// A human-readable line per event.
+    Text,
+    /// A JSON object per line.
+    Json,
+}
+
 /// `--host-header`.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum HostChoice {
@@ -521,7 +550,7 @@ impl Args {
         if let Some(d) = self.shutdown_timeout {
             b = b.shutdown_timeout(d.0);
         }
-        b.build()
+        b.access_log(self.access_log).build()
     }
 
     /// The cache's configuration: the gateway defaults of webcache-core,

@@ -79,6 +79,16 @@ impl UpstreamUrl {
         &self.base_path
     }
 
+    /// The host (without IPv6 brackets) and port to connect to.
+    pub(crate) fn connect_target(&self) -> (&str, u16) {
+        let host = self.authority.host();
+        let host = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host);
+        (host, self.authority.port_u16().unwrap_or(80))
+    }
+
     /// The Host field value naming the upstream.
     pub fn host_value(&self) -> &HeaderValue {
         &self.host_value
@@ -130,6 +140,7 @@ pub struct ProxyConfig {
     pub(crate) relay_interim: bool,
     pub(crate) header_read_timeout: Duration,
     pub(crate) shutdown_timeout: Duration,
+    pub(crate) access_log: bool,
 }
 
 impl ProxyConfig {
@@ -148,6 +159,7 @@ impl ProxyConfig {
             relay_interim: true,
             header_read_timeout: Duration::from_secs(30),
             shutdown_timeout: Duration::from_secs(30),
+            access_log: false,
         }
     }
 
@@ -195,6 +207,10 @@ impl ProxyConfig {
     pub fn shutdown_timeout(&self) -> Duration {
         self.shutdown_timeout
     }
+    /// Whether each request is logged on target `webcache::access`.
+    pub fn access_log(&self) -> bool {
+        self.access_log
+    }
 }
 
 /// Builds a [`ProxyConfig`].
@@ -211,6 +227,7 @@ pub struct ProxyConfigBuilder {
     relay_interim: bool,
     header_read_timeout: Duration,
     shutdown_timeout: Duration,
+    access_log: bool,
 }
 
 impl ProxyConfigBuilder {
@@ -284,6 +301,17 @@ impl ProxyConfigBuilder {
         self
     }
 
+    /// Log a line per request — `method`, `path`, `status`, `outcome` (from
+    /// Cache-Status: `hit`, the forward reason such as `uri-miss` or
+    /// `stale`, or the error detail), `bytes` (when the length is known
+    /// with the head) and `duration_ms` (until the response head) — as an
+    /// info event on target `webcache::access`, for whatever `tracing`
+    /// subscriber is installed to format and filter; default off.
+    pub fn access_log(mut self, on: bool) -> Self {
+        self.access_log = on;
+        self
+    }
+
     /// Checks the values and returns the configuration.
     pub fn build(self) -> Result<ProxyConfig, Error> {
         let upstream = UpstreamUrl::parse(&self.upstream)?;
@@ -317,6 +345,7 @@ impl ProxyConfigBuilder {
             relay_interim: self.relay_interim,
             header_read_timeout: self.header_read_timeout,
             shutdown_timeout: self.shutdown_timeout,
+            access_log: self.access_log,
         })
     }
 }

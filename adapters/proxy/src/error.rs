@@ -87,3 +87,19 @@ pub enum BodyError {
     #[error(transparent)]
     Hyper(#[from] hyper::Error),
 }
+
+/// Why the proxy is not ready to serve ([`Proxy::ready`](crate::Proxy::ready)).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NotReady {
+    /// The store failed a read.
+    #[error("the store failed: {0}")]
+    Store(#[source] webcache_core::StoreError),
+    /// The store did not answer a read in time.
+    #[error("the store did not answer within {0:?}")]
+    StoreTimeout(Duration),
+    /// The last exchange with the upstream failed, and it refuses
+    /// connections (or does not accept one in time) now.
+    #[error("the upstream is unreachable: {0}")]
+    Upstream(&'static str),
+}

@@ -42,24 +42,41 @@
 //! - 1xx interim responses (103 Early Hints) are relayed to HTTP/1.1
 //!   clients by the [`Server`], never stored.
 //!
+//! ## Operating it
+//!
+//! With the `admin` feature (on by default), `AdminServer` serves
+//! `/metrics` (the Prometheus text of a `metrics-exporter-prometheus`
+//! recorder, installed before the cache is built), `/healthz` and
+//! `/readyz` ([`Proxy::ready`]: the store answers, the upstream answered
+//! its last request or accepts connections). With
+//! [`ProxyConfigBuilder::access_log`] each request is an info event on
+//! target `webcache::access`; upstream failures are warnings on target
+//! `webcache_proxy`, at most one a second with the count not logged.
+//!
 //! The upstream is spoken to in cleartext HTTP/1.1 with a connection pool;
 //! clients in HTTP/1.0 or 1.1. WebSocket upgrades and CONNECT are not
 //! proxied.
 #![deny(missing_docs)]
 
+mod access;
+#[cfg(feature = "admin")]
+mod admin;
 mod body;
 mod config;
 mod error;
 pub mod forward;
+mod health;
 mod interim;
 mod proxy;
 mod server;
 mod service;
 mod upstream;
 
+#[cfg(feature = "admin")]
+pub use admin::{AdminServer, BeforeScrape};
 pub use body::{RequestBody, ResponseBody, UpstreamBody};
 pub use config::{HostHeader, ProxyConfig, ProxyConfigBuilder, UpstreamUrl};
-pub use error::{BodyError, BoxError, Error, UpstreamError};
+pub use error::{BodyError, BoxError, Error, NotReady, UpstreamError};
 pub use proxy::Proxy;
 pub use server::{Server, shutdown_signal};
 pub use service::{ProxyService, ResponseFuture};

@@ -4,6 +4,8 @@
 //! (`WEBCACHE_*`); `webcache-proxy --help` lists them.
 
 mod cli;
+mod logging;
+mod operator;
 
 use std::process::ExitCode;
 
@@ -15,10 +17,7 @@ use cli::{Args, StoreChoice};
 
 fn main() -> ExitCode {
     let args = Args::from_env();
-    tracing_subscriber::fmt()
-        .with_max_level(args.log)
-        .with_writer(std::io::stderr)
-        .init();
+    logging::init(&args);
     // One thread needs no work stealing: a current-thread runtime is
     // faster there.
     let mut runtime = if args.threads == Some(1) {
@@ -50,21 +49,27 @@ async fn run(args: Args) -> Result<(), Error> {
     let proxy_config = args.proxy_config()?;
     let cache_config = args.cache_config()?;
     args.check_not_self(&proxy_config)?;
+    // Before any cache is built: the cache registers its metrics then.
+    let metrics = operator::install_recorder(&args)?;
     match args.store_choice()? {
         StoreChoice::Memory => {
             let store = MemoryStore::new(args.memory_capacity.bytes());
-            serve(&args, Cache::new(store, cache_config), proxy_config).await
+            let cache = Cache::new(store, cache_config);
+            let gauges = operator::memory_gauges(&cache, metrics.is_some());
+            serve(&args, cache, proxy_config, metrics, gauges).await
         }
         #[cfg(feature = "redis")]
         StoreChoice::Redis(url) => {
             let store = webcache_redis::RedisStore::open(&url)
                 .map_err(|e| Error::Store(format!("cannot use the Redis store at {url}: {e}")))?;
-            serve(&args, Cache::new(store, cache_config), proxy_config).await
+            let cache = Cache::new(store, cache_config);
+            serve(&args, cache, proxy_config, metrics, None).await
         }
         #[cfg(feature = "sqlite")]
         StoreChoice::Sqlite(path) => {
             let store = open_sqlite(path, args.sqlite_max_size.bytes()).await?;
-            serve(&args, Cache::new(store, cache_config), proxy_config).await
+            let cache = Cache::new(store, cache_config);
+            serve(&args, cache, proxy_config, metrics, None).await
         }
     }
 }
@@ -94,9 +99,16 @@ async fn open_sqlite(
     }
 }
 
-async fn serve<S: Store>(args: &Args, cache: Cache<S>, config: ProxyConfig) -> Result<(), Error> {
+async fn serve<S: Store>(
+    args: &Args,
+    cache: Cache<S>,
+    config: ProxyConfig,
+    metrics: Option<operator::Handle>,
+    gauges: Option<operator::Gauges>,
+) -> Result<(), Error> {
     let upstream = config.upstream().authority().to_owned();
     let proxy = Proxy::new(cache, config);
+    let admin = operator::start(args, &proxy, metrics, gauges).await?;
     let server = Server::bind(args.listen, proxy).await?;
     tracing::info!(
         target: "webcache_proxy",
@@ -105,7 +117,9 @@ async fn serve<S: Store>(args: &Args, cache: Cache<S>, config: ProxyConfig) -> R
         store = %args.store,
         "webcache-proxy ready"
     );
-    server.serve(shutdown_signal()).await?;
+    let served = server.serve(shutdown_signal()).await;
+    admin.stop().await;
+    served?;
     tracing::info!(target: "webcache_proxy", "stopped");
     Ok(())
 }

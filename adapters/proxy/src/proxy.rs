@@ -9,11 +9,11 @@ use hyper::body::Incoming;
 use webcache_core::handler::{Mixins, Policy};
 use webcache_core::headers::fmt_http_date;
 use webcache_core::status::CacheStatus;
-use webcache_core::{Cache, Store};
+use webcache_core::{Cache, Store, StoreKey};
 
 use crate::body::{RequestBody, ResponseBody};
 use crate::config::ProxyConfig;
-use crate::error::UpstreamError;
+use crate::error::{NotReady, UpstreamError};
 use crate::forward::{MaxForwards, max_forwards, strip_hop_by_hop};
 use crate::interim::Relay;
 use crate::service::ProxyService;
@@ -85,6 +85,41 @@ impl<S: Store, M: Policy> Proxy<S, M> {
         &self.inner.config
     }
 
+    /// Whether the proxy can serve: the store answers a read of one key
+    /// within the cache's store timeout, and the upstream answered its last
+    /// request (or was never asked) — or, when that request failed, accepts
+    /// a TCP connection now, within the connect timeout. This is what the
+    /// admin listener's `/readyz` reports.
+    pub async fn ready(&self) -> Result<(), NotReady> {
+        let limit = self.inner.cache.config().store_timeout();
+        let probe = [StoreKey::metadata([0; webcache_core::key::DIGEST_LEN])];
+        match tokio::time::timeout(limit, self.inner.cache.store().get_many(&probe)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => return Err(NotReady::Store(error)),
+            Err(_) => return Err(NotReady::StoreTimeout(limit)),
+        }
+        if self.inner.upstream.health.last_failed() {
+            self.probe_upstream().await?;
+        }
+        Ok(())
+    }
+
+    /// Connects to the upstream and closes the connection at once.
+    async fn probe_upstream(&self) -> Result<(), NotReady> {
+        let config = &self.inner.config;
+        let target = config.upstream().connect_target();
+        let connect = tokio::net::TcpStream::connect(target);
+        match tokio::time::timeout(config.connect_timeout(), connect).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(_)) => Err(NotReady::Upstream(
+                "the last request failed and it refuses connections",
+            )),
+            Err(_) => Err(NotReady::Upstream(
+                "the last request failed and it accepts no connection",
+            )),
+        }
+    }
+
     /// A hyper service answering through this proxy, for serving it on a
     /// connection of your own. It relays no interim responses; the
     /// [`Server`](crate::Server) does.
@@ -99,6 +134,22 @@ impl<S: Store, M: Policy> Proxy<S, M> {
     }
 
     pub(crate) async fn handle_relayed(
+        &self,
+        request: Request<Incoming>,
+        relay: Option<&Arc<Relay>>,
+    ) -> Response<ResponseBody> {
+        if !self.inner.config.access_log() {
+            return self.answer(request, relay).await;
+        }
+        let start = std::time::Instant::now();
+        let method = request.method().clone();
+        let path = request.uri().path().to_owned();
+        let response = self.answer(request, relay).await;
+        crate::access::log(&method, &path, &response, start.elapsed());
+        response
+    }
+
+    async fn answer(
         &self,
         request: Request<Incoming>,
         relay: Option<&Arc<Relay>>,
@@ -136,10 +187,8 @@ impl<S: Store, M: Policy> Proxy<S, M> {
         }
         match result {
             Ok(response) => response.map(ResponseBody::cache),
-            Err(error) => {
-                tracing::warn!(target: "webcache_proxy", %error, "upstream failed");
-                self.generated(error.status(), Some(&error))
-            }
+            // Logged (at most once a second) by the upstream.
+            Err(error) => self.generated(error.status(), Some(&error)),
         }
     }
 

@@ -14,12 +14,14 @@ use crate::body::{RequestBody, UpstreamBody};
 use crate::config::ProxyConfig;
 use crate::error::UpstreamError;
 use crate::forward::{prepare_request, prepare_response};
+use crate::health::UpstreamHealth;
 use crate::interim::Relay;
 
 /// The connection pool and settings shared by every request.
 pub(crate) struct UpstreamClient {
     client: Client<HttpConnector, RequestBody>,
     config: ProxyConfig,
+    pub(crate) health: UpstreamHealth,
 }
 
 impl UpstreamClient {
@@ -38,7 +40,11 @@ impl UpstreamClient {
             .pool_max_idle_per_host(config.pool_max_idle())
             .set_host(true)
             .build(connector);
-        UpstreamClient { client, config }
+        UpstreamClient {
+            client,
+            config,
+            health: UpstreamHealth::default(),
+        }
     }
 }
 
@@ -74,6 +80,20 @@ impl Upstream<RequestBody> for HttpUpstream {
     type Error = UpstreamError;
 
     async fn call(
+        &mut self,
+        request: Request<RequestBody>,
+    ) -> Result<Response<UpstreamBody>, UpstreamError> {
+        let result = self.exchange(request).await;
+        match &result {
+            Ok(_) => self.client.health.answered(),
+            Err(error) => self.client.health.failed(error),
+        }
+        result
+    }
+}
+
+impl HttpUpstream {
+    async fn exchange(
         &mut self,
         request: Request<RequestBody>,
     ) -> Result<Response<UpstreamBody>, UpstreamError> {
@@ -121,9 +141,7 @@ impl Upstream<RequestBody> for HttpUpstream {
             Err(_) => Err(UpstreamError::Timeout(config.response_timeout())),
         }
     }
-}
 
-impl HttpUpstream {
     fn finish(
         &self,
         result: Result<Response<hyper::body::Incoming>, hyper_util::client::legacy::Error>,

@@ -238,3 +238,24 @@ fn the_help_documents_the_sqlite_store_and_its_size() {
     assert!(help.contains("sqlite:PATH"), "{help}");
     assert!(help.contains("--sqlite-max-size"), "{help}");
 }
+
+#[test]
+fn the_help_documents_the_admin_listener_and_the_logs() {
+    let output = Command::new(env!("CARGO_BIN_EXE_webcache-proxy"))
+        .arg("--help")
+        .output()
+        .expect("the binary runs");
+    let help = String::from_utf8_lossy(&output.stdout);
+    for needle in [
+        "--admin-listen <ADDR>",
+        "WEBCACHE_ADMIN_LISTEN",
+        "/readyz",
+        "--access-log",
+        "webcache::access",
+        "--log-format",
+        "json",
+        "RUST_LOG",
+    ] {
+        assert!(help.contains(needle), "{needle} in {help}");
+    }
+}
