@@ -180,6 +180,7 @@ async fn two_proxies_share_a_redis_store() {
 }
 
 /// Sends SIGTERM to `child` and waits for it to exit.
+#[cfg(feature = "sqlite")]
 async fn stop(mut child: Running) {
     let status = Command::new("sh")
         .args(["-c", &format!("kill -TERM {}", child.0.id())])
