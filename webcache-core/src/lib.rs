@@ -87,7 +87,7 @@
 //!
 //! ## Tracing
 //!
-//! Events and spans use the target `webcache`. [`Cache::serve`] runs each
+//! Events and spans use the target `webcache::core`. [`Cache::serve`] runs each
 //! request in a `debug` span `webcache.request` (fields `method`, `uri`,
 //! and `outcome` and `reason` as above, recorded once); its forward, if
 //! any, in a nested `webcache.forward`. Nothing per request is logged

@@ -51,7 +51,7 @@
 //! its last request or accepts connections). With
 //! [`ProxyConfigBuilder::access_log`] each request is an info event on
 //! target `webcache::access`; upstream failures are warnings on target
-//! `webcache_proxy`, at most one a second with the count not logged.
+//! `webcache::proxy`, at most one a second with the count not logged.
 //!
 //! The upstream is spoken to in cleartext HTTP/1.1 with a connection pool;
 //! clients in HTTP/1.0 or 1.1. WebSocket upgrades and CONNECT are not
