@@ -485,7 +485,11 @@ impl<S: Store, M> Shared<S, M> {
 }
 
 /// Counters of what the cache did.
+///
+/// With the feature `serde`, `Serialize` (a map of the field names to
+/// numbers) for an endpoint of the application's own.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct Stats {
     /// Requests answered from storage without going forward (fresh or
