@@ -46,7 +46,9 @@
 //!
 //! With the `admin` feature (on by default), `AdminServer` serves
 //! `/metrics` (the Prometheus text of a `metrics-exporter-prometheus`
-//! recorder, installed before the cache is built), `/healthz` and
+//! recorder, installed before the cache is built, with the proxy's
+//! `webcache_upstream_duration_seconds` by `outcome`, `ok` or `error`:
+//! the time to the upstream's response head), `/healthz` and
 //! `/readyz` ([`Proxy::ready`]: the store answers, the upstream answered
 //! its last request or accepts connections). With
 //! [`ProxyConfigBuilder::access_log`] each request is an info event on
