@@ -53,7 +53,8 @@
 //! [`CacheBuilder::build`], so that a hit does no registry lookup — a cache
 //! built before the recorder records nowhere. Without a recorder, or without
 //! the feature, each recording is a no-op. [`Stats`] counts the same events
-//! without any recorder.
+//! without any recorder; with the feature `serde` it is `serde::Serialize`,
+//! for an application that serves `Cache::stats()` on an endpoint of its own.
 //!
 //! | name | type | labels | meaning |
 //! |---|---|---|---|
@@ -87,7 +88,7 @@
 //!
 //! ## Tracing
 //!
-//! Events and spans use the target `webcache`. [`Cache::serve`] runs each
+//! Events and spans use the target `webcache::core`. [`Cache::serve`] runs each
 //! request in a `debug` span `webcache.request` (fields `method`, `uri`,
 //! and `outcome` and `reason` as above, recorded once); its forward, if
 //! any, in a nested `webcache.forward`. Nothing per request is logged

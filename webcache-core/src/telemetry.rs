@@ -246,7 +246,7 @@ impl Metrics {
     #[inline]
     pub(crate) fn request(&self, outcome: Outcome) {
         self.requests[outcome as usize].increment(1);
-        if tracing::enabled!(target: "webcache", tracing::Level::DEBUG) {
+        if tracing::enabled!(target: "webcache::core", tracing::Level::DEBUG) {
             record_outcome(outcome);
         }
     }

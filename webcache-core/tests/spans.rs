@@ -122,7 +122,10 @@ async fn one_debug_span_per_request_with_its_outcome_recorded_once() {
         .collect();
     assert_eq!(requests.len(), 2, "{seen:?}");
     for r in &requests {
-        assert_eq!((r.target.as_str(), r.level.as_str()), ("webcache", "DEBUG"));
+        assert_eq!(
+            (r.target.as_str(), r.level.as_str()),
+            ("webcache::core", "DEBUG")
+        );
     }
     assert_eq!(requests[0].outcomes, ["miss"]);
     assert_eq!(requests[0].reasons, ["uri-miss"]);

@@ -90,7 +90,7 @@ pub struct Args {
     pub threads: Option<usize>,
 
     /// Log level: error, warn, info, debug or trace. RUST_LOG, when set,
-    /// takes its place, with the usual directives (`warn,webcache=debug`).
+    /// takes its place, with the usual directives (`warn,webcache::core=debug`).
     #[arg(
         long,
         env = "WEBCACHE_LOG",

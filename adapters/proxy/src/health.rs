@@ -58,7 +58,7 @@ impl UpstreamHealth {
         if due {
             let suppressed = self.unlogged.swap(0, Ordering::Relaxed);
             tracing::warn!(
-                target: "webcache_proxy",
+                target: "webcache::proxy",
                 %error,
                 kind = error.kind(),
                 suppressed,

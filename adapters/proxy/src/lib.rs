@@ -46,12 +46,14 @@
 //!
 //! With the `admin` feature (on by default), `AdminServer` serves
 //! `/metrics` (the Prometheus text of a `metrics-exporter-prometheus`
-//! recorder, installed before the cache is built), `/healthz` and
+//! recorder, installed before the cache is built, with the proxy's
+//! `webcache_upstream_duration_seconds` by `outcome`, `ok` or `error`:
+//! the time to the upstream's response head), `/healthz` and
 //! `/readyz` ([`Proxy::ready`]: the store answers, the upstream answered
 //! its last request or accepts connections). With
 //! [`ProxyConfigBuilder::access_log`] each request is an info event on
 //! target `webcache::access`; upstream failures are warnings on target
-//! `webcache_proxy`, at most one a second with the count not logged.
+//! `webcache::proxy`, at most one a second with the count not logged.
 //!
 //! The upstream is spoken to in cleartext HTTP/1.1 with a connection pool;
 //! clients in HTTP/1.0 or 1.1. WebSocket upgrades and CONNECT are not

@@ -111,7 +111,7 @@ async fn serve<S: Store>(
     let admin = operator::start(args, &proxy, metrics, gauges).await?;
     let server = Server::bind(args.listen, proxy).await?;
     tracing::info!(
-        target: "webcache_proxy",
+        target: "webcache::proxy",
         listen = %server.local_addr()?,
         %upstream,
         store = %args.store,
@@ -120,6 +120,6 @@ async fn serve<S: Store>(
     let served = server.serve(shutdown_signal()).await;
     admin.stop().await;
     served?;
-    tracing::info!(target: "webcache_proxy", "stopped");
+    tracing::info!(target: "webcache::proxy", "stopped");
     Ok(())
 }

@@ -90,14 +90,14 @@ pub async fn start<S: Store>(
     if let Some(gauges) = gauges {
         server = server.before_scrape(gauges);
     }
-    tracing::info!(target: "webcache_proxy", admin = %server.local_addr()?, "admin endpoints ready");
+    tracing::info!(target: "webcache::proxy", admin = %server.local_addr()?, "admin endpoints ready");
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let shutdown = async {
             let _ = stopped.await;
         };
         if let Err(error) = server.serve(shutdown).await {
-            tracing::warn!(target: "webcache_proxy", %error, "admin server failed");
+            tracing::warn!(target: "webcache::proxy", %error, "admin server failed");
         }
     });
     Ok(Running(Some((stop, task))))

@@ -85,7 +85,7 @@ impl<S: Store, M: Policy> Server<S, M> {
                         Err(error) => {
                             // Out of file descriptors and the like: wait a
                             // little rather than spin.
-                            tracing::warn!(target: "webcache_proxy", %error, "accept failed");
+                            tracing::warn!(target: "webcache::proxy", %error, "accept failed");
                             tokio::time::sleep(Duration::from_millis(50)).await;
                             continue;
                         }
@@ -97,7 +97,7 @@ impl<S: Store, M: Policy> Server<S, M> {
                     let connection = graceful.watch(builder.serve_connection(io, service));
                     tokio::spawn(async move {
                         if let Err(error) = connection.await {
-                            tracing::debug!(target: "webcache_proxy", %peer, %error, "connection ended with an error");
+                            tracing::debug!(target: "webcache::proxy", %peer, %error, "connection ended with an error");
                         }
                     });
                 }
@@ -105,18 +105,18 @@ impl<S: Store, M: Policy> Server<S, M> {
         }
         drop(listener);
         let deadline = Instant::now() + config.shutdown_timeout();
-        tracing::info!(target: "webcache_proxy", connections = graceful.count(), "shutting down");
+        tracing::info!(target: "webcache::proxy", connections = graceful.count(), "shutting down");
         if tokio::time::timeout_at(deadline, graceful.shutdown())
             .await
             .is_err()
         {
-            tracing::warn!(target: "webcache_proxy", "requests still in flight at the shutdown timeout");
+            tracing::warn!(target: "webcache::proxy", "requests still in flight at the shutdown timeout");
         }
         if tokio::time::timeout_at(deadline, proxy.cache().quiesce())
             .await
             .is_err()
         {
-            tracing::warn!(target: "webcache_proxy", "cache background work still running at the shutdown timeout");
+            tracing::warn!(target: "webcache::proxy", "cache background work still running at the shutdown timeout");
         }
         Ok(())
     }

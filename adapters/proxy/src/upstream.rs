@@ -2,6 +2,7 @@
 //! cache's [`Upstream`].
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use http::{Request, Response, Version};
 use hyper_util::client::legacy::Client;
@@ -22,6 +23,43 @@ pub(crate) struct UpstreamClient {
     client: Client<HttpConnector, RequestBody>,
     config: ProxyConfig,
     pub(crate) health: UpstreamHealth,
+    latency: Latency,
+}
+
+/// `webcache_upstream_duration_seconds` by `outcome` (`ok`, `error`): the
+/// time from handing a request to the pool to its response head (or the
+/// failure). Registered when the client is built, so the recorder must be
+/// installed first (as the core's handles are); a no-op without the
+/// `admin` feature or without a recorder.
+struct Latency {
+    #[cfg(feature = "admin")]
+    ok: metrics::Histogram,
+    #[cfg(feature = "admin")]
+    error: metrics::Histogram,
+}
+
+/// The histogram's name, in the README's metrics list and the dashboard.
+#[cfg(feature = "admin")]
+const UPSTREAM_SECONDS: &str = "webcache_upstream_duration_seconds";
+
+impl Latency {
+    fn new() -> Self {
+        Latency {
+            #[cfg(feature = "admin")]
+            ok: metrics::histogram!(UPSTREAM_SECONDS, "outcome" => "ok"),
+            #[cfg(feature = "admin")]
+            error: metrics::histogram!(UPSTREAM_SECONDS, "outcome" => "error"),
+        }
+    }
+
+    #[cfg_attr(not(feature = "admin"), allow(unused_variables))]
+    fn record(&self, started: Instant, ok: bool) {
+        #[cfg(feature = "admin")]
+        {
+            let histogram = if ok { &self.ok } else { &self.error };
+            histogram.record(started.elapsed().as_secs_f64());
+        }
+    }
 }
 
 impl UpstreamClient {
@@ -44,6 +82,7 @@ impl UpstreamClient {
             client,
             config,
             health: UpstreamHealth::default(),
+            latency: Latency::new(),
         }
     }
 }
@@ -83,7 +122,9 @@ impl Upstream<RequestBody> for HttpUpstream {
         &mut self,
         request: Request<RequestBody>,
     ) -> Result<Response<UpstreamBody>, UpstreamError> {
+        let started = Instant::now();
         let result = self.exchange(request).await;
+        self.client.latency.record(started, result.is_ok());
         match &result {
             Ok(_) => self.client.health.answered(),
             Err(error) => self.client.health.failed(error),

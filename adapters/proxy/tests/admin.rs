@@ -171,6 +171,16 @@ async fn the_binary_exposes_prometheus_metrics_and_logs_each_request_as_json() {
     );
     let entries = metric_line(&text, "webcache_store_entries{backend=\"memory\"}");
     assert!(entries.is_some(), "{text}");
+    // One request went upstream: its time to the response head.
+    let upstream = metric_line(
+        &text,
+        "webcache_upstream_duration_seconds_count{outcome=\"ok\"}",
+    );
+    assert_eq!(
+        upstream.and_then(|l| l.rsplit(' ').next()),
+        Some("1"),
+        "{text}"
+    );
     assert_eq!(admin_client.get("/healthz").await.status, StatusCode::OK);
     assert_eq!(admin_client.get("/readyz").await.status, StatusCode::OK);
     drop(child);
@@ -244,7 +254,7 @@ async fn the_access_log_in_text_follows_rust_log() {
 async fn upstream_failures_are_logged_at_most_once_a_second_with_a_count() {
     let log = std::env::temp_dir().join(format!("webcache-admin-fail-{}.log", std::process::id()));
     let upstream = format!("http://127.0.0.1:{}", free_port());
-    let (child, addr, _) = start_binary(
+    let (child, addr, admin) = start_binary(
         &[
             ("WEBCACHE_UPSTREAM", &upstream),
             ("WEBCACHE_LOG_FORMAT", "json"),
@@ -258,12 +268,24 @@ async fn upstream_failures_are_logged_at_most_once_a_second_with_a_count() {
     }
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(client.get("/down").await.status, StatusCode::BAD_GATEWAY);
+    let scrape = Client::new(admin).get("/metrics").await;
+    let text = String::from_utf8_lossy(&scrape.body);
+    let failed = metric_line(
+        &text,
+        "webcache_upstream_duration_seconds_count{outcome=\"error\"}",
+    );
+    assert_eq!(
+        failed.and_then(|l| l.rsplit(' ').next()),
+        Some("6"),
+        "{text}"
+    );
     drop(child);
     let written = std::fs::read_to_string(&log).expect("the log");
     let _ = std::fs::remove_file(&log);
     let logged: Vec<u64> = written
         .lines()
         .filter(|l| l.contains("\"message\":\"upstream failed\""))
+        .inspect(|l| assert!(l.contains("\"target\":\"webcache::proxy\""), "{l}"))
         .map(|l| {
             let (_, rest) = l.split_once("\"suppressed\":").expect("a count");
             rest.split(|c: char| !c.is_ascii_digit())

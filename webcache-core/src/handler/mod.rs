@@ -323,7 +323,7 @@ impl<S: Store, M: Policy> Cache<S, M> {
             .retrieval()
             .primary_key_for_uri(uri, &s.config)
             .ok_or_else(|| InvalidateError::NotAbsolute(uri.to_owned()))?;
-        tracing::debug!(target: "webcache", uri = key.uri(), outcome = "invalidate");
+        tracing::debug!(target: "webcache::core", uri = key.uri(), outcome = "invalidate");
         s.try_delete_resource(&key)
             .await
             .map_err(InvalidateError::Store)
@@ -473,7 +473,7 @@ impl<S: Store, M> Shared<S, M> {
         if due {
             let suppressed = self.counters.unlogged.swap(0, Ordering::Relaxed);
             tracing::warn!(
-                target: "webcache",
+                target: "webcache::core",
                 %error,
                 suppressed,
                 "store failed; serving without the cache"
@@ -485,7 +485,11 @@ impl<S: Store, M> Shared<S, M> {
 }
 
 /// Counters of what the cache did.
+///
+/// With the feature `serde`, `Serialize` (a map of the field names to
+/// numbers) for an endpoint of the application's own.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct Stats {
     /// Requests answered from storage without going forward (fresh or

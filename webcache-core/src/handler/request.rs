@@ -304,7 +304,7 @@ impl<S: Store, M: Policy> Shared<S, M> {
                 .and_then(|bytes| match Metadata::decode_bytes(bytes) {
                     Ok(m) => Some(m),
                     Err(error) => {
-                        tracing::debug!(target: "webcache", %error, "undecodable metadata: a miss");
+                        tracing::debug!(target: "webcache::core", %error, "undecodable metadata: a miss");
                         None
                     }
                 });
@@ -329,7 +329,7 @@ impl<S: Store, M: Policy> Shared<S, M> {
             .and_then(|bytes| match StoredResponse::decode(bytes) {
                 Ok(s) => Some(s),
                 Err(error) => {
-                    tracing::debug!(target: "webcache", %error, "undecodable entry: a miss");
+                    tracing::debug!(target: "webcache::core", %error, "undecodable entry: a miss");
                     None
                 }
             })
@@ -375,7 +375,7 @@ impl<S: Store, M: Policy> Shared<S, M> {
                     None => {
                         // Unreachable while callers check `can_answer`: a
                         // partial body is never sent without a 206.
-                        tracing::error!(target: "webcache", uri = stored.uri, "an incomplete response cannot answer; 504");
+                        tracing::error!(target: "webcache::core", uri = stored.uri, "an incomplete response cannot answer; 504");
                         return self.gateway_timeout(&stored.uri, "incomplete");
                     }
                 }
@@ -571,7 +571,7 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
             }
         };
         s.metrics.request(counted);
-        tracing::debug!(target: "webcache", uri = request.primary.uri(), outcome);
+        tracing::debug!(target: "webcache::core", uri = request.primary.uri(), outcome);
         let refresh = if hit.refresh {
             let key = (*request.primary.digest(), *found.secondary.digest());
             self.refresh(request, &found.metadata, &stored, key)
@@ -649,7 +649,7 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
         let guard = s.flights.try_lead(key)?;
         Counters::bump(&s.counters.refreshes);
         s.metrics.refresh();
-        tracing::debug!(target: "webcache", uri = request.primary.uri(), "background refresh");
+        tracing::debug!(target: "webcache::core", uri = request.primary.uri(), "background refresh");
         let mut pending = Pending::new(
             Kind::Refresh,
             request.parts,
@@ -752,13 +752,13 @@ impl<S: Store, M: Policy> Shared<S, M> {
             Kind::Validate(why) => {
                 Counters::bump(&self.counters.revalidations);
                 self.metrics.request(Outcome::revalidate(why));
-                tracing::debug!(target: "webcache", uri = pending.uri(), outcome = "revalidate");
+                tracing::debug!(target: "webcache::core", uri = pending.uri(), outcome = "revalidate");
             }
             _ => {
                 Counters::bump(&self.counters.misses);
                 self.metrics
                     .request(Outcome::forward(pending.forward_reason()));
-                tracing::debug!(target: "webcache", uri = pending.uri(), outcome = "miss");
+                tracing::debug!(target: "webcache::core", uri = pending.uri(), outcome = "miss");
             }
         }
         pending
@@ -795,7 +795,7 @@ impl<S: Store, M: Policy> Shared<S, M> {
         } else {
             "unreachable"
         };
-        tracing::debug!(target: "webcache", uri = pending.uri(), outcome);
+        tracing::debug!(target: "webcache::core", uri = pending.uri(), outcome);
         stale
     }
 
@@ -823,7 +823,7 @@ impl<S: Store, M: Policy> Shared<S, M> {
             Some(code) => status = status.fwd_status(code.as_u16()),
             None => status = status.detail("unreachable"),
         }
-        tracing::debug!(target: "webcache", uri = pending.uri(), outcome = "stale-if-error");
+        tracing::debug!(target: "webcache::core", uri = pending.uri(), outcome = "stale-if-error");
         Some(self.respond_from_storage(
             stored.clone(),
             &f,

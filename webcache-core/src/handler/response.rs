@@ -213,7 +213,7 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
             ResponsePlan::Capture => self.capture(pending, parts, body, fill(Ok(()))),
             ResponsePlan::Pass(why) => {
                 s.metrics.not_stored(why);
-                tracing::debug!(target: "webcache", uri = pending.uri(), reason = %why, "not stored");
+                tracing::debug!(target: "webcache::core", uri = pending.uri(), reason = %why, "not stored");
                 let mut pending = pending;
                 pending.release_flight(false);
                 self.pass_forwarded(pending, parts, streamed(body))
@@ -235,7 +235,7 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
             |uri| retrieval.primary_key_for_uri(uri, &s.config),
         );
         for key in &targets {
-            tracing::debug!(target: "webcache", uri = key.uri(), outcome = "invalidate");
+            tracing::debug!(target: "webcache::core", uri = key.uri(), outcome = "invalidate");
             s.delete_resource(key).await;
         }
     }
@@ -454,7 +454,7 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
             _ => None,
         };
         let Some((stored, vary)) = combined else {
-            tracing::debug!(target: "webcache", uri = pending.uri(), "part not combined: the client's request goes forward");
+            tracing::debug!(target: "webcache::core", uri = pending.uri(), "part not combined: the client's request goes forward");
             return ResponseOutcome::Retry(Box::new(pending.into_retry()));
         };
         let cc = s.stored_cache_control(fill.cc, parts.headers.len(), &stored.headers);
@@ -523,7 +523,7 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
             }
             Err(why) => {
                 self.shared.metrics.not_stored(why);
-                tracing::debug!(target: "webcache", uri = pending.uri(), reason = %why, "not stored");
+                tracing::debug!(target: "webcache::core", uri = pending.uri(), reason = %why, "not stored");
                 false
             }
         }
@@ -603,7 +603,7 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
         if let Err(why) = storage.is_storable(&facts, stored.status, &stored.headers, cc, &s.config)
         {
             s.metrics.not_stored(why);
-            tracing::debug!(target: "webcache", uri = pending.uri(), reason = %why, "updated response not stored");
+            tracing::debug!(target: "webcache::core", uri = pending.uri(), reason = %why, "updated response not stored");
             return false;
         }
         let mut stored = stored.clone();
@@ -657,7 +657,7 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
         let ok = s.put_many(writes).await;
         if ok {
             s.hints.set(&resource, &vary);
-            tracing::debug!(target: "webcache", uri = pending.uri(), ttl = ttl.as_secs(), outcome = "store");
+            tracing::debug!(target: "webcache::core", uri = pending.uri(), ttl = ttl.as_secs(), outcome = "store");
         }
         ok
     }

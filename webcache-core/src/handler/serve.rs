@@ -42,7 +42,7 @@ impl<S: Store, M: Policy> Cache<S, M> {
     /// fails a request.
     ///
     /// Each call runs in a `debug` span `webcache.request` (target
-    /// `webcache`) with the fields `method`, `uri`, and `outcome` and
+    /// `webcache::core`) with the fields `method`, `uri`, and `outcome` and
     /// `reason` (the labels of `webcache_requests_total`, see the crate
     /// docs, "Metrics"), recorded once the request handler has decided.
     pub async fn serve<ReqBody, U>(
@@ -55,7 +55,7 @@ impl<S: Store, M: Policy> Cache<S, M> {
         U: Upstream<ReqBody>,
     {
         let span = tracing::debug_span!(
-            target: "webcache",
+            target: "webcache::core",
             "webcache.request",
             method = %request.method(),
             uri = %request.uri(),
@@ -105,7 +105,7 @@ impl<S: Store, M: Policy> Cache<S, M> {
         ReqBody: Default + Send + 'static,
         U: Upstream<ReqBody>,
     {
-        let span = tracing::debug_span!(target: "webcache", "webcache.forward", method = %parts.method, uri = pending.uri());
+        let span = tracing::debug_span!(target: "webcache::core", "webcache.forward", method = %parts.method, uri = pending.uri());
         async move {
             pending.prepare(&mut parts);
             let response = match upstream.call(Request::from_parts(parts, body)).await {
