@@ -187,13 +187,22 @@ fn lossy(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Everything that differs from `expect`.
+/// Everything that differs from `expect`: what reached the origin, then
+/// the response's status, fields and body.
 fn check(
     expect: &Expect,
     response: &Response<Bytes>,
     received: &[RecordedRequest],
     now: SystemTime,
 ) -> Vec<String> {
+    let mut problems = check_origin(expect, received, now);
+    problems.extend(check_status_and_body(expect, response));
+    problems.extend(check_fields(expect, response.headers(), now));
+    problems
+}
+
+/// Whether, how often and with what the origin was asked.
+fn check_origin(expect: &Expect, received: &[RecordedRequest], now: SystemTime) -> Vec<String> {
     let mut problems = Vec::new();
     match expect.forwarded {
         Some(true) if received.is_empty() => {
@@ -213,6 +222,24 @@ fn check(
             ));
         }
     }
+    for (n, check) in &expect.origin_received {
+        let Some(request) = received.get(*n) else {
+            problems.push(format!(
+                "expected origin request #{n} ({check:?}); the origin received {}",
+                received.len()
+            ));
+            continue;
+        };
+        if let Some(problem) = check_request(check, request, now) {
+            problems.push(format!("origin request #{n}: {problem}"));
+        }
+    }
+    problems
+}
+
+/// The response's status, body and Age.
+fn check_status_and_body(expect: &Expect, response: &Response<Bytes>) -> Vec<String> {
+    let mut problems = Vec::new();
     if let Some(status) = expect.status {
         if response.status().as_u16() != status {
             problems.push(format!(
@@ -221,7 +248,32 @@ fn check(
             ));
         }
     }
-    let headers = response.headers();
+    if let Some(body) = &expect.body {
+        if response.body() != body {
+            problems.push(format!(
+                "expected body {:?}, got {:?}",
+                lossy(body),
+                lossy(response.body())
+            ));
+        }
+    }
+    if let Some(min) = expect.age_at_least {
+        let age = response
+            .headers()
+            .get(AGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        match age {
+            Some(age) if age >= min => {}
+            other => problems.push(format!("expected Age >= {min}, got {other:?}")),
+        }
+    }
+    problems
+}
+
+/// The response's header fields: values, lines, absent and present ones.
+fn check_fields(expect: &Expect, headers: &HeaderMap, now: SystemTime) -> Vec<String> {
+    let mut problems = Vec::new();
     for (field, value) in &expect.headers {
         let want = value.render(now);
         match joined(headers, field) {
@@ -259,37 +311,6 @@ fn check(
     for field in &expect.present {
         if !headers.contains_key(field) {
             problems.push(format!("expected a {field} field, none present"));
-        }
-    }
-    if let Some(body) = &expect.body {
-        if response.body() != body {
-            problems.push(format!(
-                "expected body {:?}, got {:?}",
-                lossy(body),
-                lossy(response.body())
-            ));
-        }
-    }
-    if let Some(min) = expect.age_at_least {
-        let age = headers
-            .get(AGE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
-        match age {
-            Some(age) if age >= min => {}
-            other => problems.push(format!("expected Age >= {min}, got {other:?}")),
-        }
-    }
-    for (n, check) in &expect.origin_received {
-        let Some(request) = received.get(*n) else {
-            problems.push(format!(
-                "expected origin request #{n} ({check:?}); the origin received {}",
-                received.len()
-            ));
-            continue;
-        };
-        if let Some(problem) = check_request(check, request, now) {
-            problems.push(format!("origin request #{n}: {problem}"));
         }
     }
     problems
