@@ -167,3 +167,44 @@ async fn the_runner_names_the_scenario_step_and_difference() {
         assert!(error.contains(part), "{error} lacks {part}");
     }
 }
+
+#[tokio::test]
+async fn the_runner_tells_a_response_never_stored_from_one_that_went_stale() {
+    use conformance::{Expect, OriginResponse, Scenario, get};
+    // `no-store` answered twice: both go forward, as a stale response
+    // would, but neither `stored` nor `fwd=stale` can be seen.
+    let never_stored = Scenario::new("rfc9111_4_never_stored_on_purpose", Config::default()).then(
+        get("/x")
+            .origin(
+                OriginResponse::ok()
+                    .date()
+                    .header("cache-control", "no-store"),
+            )
+            .expect(Expect::forwarded().stored()),
+    );
+    let error = conformance::run(&mut InProcess::default(), &never_stored)
+        .await
+        .expect_err("the response was not stored");
+    assert!(
+        error.contains("expected Cache-Status member stored"),
+        "{error}"
+    );
+    let stale = Scenario::new("rfc9111_4_never_stale_on_purpose", Config::default())
+        .then(
+            get("/x")
+                .origin(
+                    OriginResponse::ok()
+                        .date()
+                        .header("cache-control", "no-store"),
+                )
+                .expect(Expect::forwarded().not_stored()),
+        )
+        .then(get("/x").expect(Expect::forwarded().stale_forward()));
+    let error = conformance::run(&mut InProcess::default(), &stale)
+        .await
+        .expect_err("nothing was stored to go stale");
+    assert!(
+        error.contains("expected Cache-Status member fwd=stale, got webcache; fwd=uri-miss"),
+        "{error}"
+    );
+}

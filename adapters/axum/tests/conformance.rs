@@ -1,7 +1,8 @@
 //! The core's RFC scenario list, run over real HTTP on loopback through the
 //! tower layer: in front of an axum app playing the scripted origin, and
 //! in front of a bare tower service that can fail (an origin that gives no
-//! answer), served by hyper.
+//! answer), both served by hyper with its automatic `Date` off, so that the
+//! cache's own Date rule (RFC 9110 §6.6.1) is what the scenarios see.
 
 use std::net::SocketAddr;
 
@@ -105,7 +106,7 @@ async fn serve_fallible(
                             .await
                     }
                 });
-                let _ = hyper::server::conn::http1::Builder::new()
+                let _ = http1_without_date()
                     .serve_connection(TokioIo::new(stream), hyper_service)
                     .await;
             });
@@ -137,9 +138,29 @@ async fn serve(
         .expect("bind loopback");
     let addr = listener.local_addr().expect("local addr");
     let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
+        while let Ok((stream, _)) = listener.accept().await {
+            let app = app.clone();
+            tokio::spawn(async move {
+                let hyper_service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                    use tower_service::Service;
+                    app.clone().call(req)
+                });
+                let _ = http1_without_date()
+                    .serve_connection(TokioIo::new(stream), hyper_service)
+                    .await;
+            });
+        }
     });
     (addr, server)
+}
+
+/// hyper's HTTP/1 server without its own `Date` (which `axum::serve`
+/// adds): every Date a scenario sees then comes from the origin or from
+/// the cache (RFC 9110 §6.6.1), never from the server in front of it.
+fn http1_without_date() -> hyper::server::conn::http1::Builder {
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder.auto_date_header(false);
+    builder
 }
 
 impl Harness for Loopback {

@@ -325,18 +325,46 @@ async fn a_body_over_the_size_limit_streams_through_and_is_not_stored() {
     assert!(!second.cache_status().contains("stored"));
 }
 
+/// Holds the application's answers until the test opens it.
+#[derive(Clone)]
+struct Gate(Arc<tokio::sync::watch::Sender<bool>>);
+
+impl Gate {
+    fn closed() -> Self {
+        Gate(Arc::new(tokio::sync::watch::channel(false).0))
+    }
+    fn open(&self) {
+        self.0.send_replace(true);
+    }
+    async fn pass(&self) {
+        let _ = self.0.subscribe().wait_for(|open| *open).await;
+    }
+}
+
+/// Polls `done` until it holds, for at most 10 s.
+async fn until(what: &str, done: impl Fn() -> bool) {
+    let waited = tokio::time::timeout(Duration::from_secs(10), async {
+        while !done() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert!(waited.is_ok(), "gave up waiting until {what}");
+}
+
 #[tokio::test]
 async fn rfc9111_4_concurrent_misses_make_one_call_to_the_application() {
     let calls = Calls::default();
     let layer = cache_with(Config::default(), &clock());
-    let counter = calls.clone();
+    let gate = Gate::closed();
+    let (counter, held) = (calls.clone(), gate.clone());
     let app = Router::new().route(
         "/",
         get(move || {
-            let calls = counter.clone();
+            let (calls, gate) = (counter.clone(), held.clone());
             async move {
                 let n = calls.bump();
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                gate.pass().await;
                 ([("cache-control", "max-age=60")], format!("call {n}"))
             }
         }),
@@ -347,6 +375,15 @@ async fn rfc9111_4_concurrent_misses_make_one_call_to_the_application() {
         let client = client.clone();
         tasks.push(tokio::spawn(async move { client.get("/").await }));
     }
+    // Every follower is waiting on the one fill before the origin answers:
+    // they cannot have run one after the other.
+    let cache = layer.cache().clone();
+    until("19 requests wait for the first", || {
+        cache.stats().collapsed == 19
+    })
+    .await;
+    assert_eq!(calls.get(), 1);
+    gate.open();
     let mut collapsed = 0;
     for t in tasks {
         let got = t.await.unwrap();
@@ -356,22 +393,22 @@ async fn rfc9111_4_concurrent_misses_make_one_call_to_the_application() {
         }
     }
     assert_eq!(calls.get(), 1);
-    assert!(collapsed > 0);
-    assert!(layer.cache().stats().collapsed >= 1);
+    assert_eq!(collapsed, 19);
 }
 
 #[tokio::test]
 async fn rfc9111_4_followers_of_an_unstorable_response_each_go_forward() {
     let calls = Calls::default();
     let layer = cache_with(Config::default(), &clock());
-    let counter = calls.clone();
+    let gate = Gate::closed();
+    let (counter, held) = (calls.clone(), gate.clone());
     let app = Router::new().route(
         "/",
         get(move || {
-            let calls = counter.clone();
+            let (calls, gate) = (counter.clone(), held.clone());
             async move {
                 let n = calls.bump();
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                gate.pass().await;
                 ([("cache-control", "no-store")], format!("call {n}"))
             }
         }),
@@ -383,6 +420,13 @@ async fn rfc9111_4_followers_of_an_unstorable_response_each_go_forward() {
             tokio::spawn(async move { client.get("/").await })
         })
         .collect();
+    let cache = layer.cache().clone();
+    until("four requests wait for the first", || {
+        cache.stats().collapsed == 4
+    })
+    .await;
+    assert_eq!(calls.get(), 1);
+    gate.open();
     let mut bodies = Vec::new();
     for t in tasks {
         bodies.push(t.await.unwrap().body);

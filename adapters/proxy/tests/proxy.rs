@@ -588,10 +588,13 @@ async fn rfc9111_4_concurrent_misses_are_collapsed_into_one_upstream_request() {
     let clock = clock();
     let calls = Counter::default();
     let c = calls.clone();
+    let gate = std::sync::Arc::new(tokio::sync::watch::channel(false).0);
+    let held = gate.clone();
     let origin = Origin::start(move |_req| {
         c.bump();
+        let mut open = held.subscribe();
         async move {
-            tokio::time::sleep(Duration::from_millis(300)).await;
+            let _ = open.wait_for(|open| *open).await;
             Response::builder()
                 .header("cache-control", "max-age=60")
                 .body(full("once"))
@@ -605,11 +608,26 @@ async fn rfc9111_4_concurrent_misses_are_collapsed_into_one_upstream_request() {
         let client = p.client.clone();
         tasks.push(tokio::spawn(async move { client.get("/c").await }));
     }
+    // All nine followers wait on the one fill before the origin answers:
+    // they cannot have run one after the other.
+    let cache = p.proxy.cache().clone();
+    let waited = tokio::time::timeout(Duration::from_secs(10), async {
+        while cache.stats().collapsed < 9 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert!(waited.is_ok(), "nine requests never waited for the first");
+    assert_eq!(calls.get(), 1);
+    gate.send_replace(true);
+    let mut collapsed = 0;
     for t in tasks {
         let got = t.await.unwrap();
         assert_eq!(got.body, "once");
+        collapsed += usize::from(got.cache_status().contains("collapsed"));
     }
     assert_eq!(calls.get(), 1);
+    assert_eq!(collapsed, 9);
 }
 
 #[tokio::test]

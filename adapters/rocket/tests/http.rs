@@ -40,10 +40,13 @@ fn count(calls: &State<Arc<Calls>>) -> Cached<String> {
     Cached::cache_for(Duration::from_secs(60), format!("call {n}"))
 }
 
+/// Holds `/slow` until the test releases it.
+struct Release(tokio::sync::watch::Sender<bool>);
+
 #[get("/slow")]
-async fn slow(calls: &State<Arc<Calls>>) -> Cached<String> {
+async fn slow(calls: &State<Arc<Calls>>, release: &State<Arc<Release>>) -> Cached<String> {
     let n = calls.bump();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _ = release.0.subscribe().wait_for(|open| *open).await;
     Cached::cache_for(Duration::from_secs(60), format!("call {n}"))
 }
 
@@ -148,6 +151,7 @@ struct App {
     cache: Cache<MemoryStore>,
     calls: Arc<Calls>,
     gate: Arc<Gate>,
+    release: Arc<Release>,
     clock: ManualClock,
 }
 
@@ -161,9 +165,11 @@ impl App {
         let fairing = CacheFairing::new(cache.clone());
         let calls = Arc::new(Calls::default());
         let gate = Arc::new(Gate::default());
+        let release = Arc::new(Release(tokio::sync::watch::channel(false).0));
         let rocket: Rocket<Build> = support::quiet()
             .manage(calls.clone())
             .manage(gate.clone())
+            .manage(release.clone())
             .mount(
                 "/",
                 fairing.cached(routes![
@@ -178,6 +184,7 @@ impl App {
             cache,
             calls,
             gate,
+            release,
             clock,
         }
     }
@@ -257,12 +264,26 @@ async fn concurrent_misses_run_the_handler_once() {
         let client = app.client.clone();
         tasks.push(tokio::spawn(async move { client.get("/slow").await }));
     }
+    // All seven followers wait on the one fill before the handler
+    // answers: they cannot have run one after the other.
+    let waited = tokio::time::timeout(Duration::from_secs(10), async {
+        while app.cache.stats().collapsed < 7 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert!(waited.is_ok(), "seven requests never waited for the first");
+    assert_eq!(app.calls(), 1);
+    app.release.0.send_replace(true);
+    let mut collapsed = 0;
     for task in tasks {
         let got = task.await.expect("request task");
         assert_eq!(got.status, StatusCode::OK);
         assert_eq!(got.body, "call 1");
+        collapsed += usize::from(got.cache_status().contains("collapsed"));
     }
     assert_eq!(app.calls(), 1);
+    assert_eq!(collapsed, 7);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -105,12 +105,13 @@ async fn rfc9110_13_1_2_if_none_match_is_answered_304_from_storage() {
 async fn rfc9111_4_concurrent_misses_run_the_filter_once() {
     let calls = Calls::default();
     let cache = cache_with(Config::default(), &clock());
-    let counter = calls.clone();
+    let gate = Arc::new(tokio::sync::watch::channel(false).0);
+    let (counter, held) = (calls.clone(), gate.clone());
     let route = warp::any().then(move || {
-        let calls = counter.clone();
+        let (calls, gate) = (counter.clone(), held.clone());
         async move {
             let n = calls.bump();
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            let _ = gate.subscribe().wait_for(|open| *open).await;
             webcache_warp::reply::cache_for(format!("call {n}"), Duration::from_secs(60))
         }
     });
@@ -121,6 +122,17 @@ async fn rfc9111_4_concurrent_misses_run_the_filter_once() {
             tokio::spawn(async move { client.get("/").await })
         })
         .collect();
+    // Every follower waits on the one fill before the filter answers: they
+    // cannot have run one after the other.
+    let waited = tokio::time::timeout(Duration::from_secs(10), async {
+        while cache.stats().collapsed < 19 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert!(waited.is_ok(), "19 requests never waited for the first");
+    assert_eq!(calls.get(), 1);
+    gate.send_replace(true);
     let mut collapsed = 0;
     for t in tasks {
         let got = t.await.expect("task");
@@ -128,8 +140,7 @@ async fn rfc9111_4_concurrent_misses_run_the_filter_once() {
         collapsed += usize::from(got.cache_status().contains("collapsed"));
     }
     assert_eq!(calls.get(), 1);
-    assert!(collapsed > 0);
-    assert!(cache.stats().collapsed >= 1);
+    assert_eq!(collapsed, 19);
 }
 
 #[tokio::test]

@@ -313,7 +313,35 @@ fn check_fields(expect: &Expect, headers: &HeaderMap, now: SystemTime) -> Vec<St
             problems.push(format!("expected a {field} field, none present"));
         }
     }
+    problems.extend(check_cache_status(&expect.cache_status_has, headers));
     problems
+}
+
+/// The members of the cache's own Cache-Status entry (its last line, RFC
+/// 9211 §2: each cache appends); `!member` must be absent.
+fn check_cache_status(wanted: &[String], headers: &HeaderMap) -> Vec<String> {
+    if wanted.is_empty() {
+        return Vec::new();
+    }
+    let Some(last) = headers
+        .get_all(http::header::HeaderName::from_static("cache-status"))
+        .iter()
+        .next_back()
+    else {
+        return vec![format!(
+            "expected Cache-Status with {wanted:?}, the field is absent"
+        )];
+    };
+    let entry = lossy(last.as_bytes());
+    let members: Vec<&str> = entry.split(';').map(str::trim).collect();
+    wanted
+        .iter()
+        .filter(|want| match want.strip_prefix('!') {
+            Some(absent) => members.contains(&absent),
+            None => !members.contains(&want.as_str()),
+        })
+        .map(|want| format!("expected Cache-Status member {want}, got {entry}"))
+        .collect()
 }
 
 fn check_request(

@@ -208,6 +208,9 @@ pub struct Expect {
     /// Checks on the origin's requests during the step: the index of the
     /// request within the step (0 is the first), and the check.
     pub origin_received: Vec<(usize, RequestCheck)>,
+    /// Members the cache's own `Cache-Status` entry (the last line) must
+    /// have, such as `stored` or `fwd=stale` (RFC 9211 §2).
+    pub cache_status_has: Vec<String>,
 }
 
 impl Expect {
@@ -283,6 +286,31 @@ impl Expect {
     /// The `Cache-Status` field (RFC 9211) of the response.
     pub fn cache_status(self, value: &str) -> Self {
         self.header("cache-status", value)
+    }
+
+    /// The cache's own `Cache-Status` entry has `member` among its
+    /// parameters (`stored`, `fwd=stale`, `collapsed`, …), whatever else
+    /// it says.
+    pub fn cache_status_has(mut self, member: &str) -> Self {
+        self.cache_status_has.push(member.to_owned());
+        self
+    }
+
+    /// The response was stored (Cache-Status `stored`): a later forward
+    /// then proves it went stale rather than was never kept.
+    pub fn stored(self) -> Self {
+        self.cache_status_has("stored")
+    }
+
+    /// The request went forward because the stored response was stale
+    /// (Cache-Status `fwd=stale`), so it had been stored.
+    pub fn stale_forward(self) -> Self {
+        self.cache_status_has("fwd=stale")
+    }
+
+    /// The response was not stored (no `stored` in Cache-Status).
+    pub fn not_stored(self) -> Self {
+        self.cache_status_has("!stored")
     }
 
     /// A check on the `n`th request (0-based) the origin received during

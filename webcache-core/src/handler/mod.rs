@@ -65,6 +65,7 @@
 //! ```
 
 mod body;
+mod fence;
 mod flight;
 mod mixins;
 mod outage;
@@ -133,6 +134,8 @@ pub(crate) struct Shared<S, M> {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) flights: Arc<Flights>,
     pub(crate) hints: VaryHints,
+    /// Invalidations, so that forwards they overtook store nothing.
+    pub(crate) fence: fence::Fence,
     pub(crate) tasks: Arc<Tasks>,
     pub(crate) counters: Counters,
     /// The metric handles, registered at build (see [`crate::telemetry`]).
@@ -251,6 +254,7 @@ impl<S, M> CacheBuilder<S, M> {
                 clock: self.clock,
                 flights: Arc::new(Flights::default()),
                 hints: VaryHints::default(),
+                fence: fence::Fence::default(),
                 tasks: Arc::new(Tasks::default()),
                 counters: Counters::default(),
                 metrics: Metrics::register(),
@@ -412,6 +416,7 @@ impl<S: Store, M> Shared<S, M> {
     /// Removes a resource and every representation of it, within
     /// [`Config::store_timeout`]; the error is counted and logged.
     async fn try_delete_resource(&self, key: &PrimaryKey) -> Result<(), StoreError> {
+        self.fence.invalidate(key.digest());
         self.hints.remove(key.digest());
         let result = self
             .store_call(StoreOp::Delete, self.store.delete_resource(key.digest()))

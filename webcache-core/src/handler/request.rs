@@ -69,6 +69,9 @@ pub struct Pending {
     pub(crate) request_time: SystemTime,
     pub(crate) flight: Option<super::FlightGuard>,
     pub(crate) role: Role,
+    /// Taken before the lookup: an invalidation after it voids the store
+    /// (see `fence`). The default, 0, counts as overtaken by any.
+    pub(crate) ticket: super::fence::Ticket,
 }
 
 impl std::fmt::Debug for Pending {
@@ -103,6 +106,7 @@ impl Pending {
             request_time: now,
             flight: None,
             role: config.role(),
+            ticket: super::fence::Ticket::default(),
         }
     }
 
@@ -499,6 +503,7 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
             facts,
             primary,
             now,
+            ticket: s.fence.ticket(),
         };
         let mut collapsed = false;
         for _ in 0..3 {
@@ -662,6 +667,7 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
         pending.metadata = metadata.clone();
         pending.stored = Some(stored.clone());
         pending.flight = Some(guard);
+        pending.ticket = request.ticket;
         Some(pending)
     }
 }
@@ -673,6 +679,7 @@ struct Looked<'a> {
     facts: RequestFacts,
     primary: PrimaryKey,
     now: SystemTime,
+    ticket: super::fence::Ticket,
 }
 
 impl Looked<'_> {
@@ -722,6 +729,7 @@ impl Looked<'_> {
         pending.metadata = found.metadata;
         pending.stored = found.stored;
         pending.stale_if_error = stale_if_error;
+        pending.ticket = self.ticket;
         pending
     }
 }

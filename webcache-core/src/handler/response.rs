@@ -27,6 +27,7 @@ use crate::reuse::freshness;
 use crate::status::CacheStatus;
 use crate::storage::{NotStorable, body_matches_length, content_length, selecting_within_limits};
 use crate::store::{Store, StoreKey, StoredResponse, Write};
+use crate::telemetry::StoreOp;
 use crate::validation::{
     Evaluator, Precondition, freshen, has_preconditions, head_matches, identifies,
     not_modified_headers,
@@ -187,6 +188,9 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
             // RFC 9110 §9.3.3, after RFC 9111 §4.4.
             ResponsePlan::InvalidateAndStore { collect } => {
                 self.invalidate(&pending, &parts).await;
+                // Its own invalidation does not void its store; a later one does.
+                let mut pending = pending;
+                pending.ticket = s.fence.ticket();
                 if collect {
                     self.collect(pending, parts, body, fill(Ok(())), false)
                         .await
@@ -654,7 +658,18 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
                 ttl,
             ),
         ];
+        if s.fence.overtaken(&resource, pending.ticket) {
+            tracing::debug!(target: "webcache::core", uri = pending.uri(), "not stored: invalidated while in flight");
+            return false;
+        }
         let ok = s.put_many(writes).await;
+        if ok && s.fence.overtaken(&resource, pending.ticket) {
+            // The invalidation landed during the write: undo it.
+            s.store_call(StoreOp::Delete, s.store.delete_resource(&resource))
+                .await
+                .ok();
+            return false;
+        }
         if ok {
             s.hints.set(&resource, &vary);
             tracing::debug!(target: "webcache::core", uri = pending.uri(), ttl = ttl.as_secs(), outcome = "store");
@@ -845,6 +860,7 @@ impl Pending {
             request_time: self.request_time,
             flight: self.flight.take(),
             role: self.role,
+            ticket: self.ticket,
         }
     }
 

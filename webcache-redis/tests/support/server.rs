@@ -3,9 +3,10 @@
 //! persistence off, and the server dies with the value that started it.
 //! The system's Redis (port 6379) is never touched.
 //!
-//! Where `redis-server` is not installed the tests print why and skip;
-//! when the environment variable `CI` is set, a missing `redis-server` is a
-//! failure instead.
+//! Where `redis-server` is not installed the tests skip, each printing
+//! `SKIPPED <test>: <why>` on the terminal (past the harness's output
+//! capture, so that the skip shows beside its `ok`); when the environment
+//! variable `CI` is set, a missing `redis-server` is a failure instead.
 
 #![allow(dead_code)] // each test uses a different part
 
@@ -41,11 +42,25 @@ pub fn redis_server_available() -> bool {
             binary()
         );
     }
-    eprintln!(
-        "skipping: `{}` not found (install redis-server to run the Redis tests)",
+    skipped(&format!(
+        "`{}` not found (install redis-server to run the Redis tests; CI=true makes this a failure)",
         binary()
-    );
+    ));
     false
+}
+
+/// Says on the terminal that the calling test skipped, and why. The test
+/// harness captures `eprintln!` and shows it only for failures, so a skip
+/// would pass silently as `ok`; this writes to the process's stderr
+/// directly, past the capture, naming the test (libtest names its thread
+/// after it).
+pub fn skipped(why: &str) {
+    use std::io::Write;
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("a Redis test")
+        .to_owned();
+    let _ = writeln!(std::io::stderr().lock(), "SKIPPED {test}: {why}");
 }
 
 /// A port nothing listens on right now.

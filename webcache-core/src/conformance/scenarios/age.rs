@@ -32,12 +32,12 @@ pub(super) fn scenarios() -> Vec<Scenario> {
             .then(
                 get("/a")
                     .origin(ok("max-age=3600", "a").header("age", "7200"))
-                    .expect(Expect::forwarded()),
+                    .expect(Expect::forwarded().stored()),
             )
             .then(
                 get("/a")
                     .origin(ok("max-age=3600", "b"))
-                    .expect(Expect::forwarded().body("b")),
+                    .expect(Expect::forwarded().body("b").stale_forward()),
             ),
         Scenario::new("rfc9111_4_2_3_age_added_to_expires_lifetime", app())
             .then(
@@ -49,23 +49,23 @@ pub(super) fn scenarios() -> Vec<Scenario> {
                             .header("age", "25")
                             .body("a"),
                     )
-                    .expect(Expect::forwarded().header("age", "25")),
+                    .expect(Expect::forwarded().stored().header("age", "25")),
             )
             .then(
                 get("/a")
                     .origin(bare("b"))
-                    .expect(Expect::forwarded().body("b")),
+                    .expect(Expect::forwarded().body("b").stale_forward()),
             ),
         Scenario::new("rfc9111_5_1_age_2_pow_31_makes_stale", app())
             .then(
                 get("/a")
                     .origin(ok("max-age=3600", "a").header("age", "2147483649"))
-                    .expect(Expect::forwarded()),
+                    .expect(Expect::forwarded().stored()),
             )
             .then(
                 get("/a")
                     .origin(ok("max-age=3600", "b"))
-                    .expect(Expect::forwarded().body("b")),
+                    .expect(Expect::forwarded().body("b").stale_forward()),
             ),
         Scenario::new("rfc9111_5_1_invalid_age_is_ignored", app())
             .then(
@@ -79,12 +79,12 @@ pub(super) fn scenarios() -> Vec<Scenario> {
             .then(
                 get("/a")
                     .origin(ok("max-age=3600", "a").header("age", "7200, 0"))
-                    .expect(Expect::forwarded()),
+                    .expect(Expect::forwarded().stored()),
             )
             .then(
                 get("/a")
                     .origin(ok("max-age=3600", "b"))
-                    .expect(Expect::forwarded().body("b")),
+                    .expect(Expect::forwarded().body("b").stale_forward()),
             ),
         Scenario::new("rfc9111_5_1_repeated_age_uses_its_first_line", app())
             .then(

@@ -5,8 +5,10 @@ use super::super::origin::{OriginResponse, Value};
 use super::super::scenario::{Expect, Scenario, get};
 use super::{app, bare, gateway, ok, private_cache};
 
-/// A response stored at once, then a hit at `fresh_at` seconds and a
-/// forward at `stale_at` seconds (when given).
+/// A response stored at once (Cache-Status `stored`), then a hit at
+/// `fresh_at` seconds and a forward at `stale_at` seconds (when given)
+/// that finds it stale (`fwd=stale`): a response never stored would fail
+/// both, not pass as "forwarded".
 fn lifetime(
     name: &'static str,
     config: crate::config::Config,
@@ -14,8 +16,11 @@ fn lifetime(
     fresh_at: Option<u64>,
     stale_at: Option<u64>,
 ) -> Scenario {
-    let mut s =
-        Scenario::new(name, config).then(get("/f").origin(response).expect(Expect::forwarded()));
+    let mut s = Scenario::new(name, config).then(
+        get("/f")
+            .origin(response)
+            .expect(Expect::forwarded().stored()),
+    );
     let mut now = 0;
     if let Some(at) = fresh_at {
         s = s
@@ -27,7 +32,7 @@ fn lifetime(
         s = s.advance(at - now).then(
             get("/f")
                 .origin(bare("next"))
-                .expect(Expect::forwarded().body("next")),
+                .expect(Expect::forwarded().body("next").stale_forward()),
         );
     }
     s
@@ -121,7 +126,7 @@ pub(super) fn scenarios() -> Vec<Scenario> {
                             .header("expires", Value::DateOffset(50))
                             .body("a"),
                     )
-                    .expect(Expect::forwarded()),
+                    .expect(Expect::forwarded().stored()),
             )
             // Apparent age 50 of a 100 s lifetime.
             .then(get("/f").expect(Expect::from_cache().header("age", "50")))
@@ -129,7 +134,7 @@ pub(super) fn scenarios() -> Vec<Scenario> {
             .then(
                 get("/f")
                     .origin(bare("b"))
-                    .expect(Expect::forwarded().body("b")),
+                    .expect(Expect::forwarded().body("b").stale_forward()),
             ),
         lifetime(
             "rfc9111_4_2_1_expires_before_date_is_stale",
