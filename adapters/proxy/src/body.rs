@@ -12,7 +12,7 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use pin_project_lite::pin_project;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, OwnedSemaphorePermit};
 use tokio::time::{Instant, Sleep};
 use webcache_core::CacheBody;
 
@@ -25,6 +25,8 @@ use crate::error::BodyError;
 #[derive(Debug, Default)]
 pub struct RequestBody {
     inner: Option<Incoming>,
+    /// The first frame, read ahead by [`read_first`](Self::read_first).
+    first: Option<Frame<Bytes>>,
     sent: Option<Arc<Notify>>,
 }
 
@@ -33,8 +35,27 @@ impl RequestBody {
     pub fn new(body: Incoming) -> Self {
         RequestBody {
             inner: Some(body),
+            first: None,
             sent: None,
         }
+    }
+
+    /// Reads the first frame of the body ahead, so that a body that is
+    /// malformed from its start (a chunk size that overflows, a bad chunk
+    /// line) is refused before anything goes upstream.
+    pub(crate) async fn read_first(&mut self) -> Result<(), hyper::Error> {
+        let Some(inner) = self.inner.as_mut() else {
+            return Ok(());
+        };
+        if inner.is_end_stream() {
+            return Ok(());
+        }
+        match http_body_util::BodyExt::frame(inner).await {
+            Some(Ok(frame)) => self.first = Some(frame),
+            Some(Err(error)) => return Err(error),
+            None => {}
+        }
+        Ok(())
     }
 
     /// Arranges for `sent` to be notified once the whole body has been
@@ -63,6 +84,12 @@ impl Body for RequestBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        if let Some(frame) = self.first.take() {
+            if self.is_end_stream() {
+                self.finished();
+            }
+            return Poll::Ready(Some(Ok(frame)));
+        }
         let Some(inner) = self.inner.as_mut() else {
             return Poll::Ready(None);
         };
@@ -76,13 +103,28 @@ impl Body for RequestBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.as_ref().is_none_or(Body::is_end_stream)
+        self.first.is_none() && self.inner.as_ref().is_none_or(Body::is_end_stream)
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner
+        let rest = self
+            .inner
             .as_ref()
-            .map_or_else(|| SizeHint::with_exact(0), Body::size_hint)
+            .map_or_else(|| SizeHint::with_exact(0), Body::size_hint);
+        let ahead = self
+            .first
+            .as_ref()
+            .and_then(Frame::data_ref)
+            .map_or(0, |d| d.len() as u64);
+        if ahead == 0 {
+            return rest;
+        }
+        let mut hint = SizeHint::new();
+        hint.set_lower(rest.lower() + ahead);
+        if let Some(upper) = rest.upper() {
+            hint.set_upper(upper + ahead);
+        }
+        hint
     }
 }
 
@@ -95,15 +137,18 @@ pin_project! {
         #[pin]
         idle: Sleep,
         timeout: Duration,
+        // The upstream request slot, held until the body is done with.
+        permit: Option<OwnedSemaphorePermit>,
     }
 }
 
 impl UpstreamBody {
-    pub(crate) fn new(inner: Incoming, timeout: Duration) -> Self {
+    pub(crate) fn new(inner: Incoming, timeout: Duration, permit: OwnedSemaphorePermit) -> Self {
         UpstreamBody {
             inner,
             idle: tokio::time::sleep(timeout),
             timeout,
+            permit: Some(permit),
         }
     }
 }
@@ -127,6 +172,9 @@ impl Body for UpstreamBody {
         let mut this = self.project();
         match Pin::new(&mut *this.inner).poll_frame(cx) {
             Poll::Ready(frame) => {
+                if frame.is_none() {
+                    this.permit.take();
+                }
                 this.idle.as_mut().reset(Instant::now() + *this.timeout);
                 Poll::Ready(frame.map(|f| f.map_err(BodyError::from)))
             }

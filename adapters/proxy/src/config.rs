@@ -20,6 +20,8 @@ use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderValue, Uri};
 
 use crate::error::Error;
+pub use crate::forwarded::{ForwardedHeaders, IpNet};
+use crate::validate::HeadLimits;
 
 /// The origin server the proxy forwards to: `http://host[:port][/base]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -141,6 +143,34 @@ pub struct ProxyConfig {
     pub(crate) header_read_timeout: Duration,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) access_log: bool,
+    pub(crate) limits: Limits,
+    pub(crate) forwarded: ForwardedHeaders,
+    pub(crate) trusted_proxies: Vec<IpNet>,
+}
+
+/// The proxy's limits on clients and on the upstream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Limits {
+    pub(crate) head: HeadLimits,
+    pub(crate) max_connections: usize,
+    pub(crate) max_upstream_requests: usize,
+    pub(crate) queue_timeout: Duration,
+    pub(crate) client_idle_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            head: HeadLimits {
+                request_line: 8 << 10,
+                header_section: 32 << 10,
+            },
+            max_connections: 10_000,
+            max_upstream_requests: 1_000,
+            queue_timeout: Duration::from_secs(5),
+            client_idle_timeout: Duration::from_secs(60),
+        }
+    }
 }
 
 impl ProxyConfig {
@@ -160,6 +190,9 @@ impl ProxyConfig {
             header_read_timeout: Duration::from_secs(30),
             shutdown_timeout: Duration::from_secs(30),
             access_log: false,
+            limits: Limits::default(),
+            forwarded: ForwardedHeaders::XForwarded,
+            trusted_proxies: Vec::new(),
         }
     }
 
@@ -211,6 +244,38 @@ impl ProxyConfig {
     pub fn access_log(&self) -> bool {
         self.access_log
     }
+    /// The longest request line accepted.
+    pub fn max_request_line(&self) -> usize {
+        self.limits.head.request_line
+    }
+    /// The largest request header section accepted.
+    pub fn max_header_section(&self) -> usize {
+        self.limits.head.header_section
+    }
+    /// The most client connections served at once.
+    pub fn max_connections(&self) -> usize {
+        self.limits.max_connections
+    }
+    /// The most requests in flight to the upstream at once.
+    pub fn max_upstream_requests(&self) -> usize {
+        self.limits.max_upstream_requests
+    }
+    /// How long a connection or an upstream request waits for a free slot.
+    pub fn queue_timeout(&self) -> Duration {
+        self.limits.queue_timeout
+    }
+    /// How long a client connection with no request in flight is kept.
+    pub fn client_idle_timeout(&self) -> Duration {
+        self.limits.client_idle_timeout
+    }
+    /// Which forwarding fields are added to requests sent upstream.
+    pub fn forwarded(&self) -> ForwardedHeaders {
+        self.forwarded
+    }
+    /// The downstream proxies whose forwarding fields are kept.
+    pub fn trusted_proxies(&self) -> &[IpNet] {
+        &self.trusted_proxies
+    }
 }
 
 /// Builds a [`ProxyConfig`].
@@ -228,6 +293,9 @@ pub struct ProxyConfigBuilder {
     header_read_timeout: Duration,
     shutdown_timeout: Duration,
     access_log: bool,
+    limits: Limits,
+    forwarded: ForwardedHeaders,
+    trusted_proxies: Vec<IpNet>,
 }
 
 impl ProxyConfigBuilder {
@@ -312,6 +380,67 @@ impl ProxyConfigBuilder {
         self
     }
 
+    /// The longest request line (method, target, version) accepted; a
+    /// longer one is answered 414 by the proxy. Default 8 KiB, as nginx's.
+    pub fn max_request_line(mut self, bytes: usize) -> Self {
+        self.limits.head.request_line = bytes;
+        self
+    }
+
+    /// The largest request header section (every field line with its CRLF)
+    /// accepted; a larger one is answered 431 by the proxy. Default 32 KiB.
+    pub fn max_header_section(mut self, bytes: usize) -> Self {
+        self.limits.head.header_section = bytes;
+        self
+    }
+
+    /// The most client connections served at once; one more waits up to
+    /// [`queue_timeout`](Self::queue_timeout) for a slot, then is answered
+    /// 503 with `Retry-After` and closed. Default 10 000.
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.limits.max_connections = connections;
+        self
+    }
+
+    /// The most requests in flight to the upstream at once (until the end
+    /// of each response body); one more waits up to
+    /// [`queue_timeout`](Self::queue_timeout), then fails as 503 with
+    /// `Retry-After` (or a stale response where `stale-if-error` allows).
+    /// Default 1 000.
+    pub fn max_upstream_requests(mut self, requests: usize) -> Self {
+        self.limits.max_upstream_requests = requests;
+        self
+    }
+
+    /// How long a connection or an upstream request over its limit waits
+    /// for a slot; default 5 s.
+    pub fn queue_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.queue_timeout = timeout;
+        self
+    }
+
+    /// How long a client connection with no request in flight is kept
+    /// open; default 60 s.
+    pub fn client_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.client_idle_timeout = timeout;
+        self
+    }
+
+    /// Which forwarding fields the proxy adds to requests it sends
+    /// upstream; default [`ForwardedHeaders::XForwarded`].
+    pub fn forwarded(mut self, fields: ForwardedHeaders) -> Self {
+        self.forwarded = fields;
+        self
+    }
+
+    /// The downstream proxies (addresses or CIDR ranges) whose forwarding
+    /// fields are kept and appended to; from any other client they are
+    /// replaced. Default none.
+    pub fn trusted_proxies(mut self, proxies: impl IntoIterator<Item = IpNet>) -> Self {
+        self.trusted_proxies = proxies.into_iter().collect();
+        self
+    }
+
     /// Checks the values and returns the configuration.
     pub fn build(self) -> Result<ProxyConfig, Error> {
         let upstream = UpstreamUrl::parse(&self.upstream)?;
@@ -328,10 +457,21 @@ impl ProxyConfigBuilder {
             self.response_timeout,
             self.body_idle_timeout,
             self.header_read_timeout,
+            self.limits.client_idle_timeout,
         ] {
             if timeout.is_zero() {
                 return Err(Error::Config("timeouts must be greater than zero"));
             }
+        }
+        if self.limits.max_connections == 0 || self.limits.max_upstream_requests == 0 {
+            return Err(Error::Config(
+                "connection and request limits must be at least 1",
+            ));
+        }
+        if self.limits.head.request_line < 16 || self.limits.head.header_section < 16 {
+            return Err(Error::Config(
+                "request head limits must be at least 16 bytes",
+            ));
         }
         Ok(ProxyConfig {
             upstream,
@@ -346,6 +486,9 @@ impl ProxyConfigBuilder {
             header_read_timeout: self.header_read_timeout,
             shutdown_timeout: self.shutdown_timeout,
             access_log: self.access_log,
+            limits: self.limits,
+            forwarded: self.forwarded,
+            trusted_proxies: self.trusted_proxies,
         })
     }
 }

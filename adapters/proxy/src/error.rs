@@ -50,14 +50,21 @@ pub enum UpstreamError {
     /// complete response head, or an unparsable response.
     #[error("the upstream exchange failed: {0}")]
     Exchange(#[source] BoxError),
+    /// Every upstream slot
+    /// ([`max_upstream_requests`](crate::ProxyConfigBuilder::max_upstream_requests))
+    /// stayed busy for the queue timeout: answered 503 with `Retry-After`.
+    #[error("the upstream request limit was reached for {0:?}")]
+    Overloaded(Duration),
 }
 
 impl UpstreamError {
     /// The status the proxy answers with: 504 (Gateway Timeout) for a
-    /// timeout, 502 (Bad Gateway) otherwise (RFC 9110 §15.6.3, §15.6.5).
+    /// timeout, 503 (Service Unavailable) over the request limit, 502 (Bad
+    /// Gateway) otherwise (RFC 9110 §15.6.3, §15.6.4, §15.6.5).
     pub fn status(&self) -> http::StatusCode {
         match self {
             UpstreamError::Timeout(_) => http::StatusCode::GATEWAY_TIMEOUT,
+            UpstreamError::Overloaded(_) => http::StatusCode::SERVICE_UNAVAILABLE,
             UpstreamError::Connect(_) | UpstreamError::Exchange(_) => http::StatusCode::BAD_GATEWAY,
         }
     }
@@ -69,6 +76,7 @@ impl UpstreamError {
             UpstreamError::Connect(_) => "upstream-connect-error",
             UpstreamError::Timeout(_) => "upstream-timeout",
             UpstreamError::Exchange(_) => "upstream-exchange-error",
+            UpstreamError::Overloaded(_) => "upstream-overloaded",
         }
     }
 }

@@ -67,18 +67,21 @@ mod body;
 mod config;
 mod error;
 pub mod forward;
+mod forwarded;
 mod health;
 mod interim;
 mod proxy;
 mod server;
 mod service;
 mod upstream;
+mod validate;
 
 #[cfg(feature = "admin")]
 pub use admin::{AdminServer, BeforeScrape};
 pub use body::{RequestBody, ResponseBody, UpstreamBody};
 pub use config::{HostHeader, ProxyConfig, ProxyConfigBuilder, UpstreamUrl};
 pub use error::{BodyError, BoxError, Error, NotReady, UpstreamError};
+pub use forwarded::{ForwardedHeaders, IpNet};
 pub use proxy::Proxy;
 pub use server::{Server, shutdown_signal};
 pub use service::{ProxyService, ResponseFuture};

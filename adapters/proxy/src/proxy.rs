@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE, DATE, HeaderValue};
+use http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, DATE, HeaderValue, RETRY_AFTER};
 use http::{Method, Request, Response, StatusCode, Version};
 use hyper::body::Incoming;
 use webcache_core::handler::{Mixins, Policy};
@@ -15,9 +15,11 @@ use crate::body::{RequestBody, ResponseBody};
 use crate::config::ProxyConfig;
 use crate::error::{NotReady, UpstreamError};
 use crate::forward::{MaxForwards, max_forwards, strip_hop_by_hop};
+use crate::forwarded::Peer;
 use crate::interim::Relay;
 use crate::service::ProxyService;
 use crate::upstream::{HttpUpstream, InterimTarget, UpstreamClient};
+use crate::validate::{self, Rejection};
 
 /// A caching reverse proxy: a [`Cache`] in front of one upstream. Cheap to
 /// clone; clones share the cache and the upstream connection pool.
@@ -124,27 +126,32 @@ impl<S: Store, M: Policy> Proxy<S, M> {
     /// connection of your own. It relays no interim responses; the
     /// [`Server`](crate::Server) does.
     pub fn service(&self) -> ProxyService<S, M> {
-        ProxyService::new(self.clone(), None)
+        ProxyService::new(self.clone(), None, None, None)
     }
 
     /// Answers one request: from the cache, or from the upstream through
     /// the cache, or with a 502/504 generated here. Never fails.
+    ///
+    /// No forwarding fields (`X-Forwarded-For`, `Forwarded`) are added:
+    /// the client's address is not known here; the
+    /// [`Server`](crate::Server) adds them.
     pub async fn handle(&self, request: Request<Incoming>) -> Response<ResponseBody> {
-        self.handle_relayed(request, None).await
+        self.handle_relayed(request, None, None).await
     }
 
     pub(crate) async fn handle_relayed(
         &self,
         request: Request<Incoming>,
         relay: Option<&Arc<Relay>>,
+        peer: Option<Peer>,
     ) -> Response<ResponseBody> {
         if !self.inner.config.access_log() {
-            return self.answer(request, relay).await;
+            return self.answer(request, relay, peer).await;
         }
         let start = std::time::Instant::now();
         let method = request.method().clone();
         let path = request.uri().path().to_owned();
-        let response = self.answer(request, relay).await;
+        let response = self.answer(request, relay, peer).await;
         crate::access::log(&method, &path, &response, start.elapsed());
         response
     }
@@ -153,8 +160,27 @@ impl<S: Store, M: Policy> Proxy<S, M> {
         &self,
         request: Request<Incoming>,
         relay: Option<&Arc<Relay>>,
+        peer: Option<Peer>,
     ) -> Response<ResponseBody> {
         let (mut parts, body) = request.into_parts();
+        let limits = self.inner.config.limits.head;
+        let verdict = validate::check(
+            &parts.method,
+            &parts.uri,
+            parts.version,
+            &parts.headers,
+            limits,
+        );
+        if let Err(rejection) = verdict {
+            return self.rejected(rejection);
+        }
+        let mut body = RequestBody::new(body);
+        if body.read_first().await.is_err() {
+            return self.rejected(Rejection {
+                status: StatusCode::BAD_REQUEST,
+                reason: "malformed request body",
+            });
+        }
         if parts.method == Method::CONNECT {
             return self.generated(StatusCode::NOT_IMPLEMENTED, None);
         }
@@ -171,7 +197,7 @@ impl<S: Store, M: Policy> Proxy<S, M> {
         // request the cache reasons about, nor of the one it forwards.
         strip_hop_by_hop(&mut parts.headers);
         let interim = relay
-            .filter(|_| self.inner.config.relay_interim() && parts.version >= Version::HTTP_11)
+            .filter(|_| self.inner.config.relay_interim() && parts.version == Version::HTTP_11)
             .map(|relay| InterimTarget {
                 relay: relay.clone(),
                 request: relay.begin(),
@@ -179,8 +205,9 @@ impl<S: Store, M: Policy> Proxy<S, M> {
         let upstream = HttpUpstream {
             client: self.inner.upstream.clone(),
             interim: interim.clone(),
+            peer,
         };
-        let request = Request::from_parts(parts, RequestBody::new(body));
+        let request = Request::from_parts(parts, body);
         let result = self.inner.cache.serve(request, upstream).await;
         if let Some(target) = &interim {
             target.relay.end(target.request);
@@ -190,6 +217,17 @@ impl<S: Store, M: Policy> Proxy<S, M> {
             // Logged (at most once a second) by the upstream.
             Err(error) => self.generated(error.status(), Some(&error)),
         }
+    }
+
+    /// The answer to a request refused at the edge: the connection is
+    /// closed after it, since what follows on it cannot be trusted.
+    fn rejected(&self, rejection: Rejection) -> Response<ResponseBody> {
+        tracing::debug!(target: "webcache::proxy", status = rejection.status.as_u16(), reason = rejection.reason, "request refused");
+        let mut response = self.generated(rejection.status, None);
+        response
+            .headers_mut()
+            .insert(CONNECTION, HeaderValue::from_static("close"));
+        response
     }
 
     /// A response generated by the proxy: a short text body, `Date`, and
@@ -217,6 +255,9 @@ impl<S: Store, M: Policy> Proxy<S, M> {
             );
         }
         headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         if let (Some(name), Some(error)) = (self.inner.cache.config().cache_status(), error) {
             CacheStatus::empty(name)
                 .detail(error.kind())

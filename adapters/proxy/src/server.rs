@@ -1,4 +1,4 @@
-//! [`Server`]: accepts HTTP/1.1 connections and serves them through a
+//! [`Server`]: accepts HTTP/1.1 and HTTP/2 connections and serves them through a
 //! [`Proxy`], with a graceful shutdown.
 
 use std::future::Future;
@@ -6,15 +6,20 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::time::Instant;
 use webcache_core::Store;
 use webcache_core::handler::{Mixins, Policy};
 
+use crate::config::ProxyConfig;
 use crate::error::Error;
+use crate::forwarded::Peer;
 use crate::interim::{ConnIo, Relay};
 use crate::proxy::Proxy;
 use crate::service::ProxyService;
@@ -67,13 +72,15 @@ impl<S: Store, M: Policy> Server<S, M> {
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), Error> {
         let Server { listener, proxy } = self;
         let config = proxy.config().clone();
-        let mut builder = http1::Builder::new();
-        builder
-            .timer(TokioTimer::new())
-            .header_read_timeout(config.header_read_timeout())
-            .keep_alive(true)
-            .auto_date_header(false);
-        let graceful = GracefulShutdown::new();
+        let shared = Arc::new(Shared {
+            builder: connection_builder(&config),
+            slots: Arc::new(Semaphore::new(config.max_connections())),
+            proxy,
+        });
+        let (stop, stopping) = watch::channel(false);
+        // Every connection task holds a sender: `recv` returns `None` once
+        // they all finished.
+        let (open, mut all_closed) = mpsc::channel::<()>(1);
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
@@ -91,34 +98,199 @@ impl<S: Store, M: Policy> Server<S, M> {
                         }
                     };
                     let _ = stream.set_nodelay(true);
-                    let relay = config.relay_interim().then(|| Arc::new(Relay::default()));
-                    let io = TokioIo::new(ConnIo::new(stream, relay.clone()));
-                    let service = ProxyService::new(proxy.clone(), relay);
-                    let connection = graceful.watch(builder.serve_connection(io, service));
-                    tokio::spawn(async move {
-                        if let Err(error) = connection.await {
-                            tracing::debug!(target: "webcache::proxy", %peer, %error, "connection ended with an error");
-                        }
-                    });
+                    let connection = Connection { shared: shared.clone(), stopping: stopping.clone(), _open: open.clone() };
+                    tokio::spawn(connection.run(stream, peer));
                 }
             }
         }
         drop(listener);
         let deadline = Instant::now() + config.shutdown_timeout();
-        tracing::info!(target: "webcache::proxy", connections = graceful.count(), "shutting down");
-        if tokio::time::timeout_at(deadline, graceful.shutdown())
+        let busy = config.max_connections() - shared.slots.available_permits();
+        tracing::info!(target: "webcache::proxy", connections = busy, "shutting down");
+        let _ = stop.send(true);
+        drop(open);
+        if tokio::time::timeout_at(deadline, all_closed.recv())
             .await
             .is_err()
         {
             tracing::warn!(target: "webcache::proxy", "requests still in flight at the shutdown timeout");
         }
-        if tokio::time::timeout_at(deadline, proxy.cache().quiesce())
+        if tokio::time::timeout_at(deadline, shared.proxy.cache().quiesce())
             .await
             .is_err()
         {
             tracing::warn!(target: "webcache::proxy", "cache background work still running at the shutdown timeout");
         }
         Ok(())
+    }
+}
+
+/// The HTTP/1.1 and HTTP/2 (prior knowledge) server settings.
+fn connection_builder(config: &ProxyConfig) -> auto::Builder<TokioExecutor> {
+    let head = config.max_request_line() + config.max_header_section();
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // hyper answers 431 itself to a head that does not fit its buffer;
+    // the proxy's own checks, with their 414 and 431, see everything
+    // smaller.
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(config.header_read_timeout())
+        .keep_alive(true)
+        .auto_date_header(false)
+        .max_buf_size((head + 1024).max(8192));
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .auto_date_header(false)
+        .max_header_list_size(u32::try_from(head + 1024).unwrap_or(u32::MAX));
+    builder
+}
+
+/// What every connection task shares.
+struct Shared<S, M> {
+    builder: auto::Builder<TokioExecutor>,
+    /// One permit per client connection served.
+    slots: Arc<Semaphore>,
+    proxy: Proxy<S, M>,
+}
+
+/// One client connection's task.
+struct Connection<S, M> {
+    shared: Arc<Shared<S, M>>,
+    stopping: watch::Receiver<bool>,
+    _open: mpsc::Sender<()>,
+}
+
+impl<S: Store, M: Policy> Connection<S, M> {
+    async fn run(mut self, stream: TcpStream, peer: SocketAddr) {
+        let config = self.shared.proxy.config();
+        let slot = tokio::select! {
+            slot = tokio::time::timeout(config.queue_timeout(), self.shared.slots.clone().acquire_owned()) => slot,
+            _ = self.stopping.changed() => return,
+        };
+        let Ok(Ok(_slot)) = slot else {
+            return refuse(stream).await;
+        };
+        let relay = config.relay_interim().then(|| Arc::new(Relay::default()));
+        let activity = Arc::new(Activity::new());
+        let io = TokioIo::new(ConnIo::new(stream, relay.clone()));
+        let peer_info = Peer {
+            ip: peer.ip(),
+            https: false,
+        };
+        let service = ProxyService::new(
+            self.shared.proxy.clone(),
+            relay,
+            Some(peer_info),
+            Some(activity.clone()),
+        );
+        let connection = self.shared.builder.serve_connection(io, service);
+        tokio::pin!(connection);
+        let idle = activity.idle(config.client_idle_timeout());
+        tokio::pin!(idle);
+        let mut closing = *self.stopping.borrow();
+        if closing {
+            connection.as_mut().graceful_shutdown();
+        }
+        loop {
+            tokio::select! {
+                result = connection.as_mut() => {
+                    if let Err(error) = result {
+                        tracing::debug!(target: "webcache::proxy", %peer, %error, "connection ended with an error");
+                    }
+                    return;
+                }
+                () = &mut idle, if !closing => {
+                    closing = true;
+                    connection.as_mut().graceful_shutdown();
+                }
+                _ = self.stopping.changed(), if !closing => {
+                    closing = true;
+                    connection.as_mut().graceful_shutdown();
+                }
+            }
+        }
+    }
+}
+
+/// Answers a connection over the limit with 503 and closes it. The
+/// request is read first (a little of it), so that closing does not reset
+/// the connection before the client reads the answer.
+async fn refuse(mut stream: TcpStream) {
+    const BODY: &str = "503 Service Unavailable (too many connections)\n";
+    let response = format!(
+        "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\n\
+         Content-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n\r\n{BODY}",
+        BODY.len()
+    );
+    let mut buf = [0u8; 8192];
+    let wait = Duration::from_secs(1);
+    let _ = tokio::time::timeout(wait, stream.read(&mut buf)).await;
+    if stream.write_all(response.as_bytes()).await.is_ok() {
+        let _ = stream.shutdown().await;
+        // Drain what the client still sends until it closes, briefly.
+        let _ = tokio::time::timeout(wait, async {
+            while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {}
+        })
+        .await;
+    }
+}
+
+/// Whether a client connection has a request in flight, and since when it
+/// has had none.
+#[derive(Debug)]
+pub(crate) struct Activity {
+    started: Instant,
+    /// Milliseconds from `started` to the last request's start or end.
+    last: AtomicU64,
+    in_flight: AtomicUsize,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Activity {
+            started: Instant::now(),
+            last: AtomicU64::new(0),
+            in_flight: AtomicUsize::new(0),
+        }
+    }
+
+    fn touch(&self) {
+        let ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last.store(ms, Ordering::Relaxed);
+    }
+
+    /// Marks a request in flight until the guard is dropped.
+    pub(crate) fn busy(self: &Arc<Self>) -> Busy {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.touch();
+        Busy(self.clone())
+    }
+
+    /// Completes once the connection has had no request in flight for
+    /// `timeout`.
+    async fn idle(&self, timeout: Duration) {
+        loop {
+            let last = self.last.load(Ordering::Relaxed);
+            let at = self.started + Duration::from_millis(last) + timeout;
+            tokio::time::sleep_until(at).await;
+            if self.in_flight.load(Ordering::Relaxed) > 0 {
+                self.touch();
+            } else if self.last.load(Ordering::Relaxed) == last {
+                return;
+            }
+        }
+    }
+}
+
+/// A request in flight on a connection.
+pub(crate) struct Busy(Arc<Activity>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.touch();
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

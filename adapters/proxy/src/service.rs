@@ -12,14 +12,18 @@ use webcache_core::Store;
 use webcache_core::handler::{Mixins, Policy};
 
 use crate::body::ResponseBody;
+use crate::forwarded::Peer;
 use crate::interim::Relay;
 use crate::proxy::Proxy;
+use crate::server::Activity;
 
 /// A [`Proxy`] serving the requests of one connection, as a
 /// [`hyper::service::Service`]. Infallible: every request gets a response.
 pub struct ProxyService<S, M = Mixins> {
     proxy: Proxy<S, M>,
     relay: Option<Arc<Relay>>,
+    peer: Option<Peer>,
+    activity: Option<Arc<Activity>>,
 }
 
 impl<S, M> Clone for ProxyService<S, M> {
@@ -27,6 +31,8 @@ impl<S, M> Clone for ProxyService<S, M> {
         ProxyService {
             proxy: self.proxy.clone(),
             relay: self.relay.clone(),
+            peer: self.peer,
+            activity: self.activity.clone(),
         }
     }
 }
@@ -40,8 +46,18 @@ impl<S, M> std::fmt::Debug for ProxyService<S, M> {
 }
 
 impl<S, M> ProxyService<S, M> {
-    pub(crate) fn new(proxy: Proxy<S, M>, relay: Option<Arc<Relay>>) -> Self {
-        ProxyService { proxy, relay }
+    pub(crate) fn new(
+        proxy: Proxy<S, M>,
+        relay: Option<Arc<Relay>>,
+        peer: Option<Peer>,
+        activity: Option<Arc<Activity>>,
+    ) -> Self {
+        ProxyService {
+            proxy,
+            relay,
+            peer,
+            activity,
+        }
     }
 }
 
@@ -53,8 +69,16 @@ impl<S: Store, M: Policy> hyper::service::Service<Request<Incoming>> for ProxySe
     fn call(&self, request: Request<Incoming>) -> Self::Future {
         let proxy = self.proxy.clone();
         let relay = self.relay.clone();
+        let peer = self.peer;
+        // Held until the response head is handed over: the connection is
+        // not idle meanwhile.
+        let busy = self.activity.as_ref().map(Activity::busy);
         ResponseFuture {
-            inner: Box::pin(async move { Ok(proxy.handle_relayed(request, relay.as_ref()).await) }),
+            inner: Box::pin(async move {
+                let response = proxy.handle_relayed(request, relay.as_ref(), peer).await;
+                drop(busy);
+                Ok(response)
+            }),
         }
     }
 }

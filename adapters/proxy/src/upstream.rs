@@ -8,13 +8,14 @@ use http::{Request, Response, Version};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use webcache_core::Upstream;
 
 use crate::body::{RequestBody, UpstreamBody};
 use crate::config::ProxyConfig;
 use crate::error::UpstreamError;
 use crate::forward::{prepare_request, prepare_response};
+use crate::forwarded::{self, Peer};
 use crate::health::UpstreamHealth;
 use crate::interim::Relay;
 
@@ -24,6 +25,8 @@ pub(crate) struct UpstreamClient {
     config: ProxyConfig,
     pub(crate) health: UpstreamHealth,
     latency: Latency,
+    /// One permit per request in flight, up to `max_upstream_requests`.
+    slots: Arc<Semaphore>,
 }
 
 /// `webcache_upstream_duration_seconds` by `outcome` (`ok`, `error`): the
@@ -80,9 +83,10 @@ impl UpstreamClient {
             .build(connector);
         UpstreamClient {
             client,
-            config,
             health: UpstreamHealth::default(),
             latency: Latency::new(),
+            slots: Arc::new(Semaphore::new(config.max_upstream_requests())),
+            config,
         }
     }
 }
@@ -104,6 +108,8 @@ pub(crate) struct InterimTarget {
 pub struct HttpUpstream {
     pub(crate) client: Arc<UpstreamClient>,
     pub(crate) interim: Option<InterimTarget>,
+    /// The client connection, for the forwarding fields.
+    pub(crate) peer: Option<Peer>,
 }
 
 impl std::fmt::Debug for HttpUpstream {
@@ -122,8 +128,15 @@ impl Upstream<RequestBody> for HttpUpstream {
         &mut self,
         request: Request<RequestBody>,
     ) -> Result<Response<UpstreamBody>, UpstreamError> {
+        let queue = self.client.config.queue_timeout();
+        let slots = self.client.slots.clone();
+        let permit = match tokio::time::timeout(queue, slots.acquire_owned()).await {
+            Ok(Ok(permit)) => permit,
+            // Not the upstream's failure: its health is unchanged.
+            _ => return Err(UpstreamError::Overloaded(queue)),
+        };
         let started = Instant::now();
-        let result = self.exchange(request).await;
+        let result = self.exchange(request, permit).await;
         self.client.latency.record(started, result.is_ok());
         match &result {
             Ok(_) => self.client.health.answered(),
@@ -137,6 +150,7 @@ impl HttpUpstream {
     async fn exchange(
         &mut self,
         request: Request<RequestBody>,
+        permit: OwnedSemaphorePermit,
     ) -> Result<Response<UpstreamBody>, UpstreamError> {
         let config = &self.client.config;
         let (mut parts, mut body) = request.into_parts();
@@ -145,6 +159,16 @@ impl HttpUpstream {
             .join(parts.uri.path_and_query())
             .map_err(|e| UpstreamError::Exchange(e.into()))?;
         let target_authority = parts.uri.authority().map(|a| a.as_str().to_owned());
+        if let Some(peer) = self.peer {
+            let host = parts.headers.get(http::header::HOST).cloned();
+            forwarded::apply(
+                &mut parts.headers,
+                peer,
+                config.forwarded(),
+                config.trusted_proxies(),
+                host.as_ref(),
+            );
+        }
         prepare_request(
             &mut parts.headers,
             parts.version,
@@ -173,12 +197,12 @@ impl HttpUpstream {
         // upload is not the upstream's delay.
         if uploading {
             tokio::select! {
-                result = &mut response => return self.finish(result),
+                result = &mut response => return self.finish(result, permit),
                 () = sent.notified() => {}
             }
         }
         match tokio::time::timeout(config.response_timeout(), response).await {
-            Ok(result) => self.finish(result),
+            Ok(result) => self.finish(result, permit),
             Err(_) => Err(UpstreamError::Timeout(config.response_timeout())),
         }
     }
@@ -186,6 +210,7 @@ impl HttpUpstream {
     fn finish(
         &self,
         result: Result<Response<hyper::body::Incoming>, hyper_util::client::legacy::Error>,
+        permit: OwnedSemaphorePermit,
     ) -> Result<Response<UpstreamBody>, UpstreamError> {
         let config = &self.client.config;
         match result {
@@ -194,7 +219,7 @@ impl HttpUpstream {
                 prepare_response(&mut parts.headers, parts.version, config.via_name());
                 Ok(Response::from_parts(
                     parts,
-                    UpstreamBody::new(body, config.body_idle_timeout()),
+                    UpstreamBody::new(body, config.body_idle_timeout(), permit),
                 ))
             }
             Err(e) if e.is_connect() => Err(UpstreamError::Connect(e.into())),
