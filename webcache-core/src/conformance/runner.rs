@@ -169,6 +169,14 @@ pub async fn run_all<H: Harness>(harness: &mut H) -> Vec<(&'static str, Result<(
 pub async fn assert_all<H: Harness>(harness: &mut H) {
     let results = run_all(harness).await;
     let total = results.len();
+    {
+        use std::io::Write;
+        let skipped = scenarios().len() - total;
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "conformance: {total} scenarios run, {skipped} skipped"
+        );
+    }
     let failures: Vec<String> = results
         .into_iter()
         .filter_map(|(_, result)| result.err())
