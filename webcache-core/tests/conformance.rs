@@ -95,6 +95,10 @@ impl Harness for InProcess {
     fn can_be_unreachable(&self) -> bool {
         true
     }
+
+    fn sends_absolute_form(&self) -> bool {
+        true
+    }
 }
 
 #[tokio::test]

@@ -112,3 +112,144 @@ async fn operations_over_many_resources_are_split_by_slot() {
     }
     assert!(cluster.nodes.iter().all(|n| n.keys().is_empty()));
 }
+
+/// A master is killed while clients keep asking: every request is answered
+/// (the cache fails open to the origin while its slots have no master),
+/// its replica takes over, and hits resume on every resource, those of the
+/// killed master's slots included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_master_failing_over_under_load_is_served_through_and_hits_resume() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::time::Instant;
+
+    let Some(mut cluster) = RedisCluster::start_with_replicas() else {
+        return;
+    };
+    let cache = Cache::new(
+        RedisStore::open_cluster(cluster.urls()).unwrap(),
+        Config::default(),
+    );
+    let origin = Origin::default();
+    const RESOURCES: usize = 30;
+    let uri = |i: usize| format!("http://app.test/failover/{i}");
+    for i in 0..RESOURCES {
+        cache
+            .serve(get(&uri(i), &[]), origin.clone())
+            .await
+            .unwrap();
+    }
+    cache.quiesce().await;
+
+    // Load: sequential GETs over every resource until told to stop (or
+    // 60 s at most), counting answers that are not 200.
+    let stop = Arc::new(AtomicBool::new(false));
+    let (answered, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let hits = Arc::new(AtomicUsize::new(0));
+    let load = {
+        let (cache, origin) = (cache.clone(), origin.clone());
+        let (stop, answered, failed) = (stop.clone(), answered.clone(), failed.clone());
+        let hits = hits.clone();
+        tokio::spawn(async move {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            let mut i = 0;
+            while !stop.load(Ordering::SeqCst) && Instant::now() < deadline {
+                let response = cache
+                    .serve(get(&uri(i % RESOURCES), &[]), origin.clone())
+                    .await;
+                match response {
+                    Ok(r) if r.status() == 200 => {
+                        hits.fetch_add(
+                            usize::from(cache_status(&r).contains("hit")),
+                            Ordering::SeqCst,
+                        );
+                        answered.fetch_add(1, Ordering::SeqCst)
+                    }
+                    _ => failed.fetch_add(1, Ordering::SeqCst),
+                };
+                i += 1;
+            }
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before_kill = answered.load(Ordering::SeqCst);
+    let hits_before_kill = hits.load(Ordering::SeqCst);
+    cluster.nodes[0].kill();
+    let killed_at = Instant::now();
+    let promoted = tokio::task::spawn_blocking({
+        let replica = cluster.nodes[3].url();
+        move || {
+            let client = webcache_redis::redis::Client::open(replica).unwrap();
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                let role: Option<String> = client
+                    .get_connection_with_timeout(Duration::from_secs(1))
+                    .ok()
+                    .and_then(|mut c| {
+                        webcache_redis::redis::cmd("INFO")
+                            .arg("replication")
+                            .query::<String>(&mut c)
+                            .ok()
+                    });
+                if role.is_some_and(|r| r.contains("role:master")) {
+                    return true;
+                }
+                if Instant::now() > deadline {
+                    return false;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert!(promoted, "the replica was not promoted within 30 s");
+    let failover = killed_at.elapsed();
+    let during = answered.load(Ordering::SeqCst) - before_kill;
+    let hits_during = hits.load(Ordering::SeqCst) - hits_before_kill;
+
+    // Hits resume on every resource: each is a hit (replicated) or, once
+    // forwarded and stored again, a hit on the next request.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut pending: Vec<usize> = (0..RESOURCES).collect();
+    while !pending.is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "no hits on {pending:?} 30 s after the failover"
+        );
+        let mut still = Vec::new();
+        for i in pending {
+            let r = cache
+                .serve(get(&uri(i), &[]), origin.clone())
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            if !cache_status(&r).contains("hit") {
+                still.push(i);
+            }
+        }
+        cache.quiesce().await;
+        pending = still;
+        if !pending.is_empty() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    stop.store(true, Ordering::SeqCst);
+    load.await.unwrap();
+    println!(
+        "before the kill: {before_kill} answered, {hits_before_kill} hits; failover took {failover:?}: \
+         {during} answered meanwhile, {hits_during} hits; {} in all, {} failed; origin calls {}",
+        answered.load(Ordering::SeqCst),
+        failed.load(Ordering::SeqCst),
+        origin.calls()
+    );
+    assert_eq!(
+        failed.load(Ordering::SeqCst),
+        0,
+        "every request was answered 200"
+    );
+    assert!(
+        during > 0,
+        "requests were answered while the master was down"
+    );
+}

@@ -580,3 +580,87 @@ async fn request_bodies_reach_the_application_untouched() {
         .await;
     assert_eq!(got.body, (3 << 20).to_string());
 }
+
+/// A body that sends `first`, then fails (`fail`) or just ends, short of
+/// any Content-Length announced.
+struct Broken {
+    first: Option<Bytes>,
+    fail: bool,
+}
+
+impl http_body::Body for Broken {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        let frame = match self.first.take() {
+            Some(chunk) => Some(Ok(Frame::data(chunk))),
+            None if self.fail => Some(Err(std::io::Error::other("the upstream body broke"))),
+            None => None,
+        };
+        std::task::Poll::Ready(frame)
+    }
+}
+
+/// The app answers `/` with `max-age=60` and a body that breaks after
+/// "partial " (`content_length`: announced first), counting calls; the
+/// client's read of the body must fail, and the next request go forward.
+async fn a_broken_body_is_an_error_to_the_client_and_never_stored(
+    fail: bool,
+    content_length: Option<&'static str>,
+) {
+    let calls = Calls::default();
+    let layer = cache_with(Config::default(), &clock());
+    let counter = calls.clone();
+    let app = Router::new().route(
+        "/",
+        get(move || {
+            let calls = counter.clone();
+            async move {
+                calls.bump();
+                let mut response = Response::new(Body::new(Broken {
+                    first: Some(Bytes::from_static(b"partial ")),
+                    fail,
+                }));
+                let headers = response.headers_mut();
+                headers.insert("cache-control", "max-age=60".parse().unwrap());
+                if let Some(n) = content_length {
+                    headers.insert("content-length", n.parse().unwrap());
+                }
+                response
+            }
+        }),
+    );
+    let client = serve(app, &layer).await;
+    let read = client.try_get("/").await;
+    assert!(
+        read.is_err(),
+        "the client must see the broken body as an error, not a short 200: {read:?}"
+    );
+    layer.cache().quiesce().await;
+    let again = client.try_get("/").await;
+    assert!(
+        again.is_err(),
+        "the second answer is broken again, from the application: {again:?}"
+    );
+    assert_eq!(calls.get(), 2, "the second request went to the application");
+    assert_eq!(layer.cache().stats().stores, 0);
+}
+
+#[tokio::test]
+async fn rfc9111_3_a_body_that_errors_mid_stream_fails_the_client_and_is_not_stored() {
+    a_broken_body_is_an_error_to_the_client_and_never_stored(true, None).await;
+}
+
+#[tokio::test]
+async fn rfc9111_3_a_body_that_errors_after_a_content_length_is_not_stored() {
+    a_broken_body_is_an_error_to_the_client_and_never_stored(true, Some("100")).await;
+}
+
+#[tokio::test]
+async fn rfc9112_6_3_a_body_cut_short_of_its_content_length_fails_the_client_and_is_not_stored() {
+    a_broken_body_is_an_error_to_the_client_and_never_stored(false, Some("100")).await;
+}

@@ -137,6 +137,9 @@ impl Harness for ProxyHarness {
 
     async fn send(&mut self, request: Request<Bytes>) -> Response<Bytes> {
         let running = self.0.as_ref().expect("the runner starts every scenario");
+        if request.uri().scheme().is_some() {
+            return send_absolute_form(running.proxy_addr, request).await;
+        }
         let (mut parts, body) = request.into_parts();
         let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
         parts.uri = format!("http://{}{target}", running.proxy_addr)
@@ -161,6 +164,33 @@ impl Harness for ProxyHarness {
     fn can_be_unreachable(&self) -> bool {
         true
     }
+
+    fn sends_absolute_form(&self) -> bool {
+        true
+    }
+}
+
+/// Sends `request` with its absolute-form target as it is (hyper's
+/// connection-level client writes the target it is given), on a
+/// connection of its own.
+async fn send_absolute_form(proxy: SocketAddr, request: Request<Bytes>) -> Response<Bytes> {
+    let stream = tokio::net::TcpStream::connect(proxy)
+        .await
+        .expect("connect to the proxy");
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("an HTTP/1 handshake");
+    tokio::spawn(connection);
+    let response = tokio::time::timeout(
+        Duration::from_secs(10),
+        sender.send_request(request.map(Full::new)),
+    )
+    .await
+    .expect("a response within 10 s")
+    .expect("a response");
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await.expect("the body").to_bytes();
+    Response::from_parts(parts, body)
 }
 
 impl Drop for ProxyHarness {

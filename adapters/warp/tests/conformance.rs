@@ -111,6 +111,9 @@ impl Harness for Loopback {
 
     async fn send(&mut self, request: Request<Bytes>) -> Response<Bytes> {
         let r = self.running.as_ref().expect("started");
+        if request.uri().scheme().is_some() {
+            return send_absolute_form(r.addr, request).await;
+        }
         let (mut parts, body) = request.into_parts();
         parts.uri = format!("http://{}{}", r.addr, parts.uri)
             .parse()
@@ -132,6 +135,30 @@ impl Harness for Loopback {
             .quiesce()
             .await;
     }
+
+    fn sends_absolute_form(&self) -> bool {
+        true
+    }
+}
+
+/// Sends `request` with its absolute-form target as it is (hyper's
+/// connection-level client writes the target it is given), on a
+/// connection of its own.
+async fn send_absolute_form(addr: SocketAddr, request: Request<Bytes>) -> Response<Bytes> {
+    let stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connect to the server");
+    let io = hyper_util::rt::TokioIo::new(stream);
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(io)
+        .await
+        .expect("an HTTP/1 handshake");
+    tokio::spawn(connection);
+    let response = sender
+        .send_request(request.map(Full::new))
+        .await
+        .expect("a response");
+    let (parts, body) = response.into_parts();
+    Response::from_parts(parts, body.collect().await.expect("body").to_bytes())
 }
 
 #[tokio::test]

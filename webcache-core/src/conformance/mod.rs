@@ -104,7 +104,9 @@ mod scenario;
 mod scenarios;
 
 pub use origin::{Origin, OriginResponse, RecordedRequest, Unreachable, Value};
-pub use runner::{Harness, assert_all, needs_unreachable, run, run_all, start_time};
+pub use runner::{
+    Harness, assert_all, needs_absolute_form, needs_unreachable, run, run_all, start_time,
+};
 pub use scenario::{
     ClientRequest, Exchange, Expect, HOST_NAME, RequestCheck, Scenario, Step, get, head, request,
 };

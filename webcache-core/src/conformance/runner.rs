@@ -55,6 +55,41 @@ pub trait Harness {
     fn can_be_unreachable(&self) -> bool {
         false
     }
+
+    /// True when [`send`](Harness::send) delivers a request whose target is
+    /// in absolute-form (`http://other.test/p`, RFC 9112 §3.2.2) as it is,
+    /// beside a Host field that may name another host. A harness whose
+    /// client always sends origin-form leaves it false, and the scenarios
+    /// that need it are skipped (and said so on the terminal).
+    fn sends_absolute_form(&self) -> bool {
+        false
+    }
+}
+
+/// True when a request of `scenario` has an absolute-form target.
+pub fn needs_absolute_form(scenario: &Scenario) -> bool {
+    scenario.steps.iter().any(|step| match step {
+        Step::Exchange(exchange) => !exchange.request.target.starts_with('/'),
+        _ => false,
+    })
+}
+
+/// Why `harness` cannot run `scenario`, if it cannot.
+fn cannot_run<H: Harness>(harness: &H, scenario: &Scenario) -> Option<&'static str> {
+    if needs_unreachable(scenario) && !harness.can_be_unreachable() {
+        return Some("needs an origin that gives no answer (Harness::can_be_unreachable)");
+    }
+    if needs_absolute_form(scenario) && !harness.sends_absolute_form() {
+        return Some("needs an absolute-form target (Harness::sends_absolute_form)");
+    }
+    None
+}
+
+/// Says on the terminal that `name` was skipped, past the test harness's
+/// output capture, so that a skip never passes silently.
+fn report_skip(name: &str, why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "SKIPPED scenario {name}: {why}");
 }
 
 /// True when `scenario` needs an origin that gives no answer.
@@ -106,12 +141,15 @@ pub async fn run<H: Harness>(harness: &mut H, scenario: &Scenario) -> Result<(),
 }
 
 /// Runs every scenario of [`scenarios`] that applies to `harness` (see
-/// [`Harness::can_be_unreachable`]), each on a fresh cache, and returns
-/// each name with its result.
+/// [`Harness::can_be_unreachable`], [`Harness::sends_absolute_form`]),
+/// each on a fresh cache, and returns each name with its result. Each one
+/// skipped is named on stderr (`SKIPPED scenario …`), past the output
+/// capture.
 pub async fn run_all<H: Harness>(harness: &mut H) -> Vec<(&'static str, Result<(), String>)> {
     let mut results = Vec::new();
     for scenario in scenarios() {
-        if needs_unreachable(&scenario) && !harness.can_be_unreachable() {
+        if let Some(why) = cannot_run(harness, &scenario) {
+            report_skip(scenario.name, why);
             continue;
         }
         let result = run(harness, &scenario).await;
@@ -131,6 +169,14 @@ pub async fn run_all<H: Harness>(harness: &mut H) -> Vec<(&'static str, Result<(
 pub async fn assert_all<H: Harness>(harness: &mut H) {
     let results = run_all(harness).await;
     let total = results.len();
+    {
+        use std::io::Write;
+        let skipped = scenarios().len() - total;
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "conformance: {total} scenarios run, {skipped} skipped"
+        );
+    }
     let failures: Vec<String> = results
         .into_iter()
         .filter_map(|(_, result)| result.err())

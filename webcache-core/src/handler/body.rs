@@ -108,6 +108,12 @@ pin_project! {
         Failed {
             error: Option<B::Error>,
         },
+        // A collected body that ended short of its Content-Length: sent as
+        // it came, claiming no exact size, so that the server sees it end
+        // early (an error to the client) as it would without the cache.
+        Short {
+            data: Option<Bytes>,
+        },
     }
 }
 
@@ -137,6 +143,17 @@ impl<B: Body> CacheBody<B> {
                 prefix,
                 body,
                 capture,
+            },
+        }
+    }
+
+    /// A body read whole that is shorter than its Content-Length said: the
+    /// server must not be told its exact size (it would frame the message
+    /// by it while the header says otherwise).
+    pub(crate) fn short(data: Bytes) -> Self {
+        CacheBody {
+            inner: Inner::Short {
+                data: (!data.is_empty()).then_some(data),
             },
         }
     }
@@ -174,6 +191,7 @@ impl<B: Body> std::fmt::Debug for CacheBody<B> {
             Inner::Full { .. } => "full",
             Inner::Stream { .. } => "stream",
             Inner::Failed { .. } => "failed",
+            Inner::Short { .. } => "short",
         };
         f.debug_tuple("CacheBody").field(&kind).finish()
     }
@@ -199,6 +217,7 @@ where
                 Poll::Ready(trailers.take().map(|t| Ok(Frame::trailers(t))))
             }
             InnerProj::Failed { error } => Poll::Ready(error.take().map(Err)),
+            InnerProj::Short { data } => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
             InnerProj::Stream {
                 prefix,
                 body,
@@ -257,6 +276,7 @@ where
             Inner::Full { data, trailers } => data.is_none() && trailers.is_none(),
             Inner::Stream { prefix, body, .. } => prefix.is_empty() && body.is_end_stream(),
             Inner::Failed { error } => error.is_none(),
+            Inner::Short { data } => data.is_none(),
         }
     }
 
@@ -275,7 +295,7 @@ where
                 }
                 hint
             }
-            Inner::Failed { .. } => SizeHint::new(),
+            Inner::Failed { .. } | Inner::Short { .. } => SizeHint::new(),
         }
     }
 }

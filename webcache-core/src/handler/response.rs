@@ -420,6 +420,14 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
                 return self.pass(pending, parts, CacheBody::failed(error), Some(status));
             }
         };
+        if let Err(why) = body_matches_length(&parts.headers, data.len()) {
+            // Cut short (RFC 9112 §6.3): never stored; the client gets what
+            // came, and the server's framing by Content-Length fails it.
+            s.metrics.not_stored(why);
+            pending.release_flight(false);
+            let body = CacheBody::short(data);
+            return self.pass(pending, parts, body, Some(status));
+        }
         if etag {
             if let Some(tag) = s.mixins.validation().etag(&data) {
                 parts.headers.insert(ETAG, tag.to_header_value());

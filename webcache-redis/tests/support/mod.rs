@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 
 pub use server::*;
 
-/// A Redis Cluster of three masters (no replicas), each a `redis-server`
-/// of its own; slots are split evenly.
+/// A Redis Cluster of three masters (and, from
+/// [`start_with_replicas`](RedisCluster::start_with_replicas), a replica of
+/// each), each a `redis-server` of its own; slots are split evenly.
 pub struct RedisCluster {
     pub nodes: Vec<RedisServer>,
 }
@@ -31,17 +32,7 @@ impl RedisCluster {
             if port > 55_000 || TcpListener::bind(("127.0.0.1", port + 10_000)).is_err() {
                 continue;
             }
-            nodes.push(RedisServer::start_on(
-                port,
-                &[
-                    "--cluster-enabled",
-                    "yes",
-                    "--cluster-config-file",
-                    "nodes.conf",
-                    "--cluster-node-timeout",
-                    "2000",
-                ],
-            ));
+            nodes.push(RedisServer::start_on(port, &cluster_args()));
         }
         let ranges = [(0u16, 5460u16), (5461, 10922), (10923, 16383)];
         for (node, (start, end)) in nodes.iter().zip(ranges) {
@@ -71,6 +62,46 @@ impl RedisCluster {
         Some(RedisCluster { nodes })
     }
 
+    /// Starts the three masters, then one replica of each (`CLUSTER
+    /// REPLICATE`), and waits until the six nodes agree and every replica
+    /// is in sync. `nodes[0..3]` are the masters, `nodes[3 + i]` replicates
+    /// `nodes[i]`.
+    pub fn start_with_replicas() -> Option<RedisCluster> {
+        let mut cluster = Self::start()?;
+        let ids: Vec<String> = cluster
+            .nodes
+            .iter()
+            .map(|n| n.text(&["CLUSTER", "MYID"]))
+            .collect();
+        for master in 0..3 {
+            let replica = loop {
+                let port = free_port();
+                if port <= 55_000 && TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok() {
+                    break RedisServer::start_on(port, &cluster_args());
+                }
+            };
+            cluster.nodes[0].query(&["CLUSTER", "MEET", "127.0.0.1", &replica.port().to_string()]);
+            // REPLICATE needs the master known to the replica.
+            wait_until("the replica learns its master", || {
+                replica
+                    .text(&["CLUSTER", "NODES"])
+                    .contains(ids[master].as_str())
+            });
+            replica.query(&["CLUSTER", "REPLICATE", &ids[master]]);
+            cluster.nodes.push(replica);
+        }
+        wait_until("six nodes agree and every replica is in sync", || {
+            cluster.nodes.iter().all(|n| {
+                let info = n.text(&["CLUSTER", "INFO"]);
+                info.contains("cluster_state:ok") && info.contains("cluster_known_nodes:6")
+            }) && cluster.nodes[3..].iter().all(|r| {
+                r.text(&["INFO", "replication"])
+                    .contains("master_link_status:up")
+            })
+        });
+        Some(cluster)
+    }
+
     /// Every node's URL.
     pub fn urls(&self) -> Vec<String> {
         self.nodes.iter().map(RedisServer::url).collect()
@@ -89,6 +120,27 @@ impl RedisCluster {
             .iter()
             .map(|n| store_commands(&n.command_calls()))
             .collect()
+    }
+}
+
+/// The arguments of a cluster node: a node is judged failed after 2 s.
+fn cluster_args() -> [&'static str; 6] {
+    [
+        "--cluster-enabled",
+        "yes",
+        "--cluster-config-file",
+        "nodes.conf",
+        "--cluster-node-timeout",
+        "2000",
+    ]
+}
+
+/// Polls `done` every 50 ms for at most 30 s.
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(Instant::now() < deadline, "gave up waiting until {what}");
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

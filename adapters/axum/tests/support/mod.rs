@@ -91,6 +91,30 @@ impl Client {
         }
     }
 
+    /// A GET whose failure (no response, or a body that does not read to
+    /// its end) is returned, not a panic.
+    pub async fn try_get(&self, path: &str) -> Result<Got, String> {
+        let request = self
+            .request("GET", path)
+            .body(Full::default())
+            .expect("request");
+        let response = tokio::time::timeout(Duration::from_secs(10), self.inner.request(request))
+            .await
+            .map_err(|_| "no response within 10 s".to_owned())?
+            .map_err(|e| format!("no response: {e}"))?;
+        let (parts, body) = response.into_parts();
+        let body = tokio::time::timeout(Duration::from_secs(10), body.collect())
+            .await
+            .map_err(|_| "no body end within 10 s".to_owned())?
+            .map_err(|e| format!("the body failed: {e}"))?
+            .to_bytes();
+        Ok(Got {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        })
+    }
+
     pub async fn get(&self, path: &str) -> Got {
         self.send(
             self.request("GET", path)

@@ -9,6 +9,7 @@ mod freshness;
 mod head;
 mod invalidation;
 mod partial;
+mod poisoning;
 mod request;
 mod role;
 mod stale;
@@ -38,6 +39,7 @@ pub fn scenarios() -> Vec<Scenario> {
     all.extend(cache_status::scenarios());
     all.extend(fields::scenarios());
     all.extend(config::scenarios());
+    all.extend(poisoning::scenarios());
     all
 }
 
