@@ -10,8 +10,13 @@
 # webcache to Varnish and to nginx.
 #
 # On Debian it installs what is missing (wrk, varnish, nginx) with apt-get.
+# Then the same over HTTP/2 (cleartext, prior knowledge) with h2load, against
+# webcache-proxy (which serves HTTP/1.1 and HTTP/2 on its one port) and nginx's
+# `listen ... http2` (Varnish has no HTTP/2 without TLS in front of it here).
 # Settings (environment):
 #   DURATION=10s CONNECTIONS=64 THREADS=1   wrk's run length, connections, threads
+#   STREAMS=10                              h2load's concurrent streams per connection
+#   H2=1                                    0 skips the HTTP/2 runs
 #   SERVER_CPUS=1 CLIENT_CPUS=0             CPUs the caches and wrk are pinned to
 #                                           (taskset lists; empty = no pinning)
 #   BASE_PORT=18080                         origin; +1 webcache, +2 varnish, +3 nginx
@@ -23,10 +28,13 @@ THREADS=${THREADS:-1}
 SERVER_CPUS=${SERVER_CPUS-1}
 CLIENT_CPUS=${CLIENT_CPUS-0}
 BASE_PORT=${BASE_PORT:-18080}
+STREAMS=${STREAMS:-10}
+H2=${H2:-1}
 ORIGIN_PORT=$BASE_PORT
 WEBCACHE_PORT=$((BASE_PORT + 1))
 VARNISH_PORT=$((BASE_PORT + 2))
 NGINX_PORT=$((BASE_PORT + 3))
+NGINX_H2_PORT=$((BASE_PORT + 4))
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WORK=$(mktemp -d /tmp/webcache-bench.XXXXXX)
@@ -65,6 +73,7 @@ command -v wrk >/dev/null || missing+=(wrk)
 command -v varnishd >/dev/null || [ -x /usr/sbin/varnishd ] || missing+=(varnish)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 command -v curl >/dev/null || missing+=(curl)
+if [ "$H2" = 1 ]; then command -v h2load >/dev/null || missing+=(nghttp2-client); fi
 if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -148,6 +157,17 @@ http {
             add_header X-Cache-Status \$upstream_cache_status;
         }
     }
+    server {
+        listen 127.0.0.1:$NGINX_H2_PORT http2;
+        location / {
+            proxy_pass http://origin;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_cache bench;
+            proxy_cache_lock on;
+            add_header X-Cache-Status \$upstream_cache_status;
+        }
+    }
 }
 EOF
 pin "$SERVER_CPUS" "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" >"$WORK/nginx.log" 2>&1 &
@@ -217,3 +237,36 @@ for path in /1k /64k; do
         "$(awk -v a="$w" -v b="$v" 'BEGIN{print a/b}')" "$(awk -v a="$w" -v b="$n" 'BEGIN{print a/b}')"
 done
 echo "origin requests during the load runs: $((after - before - 1))"
+
+# ---- HTTP/2 ----------------------------------------------------------------
+[ "$H2" = 1 ] || exit 0
+check_hit "$NGINX_H2_PORT" /1k
+run_h2() { # port path -> "rps"
+    local out rps
+    out=$( (pin "$CLIENT_CPUS" h2load -t"$THREADS" -c"$CONNECTIONS" -m"$STREAMS" -D "${DURATION%s}" --warm-up-time 1 "http://127.0.0.1:$1$2") )
+    rps=$(echo "$out" | awk '/^finished in/{gsub(",", "", $4); print $4}')
+    if ! echo "$out" | grep -qE '^status codes: [0-9]+ 2xx, 0 3xx, 0 4xx, 0 5xx'; then
+        echo "port $1 $2 answered errors during the HTTP/2 run" >&2
+        echo "$out" >&2
+    fi
+    echo "$rps"
+}
+declare -A H2RPS
+for name in webcache nginx; do
+    case $name in
+        webcache) port=$WEBCACHE_PORT ;;
+        nginx) port=$NGINX_H2_PORT ;;
+    esac
+    for path in /1k /64k; do
+        log "$name $path over HTTP/2: h2load -t$THREADS -c$CONNECTIONS -m$STREAMS -D ${DURATION%s}"
+        H2RPS[$name$path]=$(run_h2 "$port" "$path")
+    done
+done
+echo
+echo "Cache hits over HTTP/2 (cleartext, prior knowledge); h2load -t$THREADS -c$CONNECTIONS -m$STREAMS -D ${DURATION%s}"
+printf "%-8s | %12s | %12s | %9s\n" object "webcache r/s" "nginx r/s" "vs nginx"
+for path in /1k /64k; do
+    w=${H2RPS[webcache$path]}
+    n=${H2RPS[nginx$path]}
+    printf "%-8s | %12.0f | %12.0f | %8.2fx\n" "${path#/}" "$w" "$n" "$(awk -v a="$w" -v b="$n" 'BEGIN{print a/b}')"
+done

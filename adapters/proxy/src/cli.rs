@@ -10,7 +10,7 @@ use clap::{ArgAction, CommandFactory, FromArgMatches, Parser, ValueEnum};
 use http::HeaderName;
 use tracing::Level;
 use webcache_core::{Config, Role};
-use webcache_proxy::{Error, HostHeader, ProxyConfig};
+use webcache_proxy::{Error, ForwardedHeaders, HostHeader, IpNet, ProxyConfig, ProxyConfigBuilder};
 
 const ABOUT: &str =
     "A caching reverse proxy: RFC 9111 HTTP caching in front of one HTTP/1.1 origin.";
@@ -29,7 +29,13 @@ Quick start, with an origin on port 3000:
     curl -si http://127.0.0.1:8080/        # Cache-Status: webcache; fwd=uri-miss; ...
     curl -si http://127.0.0.1:8080/        # Cache-Status: webcache; hit; ttl=...
 
-Every option can also be set through the environment variable shown with it.
+Every option can also be set through the environment variable shown with it,
+and in a TOML file named by --config (or WEBCACHE_CONFIG), under the flag's
+name without its dashes: `upstream = 'http://127.0.0.1:3000'`,
+`max-body-size = '8MiB'`, `exempt = ['/admin', '/login']`,
+`access-log = true`. A flag wins over its environment variable, which wins
+over the file, which wins over the default; a key the file should not have
+is an error naming it.
 Durations take a unit (250ms, 10s, 5m, 1h, 1d; a bare number is seconds);
 sizes take one too (512KiB, 64MiB, 1GiB; K, M, G mean the same; a bare number
 is bytes). The proxy stops on SIGTERM or Ctrl-C after finishing the requests
@@ -39,6 +45,12 @@ in flight.";
 #[derive(Debug, Parser)]
 #[command(name = "webcache-proxy", version, about = ABOUT, long_about = LONG_ABOUT)]
 pub struct Args {
+    /// A TOML file of settings (keys: the flags' long names, as in
+    /// `memory-capacity = "64MiB"`); flags and environment variables
+    /// override it.
+    #[arg(long, env = "WEBCACHE_CONFIG", value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
+
     /// The origin server: http://host[:port][/base-path]. Request paths are
     /// appended to it.
     #[arg(short, long, env = "WEBCACHE_UPSTREAM", value_name = "URL")]
@@ -209,6 +221,128 @@ pub struct Args {
         help_heading = "Forwarding"
     )]
     pub shutdown_timeout: Option<HumanDuration>,
+
+    // ---- edge -----------------------------------------------------------
+    /// The longest request line (method, target, version) accepted; past
+    /// it: 414. Default 8KiB.
+    #[arg(
+        long,
+        env = "WEBCACHE_MAX_REQUEST_LINE",
+        value_name = "SIZE",
+        help_heading = "Edge"
+    )]
+    pub max_request_line: Option<ByteSize>,
+
+    /// The largest request header section accepted; past it: 431. Default
+    /// 32KiB.
+    #[arg(
+        long,
+        env = "WEBCACHE_MAX_HEADER_SECTION",
+        value_name = "SIZE",
+        help_heading = "Edge"
+    )]
+    pub max_header_section: Option<ByteSize>,
+
+    /// The most client connections served at once; more wait up to
+    /// --queue-timeout, then get 503 with Retry-After. Default 10000.
+    #[arg(
+        long,
+        env = "WEBCACHE_MAX_CONNECTIONS",
+        value_name = "N",
+        help_heading = "Edge"
+    )]
+    pub max_connections: Option<usize>,
+
+    /// The most requests in flight to the upstream at once; more wait up
+    /// to --queue-timeout, then get 503 with Retry-After (or stale, where
+    /// stale-if-error allows). Default 1000.
+    #[arg(
+        long,
+        env = "WEBCACHE_MAX_UPSTREAM_REQUESTS",
+        value_name = "N",
+        help_heading = "Edge"
+    )]
+    pub max_upstream_requests: Option<usize>,
+
+    /// How long a connection or upstream request over its limit waits.
+    /// Default 5s.
+    #[arg(
+        long,
+        env = "WEBCACHE_QUEUE_TIMEOUT",
+        value_name = "DURATION",
+        help_heading = "Edge"
+    )]
+    pub queue_timeout: Option<HumanDuration>,
+
+    /// How long a client connection with no request in flight is kept
+    /// open. Default 60s.
+    #[arg(
+        long,
+        env = "WEBCACHE_CLIENT_IDLE_TIMEOUT",
+        value_name = "DURATION",
+        help_heading = "Edge"
+    )]
+    pub client_idle_timeout: Option<HumanDuration>,
+
+    /// The fields naming the client added upstream: `x-forwarded`
+    /// (X-Forwarded-For, -Proto, -Host), `forwarded` (RFC 7239), `both`,
+    /// or `none` (the received ones pass untouched).
+    #[arg(
+        long,
+        env = "WEBCACHE_FORWARDED",
+        value_enum,
+        default_value = "x-forwarded",
+        help_heading = "Edge"
+    )]
+    pub forwarded: ForwardedChoice,
+
+    /// A downstream proxy (address or CIDR range) whose forwarding fields
+    /// are kept and appended to; from other clients they are replaced.
+    /// Repeat the flag, or separate with commas in the environment
+    /// variable.
+    #[arg(
+        long = "trusted-proxy",
+        env = "WEBCACHE_TRUSTED_PROXIES",
+        value_name = "CIDR",
+        value_delimiter = ',',
+        help_heading = "Edge"
+    )]
+    pub trusted_proxies: Vec<IpNet>,
+
+    /// Serve clients over TLS with this certificate chain (PEM, leaf
+    /// first); needs --tls-key. HTTP/2 or HTTP/1.1 by ALPN. SIGHUP reloads
+    /// both files.
+    #[cfg(feature = "tls")]
+    #[arg(
+        long,
+        env = "WEBCACHE_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key",
+        help_heading = "Edge"
+    )]
+    pub tls_cert: Option<std::path::PathBuf>,
+
+    /// The private key (PEM) of --tls-cert.
+    #[cfg(feature = "tls")]
+    #[arg(
+        long,
+        env = "WEBCACHE_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert",
+        help_heading = "Edge"
+    )]
+    pub tls_key: Option<std::path::PathBuf>,
+
+    /// The CA certificates (PEM) an https:// upstream's certificate must
+    /// chain to; default: the system's roots.
+    #[cfg(feature = "tls")]
+    #[arg(
+        long,
+        env = "WEBCACHE_UPSTREAM_CA",
+        value_name = "FILE",
+        help_heading = "Forwarding"
+    )]
+    pub upstream_ca: Option<std::path::PathBuf>,
 
     // ---- cache ----------------------------------------------------------
     /// `gateway`: invent no validators, leave the client's preconditions to
@@ -457,6 +591,19 @@ pub enum HostChoice {
     Upstream,
 }
 
+/// `--forwarded`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ForwardedChoice {
+    /// Add none; the received fields pass untouched.
+    None,
+    /// X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host.
+    XForwarded,
+    /// Forwarded (RFC 7239).
+    Forwarded,
+    /// Both kinds.
+    Both,
+}
+
 /// `--role`.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum RoleChoice {
@@ -473,10 +620,20 @@ impl Args {
         Self::command().mut_args(|arg| arg.hide_env_values(true))
     }
 
-    /// Parses the process's arguments and environment, exiting with a
-    /// message on error or for `--help`.
+    /// Parses the process's arguments, environment and config file,
+    /// exiting with a message on error or for `--help`.
     pub fn from_env() -> Args {
-        let matches = Self::command_line().get_matches();
+        let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        let path = config_path(&argv).or_else(|| std::env::var_os("WEBCACHE_CONFIG"));
+        let mut command = Self::command_line();
+        if let Some(path) = path {
+            command =
+                with_config_file(command, std::path::Path::new(&path)).unwrap_or_else(|message| {
+                    eprintln!("webcache-proxy: {message}");
+                    std::process::exit(2)
+                });
+        }
+        let matches = command.get_matches_from(argv);
         Self::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
     }
 
@@ -485,10 +642,15 @@ impl Args {
         if self.store.eq_ignore_ascii_case("memory") {
             return Ok(StoreChoice::Memory);
         }
-        if self.store.starts_with("redis://")
-            || self.store.starts_with("rediss://")
-            || self.store.starts_with("redis+unix://")
-        {
+        if self.store.starts_with("rediss://") {
+            return Err(Error::Store(
+                "--store rediss:// (Redis over TLS) is not supported: this build's Redis client \
+                 has no TLS; use redis:// on a private network or through a TLS tunnel \
+                 (stunnel, spiped)"
+                    .to_owned(),
+            ));
+        }
+        if self.store.starts_with("redis://") || self.store.starts_with("redis+unix://") {
             #[cfg(feature = "redis")]
             return Ok(StoreChoice::Redis(self.store.clone()));
             #[cfg(not(feature = "redis"))]
@@ -515,6 +677,17 @@ impl Args {
             "unknown store {:?}: use `memory`, a redis:// URL or sqlite:PATH",
             self.store
         )))
+    }
+
+    /// The TLS settings of `--tls-cert` and `--tls-key`, when given.
+    #[cfg(feature = "tls")]
+    pub fn tls_config(&self) -> Result<Option<webcache_proxy::TlsConfig>, Error> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => {
+                webcache_proxy::TlsConfig::from_pem_files(cert, key).map(Some)
+            }
+            _ => Ok(None),
+        }
     }
 
     /// The proxy's settings.
@@ -550,7 +723,40 @@ impl Args {
         if let Some(d) = self.shutdown_timeout {
             b = b.shutdown_timeout(d.0);
         }
+        b = self.edge_settings(b);
+        #[cfg(feature = "tls")]
+        if let Some(path) = &self.upstream_ca {
+            b = b.upstream_ca_file(path);
+        }
         b.access_log(self.access_log).build()
+    }
+
+    fn edge_settings(&self, mut b: ProxyConfigBuilder) -> ProxyConfigBuilder {
+        if let Some(size) = self.max_request_line {
+            b = b.max_request_line(size.usize());
+        }
+        if let Some(size) = self.max_header_section {
+            b = b.max_header_section(size.usize());
+        }
+        if let Some(n) = self.max_connections {
+            b = b.max_connections(n);
+        }
+        if let Some(n) = self.max_upstream_requests {
+            b = b.max_upstream_requests(n);
+        }
+        if let Some(d) = self.queue_timeout {
+            b = b.queue_timeout(d.0);
+        }
+        if let Some(d) = self.client_idle_timeout {
+            b = b.client_idle_timeout(d.0);
+        }
+        b.forwarded(match self.forwarded {
+            ForwardedChoice::None => ForwardedHeaders::None,
+            ForwardedChoice::XForwarded => ForwardedHeaders::XForwarded,
+            ForwardedChoice::Forwarded => ForwardedHeaders::Forwarded,
+            ForwardedChoice::Both => ForwardedHeaders::Both,
+        })
+        .trusted_proxies(self.trusted_proxies.iter().copied())
     }
 
     /// The cache's configuration: the gateway defaults of webcache-core,
@@ -661,6 +867,76 @@ impl Args {
             ));
         }
         Ok(())
+    }
+}
+
+// ---- the config file -----------------------------------------------------
+//
+// The file is generic over the flags: its keys are the long names of the
+// command's arguments, found in the clap command itself, and its values
+// become those arguments' defaults, parsed by the same value parsers. So a
+// flag added to `Args` gets its file key (and, through its `env`
+// attribute, its environment variable) with nothing more to write here,
+// and clap's order gives the precedence: flag, environment, file, default.
+
+/// `--config FILE` or `--config=FILE` on the command line.
+fn config_path(argv: &[std::ffi::OsString]) -> Option<std::ffi::OsString> {
+    let mut args = argv.iter().skip(1);
+    while let Some(arg) = args.next() {
+        let text = arg.to_string_lossy();
+        if text == "--" {
+            return None;
+        }
+        if text == "--config" {
+            return args.next().cloned();
+        }
+        if let Some(path) = text.strip_prefix("--config=") {
+            return Some(path.into());
+        }
+    }
+    None
+}
+
+/// `command` with the settings of the TOML file at `path` as defaults.
+pub fn with_config_file(
+    command: clap::Command,
+    path: &std::path::Path,
+) -> Result<clap::Command, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the config file {}: {e}", path.display()))?;
+    with_config_text(command, &text).map_err(|e| format!("config file {}: {e}", path.display()))
+}
+
+/// `command` with the settings of a TOML text as defaults.
+fn with_config_text(mut command: clap::Command, text: &str) -> Result<clap::Command, String> {
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| e.to_string())?;
+    for (key, value) in table {
+        let id = command
+            .get_arguments()
+            .find(|arg| arg.get_long() == Some(key.as_str()))
+            .filter(|_| !matches!(key.as_str(), "config" | "help" | "version"))
+            .map(|arg| arg.get_id().clone())
+            .ok_or_else(|| format!("unknown key `{key}`"))?;
+        let values = toml_values(&key, value)?;
+        command = command.mut_arg(id, |arg| arg.required(false).default_values(values));
+    }
+    Ok(command)
+}
+
+/// A TOML value as the command-line values it stands for.
+fn toml_values(key: &str, value: toml::Value) -> Result<Vec<String>, String> {
+    let scalar = |value: toml::Value| match value {
+        toml::Value::String(s) => Ok(s),
+        toml::Value::Integer(n) => Ok(n.to_string()),
+        toml::Value::Float(x) => Ok(x.to_string()),
+        toml::Value::Boolean(b) => Ok(b.to_string()),
+        _ => Err(format!(
+            "`{key}` must be a string, a number, a boolean or a list of them"
+        )),
+    };
+    match value {
+        toml::Value::Array(items) => items.into_iter().map(scalar).collect(),
+        other => scalar(other).map(|one| vec![one]),
     }
 }
 
@@ -874,14 +1150,89 @@ mod tests {
         assert!(args.check_not_self(&args.proxy_config().unwrap()).is_ok());
     }
 
+    fn parse_with_file(file: &str, argv: &[&str]) -> Result<Args, String> {
+        let command = with_config_text(Args::command_line(), file)?;
+        let matches = command
+            .try_get_matches_from(argv)
+            .map_err(|e| e.to_string())?;
+        Args::from_arg_matches(&matches).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_config_file_sets_any_flag_and_flags_override_it() {
+        let file = r#"
+            upstream = "http://origin:3000"
+            memory-capacity = "64MiB"
+            exempt = ["/admin", "/login"]
+            access-log = true
+            shared = false
+            max-connections = 12
+            client-idle-timeout = 30
+            forwarded = "both"
+            trusted-proxy = ["10.0.0.0/8"]
+        "#;
+        let args = parse_with_file(file, &["p"]).unwrap();
+        assert_eq!(args.upstream, "http://origin:3000");
+        assert_eq!(args.memory_capacity.bytes(), 64 << 20);
+        assert!(args.access_log);
+        let proxy = args.proxy_config().unwrap();
+        assert_eq!(proxy.max_connections(), 12);
+        assert_eq!(proxy.client_idle_timeout(), Duration::from_secs(30));
+        assert_eq!(proxy.forwarded(), ForwardedHeaders::Both);
+        assert_eq!(proxy.trusted_proxies().len(), 1);
+        let cache = args.cache_config().unwrap();
+        assert!(cache.is_exempt("/login") && !cache.is_shared());
+        // A flag wins over the file.
+        let args = parse_with_file(file, &["p", "--memory-capacity", "1MiB", "-u", "http://o"]);
+        let args = args.unwrap();
+        assert_eq!(args.memory_capacity.bytes(), 1 << 20);
+        assert_eq!(args.upstream, "http://o");
+        // Defaults stay for what the file does not set.
+        assert_eq!(args.sqlite_max_size.bytes(), 1 << 30);
+    }
+
+    #[test]
+    fn a_config_file_with_an_unknown_or_bad_key_is_an_error_naming_it() {
+        let error = parse_with_file("upstreams = \"http://o\"", &["p"]).unwrap_err();
+        assert!(error.contains("`upstreams`"), "{error}");
+        let error = parse_with_file("config = \"x.toml\"", &["p"]).unwrap_err();
+        assert!(error.contains("`config`"), "{error}");
+        let error = parse_with_file("[cache]\nshared = true", &["p"]).unwrap_err();
+        assert!(error.contains("`cache`"), "{error}");
+        let error = parse_with_file(
+            "upstream = \"http://o\"\nmax-connections = \"many\"",
+            &["p"],
+        );
+        assert!(error.is_err());
+        assert!(parse_with_file("not toml", &["p"]).is_err());
+    }
+
+    #[test]
+    fn the_config_path_is_found_on_the_command_line() {
+        let argv = |a: &[&str]| {
+            a.iter()
+                .map(|s| s.into())
+                .collect::<Vec<std::ffi::OsString>>()
+        };
+        assert_eq!(
+            config_path(&argv(&["p", "--config", "a.toml"])),
+            Some("a.toml".into())
+        );
+        assert_eq!(
+            config_path(&argv(&["p", "-u", "x", "--config=b.toml"])),
+            Some("b.toml".into())
+        );
+        assert_eq!(config_path(&argv(&["p", "-u", "x"])), None);
+    }
+
     #[test]
     fn bad_values_are_reported() {
-        let args = Args::try_parse_from(["p", "-u", "https://origin"]).unwrap();
+        let args = Args::try_parse_from(["p", "-u", "ftp://origin"]).unwrap();
         assert!(args.proxy_config().is_err());
         let args =
             Args::try_parse_from(["p", "-u", "http://o", "--heuristic-fraction", "2"]).unwrap();
         assert!(args.cache_config().is_err());
-        for store in ["memcached://x", "sqlite:", "sqlite://"] {
+        for store in ["memcached://x", "sqlite:", "sqlite://", "rediss://r:6380"] {
             let args = Args::try_parse_from(["p", "-u", "http://o", "--store", store]).unwrap();
             assert!(args.store_choice().is_err(), "{store}");
         }

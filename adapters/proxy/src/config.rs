@@ -23,33 +23,40 @@ use crate::error::Error;
 pub use crate::forwarded::{ForwardedHeaders, IpNet};
 use crate::validate::HeadLimits;
 
-/// The origin server the proxy forwards to: `http://host[:port][/base]`.
+/// The origin server the proxy forwards to: `http://host[:port][/base]`
+/// (or `https://`, with the `tls` feature).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UpstreamUrl {
+    https: bool,
     authority: Authority,
     base_path: String,
     host_value: HeaderValue,
 }
 
 impl UpstreamUrl {
-    /// Parses `http://host[:port][/base-path]`. `https` is not supported
-    /// (the proxy speaks cleartext HTTP/1.1 to its upstream); a query,
-    /// fragment or user information is refused.
+    /// Parses `http://host[:port][/base-path]`, or `https://...` with the
+    /// `tls` feature (HTTP/1.1 over TLS, the server's name checked against
+    /// the system's roots or the CA file of
+    /// [`upstream_ca_file`](ProxyConfigBuilder::upstream_ca_file)); a
+    /// query, fragment or user information is refused.
     pub fn parse(url: &str) -> Result<UpstreamUrl, Error> {
         let fail = |reason| Error::Upstream {
             url: url.to_owned(),
             reason,
         };
         let uri: Uri = url.parse().map_err(|_| fail("not a URL"))?;
-        match uri.scheme() {
-            Some(s) if *s == Scheme::HTTP => {}
+        let https = match uri.scheme() {
+            Some(s) if *s == Scheme::HTTP => false,
+            #[cfg(feature = "tls")]
+            Some(s) if *s == Scheme::HTTPS => true,
+            #[cfg(not(feature = "tls"))]
             Some(s) if *s == Scheme::HTTPS => {
                 return Err(fail(
-                    "https upstreams are not supported; put a TLS client in between",
+                    "https upstreams need the `tls` feature, which this build lacks",
                 ));
             }
-            _ => return Err(fail("the scheme must be http")),
-        }
+            _ => return Err(fail("the scheme must be http or https")),
+        };
         let authority = uri.authority().ok_or_else(|| fail("no host"))?.clone();
         if authority.as_str().contains('@') {
             return Err(fail("user information is not supported"));
@@ -64,10 +71,16 @@ impl UpstreamUrl {
         let host_value = HeaderValue::from_str(authority.as_str())
             .map_err(|_| fail("the host is not a valid Host value"))?;
         Ok(UpstreamUrl {
+            https,
             authority,
             base_path,
             host_value,
         })
+    }
+
+    /// Whether the upstream is spoken to over TLS.
+    pub fn is_https(&self) -> bool {
+        self.https
     }
 
     /// `host[:port]`.
@@ -88,7 +101,8 @@ impl UpstreamUrl {
             .strip_prefix('[')
             .and_then(|h| h.strip_suffix(']'))
             .unwrap_or(host);
-        (host, self.authority.port_u16().unwrap_or(80))
+        let default = if self.https { 443 } else { 80 };
+        (host, self.authority.port_u16().unwrap_or(default))
     }
 
     /// The Host field value naming the upstream.
@@ -108,7 +122,11 @@ impl UpstreamUrl {
             format!("{}{}", self.base_path, target)
         };
         Uri::builder()
-            .scheme(Scheme::HTTP)
+            .scheme(if self.https {
+                Scheme::HTTPS
+            } else {
+                Scheme::HTTP
+            })
             .authority(self.authority.clone())
             .path_and_query(path)
             .build()
@@ -146,6 +164,10 @@ pub struct ProxyConfig {
     pub(crate) limits: Limits,
     pub(crate) forwarded: ForwardedHeaders,
     pub(crate) trusted_proxies: Vec<IpNet>,
+    /// The TLS client settings, for an `https://` upstream (with no roots
+    /// for an `http://` one, never used).
+    #[cfg(feature = "tls")]
+    pub(crate) upstream_tls: std::sync::Arc<rustls::ClientConfig>,
 }
 
 /// The proxy's limits on clients and on the upstream.
@@ -193,6 +215,8 @@ impl ProxyConfig {
             limits: Limits::default(),
             forwarded: ForwardedHeaders::XForwarded,
             trusted_proxies: Vec::new(),
+            #[cfg(feature = "tls")]
+            upstream_ca_file: None,
         }
     }
 
@@ -296,6 +320,8 @@ pub struct ProxyConfigBuilder {
     limits: Limits,
     forwarded: ForwardedHeaders,
     trusted_proxies: Vec<IpNet>,
+    #[cfg(feature = "tls")]
+    upstream_ca_file: Option<std::path::PathBuf>,
 }
 
 impl ProxyConfigBuilder {
@@ -441,6 +467,14 @@ impl ProxyConfigBuilder {
         self
     }
 
+    /// The CA certificates (PEM) an `https://` upstream's certificate must
+    /// chain to, instead of the system's roots.
+    #[cfg(feature = "tls")]
+    pub fn upstream_ca_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.upstream_ca_file = Some(path.into());
+        self
+    }
+
     /// Checks the values and returns the configuration.
     pub fn build(self) -> Result<ProxyConfig, Error> {
         let upstream = UpstreamUrl::parse(&self.upstream)?;
@@ -473,7 +507,15 @@ impl ProxyConfigBuilder {
                 "request head limits must be at least 16 bytes",
             ));
         }
+        #[cfg(feature = "tls")]
+        let upstream_tls = if upstream.is_https() {
+            crate::tls::upstream_client_config(self.upstream_ca_file.as_deref())?
+        } else {
+            crate::tls::unused_client_config()?
+        };
         Ok(ProxyConfig {
+            #[cfg(feature = "tls")]
+            upstream_tls,
             upstream,
             host_header: self.host_header,
             connect_timeout: self.connect_timeout,
@@ -507,8 +549,11 @@ mod tests {
         assert_eq!(u.base_path(), "/app");
         assert_eq!(u.join(Some(&pq)).unwrap(), "http://origin/app/a?b=1");
         assert_eq!(u.host_value(), "origin");
+        #[cfg(not(feature = "tls"))]
+        assert!(UpstreamUrl::parse("https://origin").is_err());
+        #[cfg(feature = "tls")]
+        assert!(UpstreamUrl::parse("https://origin").unwrap().is_https());
         for bad in [
-            "https://origin",
             "origin:80",
             "ftp://origin",
             "http://u:p@origin",

@@ -26,6 +26,9 @@ pub enum Error {
     /// The store could not be set up.
     #[error("{0}")]
     Store(String),
+    /// A certificate, key or CA file could not be used.
+    #[error("TLS: {0}")]
+    Tls(String),
     /// Binding or accepting on the listening socket failed.
     #[error("cannot listen: {0}")]
     Listen(#[source] std::io::Error),

@@ -158,15 +158,15 @@ fn encode(status: StatusCode, headers: &HeaderMap) -> Bytes {
 /// A client connection's socket, with the interim responses of its
 /// [`Relay`] written between hyper's messages.
 #[derive(Debug)]
-pub(crate) struct ConnIo {
-    stream: TcpStream,
+pub(crate) struct ConnIo<T = TcpStream> {
+    stream: T,
     relay: Option<Arc<Relay>>,
     /// The connection task's waker, as last given to the relay.
     waker: Option<Waker>,
 }
 
-impl ConnIo {
-    pub(crate) fn new(stream: TcpStream, relay: Option<Arc<Relay>>) -> Self {
+impl<T: AsyncWrite + Unpin> ConnIo<T> {
+    pub(crate) fn new(stream: T, relay: Option<Arc<Relay>>) -> Self {
         ConnIo {
             stream,
             relay,
@@ -228,7 +228,7 @@ impl ConnIo {
     }
 }
 
-impl AsyncRead for ConnIo {
+impl<T: AsyncRead + AsyncWrite + Unpin> AsyncRead for ConnIo<T> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -240,7 +240,7 @@ impl AsyncRead for ConnIo {
     }
 }
 
-impl AsyncWrite for ConnIo {
+impl<T: AsyncWrite + Unpin> AsyncWrite for ConnIo<T> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,

@@ -73,6 +73,8 @@ mod interim;
 mod proxy;
 mod server;
 mod service;
+#[cfg(feature = "tls")]
+mod tls;
 mod upstream;
 mod validate;
 
@@ -85,4 +87,6 @@ pub use forwarded::{ForwardedHeaders, IpNet};
 pub use proxy::Proxy;
 pub use server::{Server, shutdown_signal};
 pub use service::{ProxyService, ResponseFuture};
+#[cfg(feature = "tls")]
+pub use tls::TlsConfig;
 pub use upstream::HttpUpstream;

@@ -99,6 +99,30 @@ async fn open_sqlite(
     }
 }
 
+/// Reads the certificate and key again on each SIGHUP; a failed reload
+/// is logged and the old certificate kept.
+#[cfg(feature = "tls")]
+fn reload_on_sighup(tls: webcache_proxy::TlsConfig) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+            tracing::warn!(target: "webcache::proxy", "cannot listen for SIGHUP: no certificate reload");
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            match tls.reload() {
+                Ok(()) => tracing::info!(target: "webcache::proxy", "TLS certificate reloaded"),
+                Err(error) => {
+                    tracing::error!(target: "webcache::proxy", %error, "TLS certificate not reloaded; the old one stays")
+                }
+            }
+        }
+    });
+    #[cfg(not(unix))]
+    drop(tls);
+}
+
 async fn serve<S: Store>(
     args: &Args,
     cache: Cache<S>,
@@ -110,6 +134,14 @@ async fn serve<S: Store>(
     let proxy = Proxy::new(cache, config);
     let admin = operator::start(args, &proxy, metrics, gauges).await?;
     let server = Server::bind(args.listen, proxy).await?;
+    #[cfg(feature = "tls")]
+    let server = match args.tls_config()? {
+        Some(tls) => {
+            reload_on_sighup(tls.clone());
+            server.with_tls(tls)
+        }
+        None => server,
+    };
     tracing::info!(
         target: "webcache::proxy",
         listen = %server.local_addr()?,

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::time::Instant;
@@ -35,6 +35,8 @@ use crate::service::ProxyService;
 pub struct Server<S, M = Mixins> {
     listener: TcpListener,
     proxy: Proxy<S, M>,
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::TlsConfig>,
 }
 
 impl<S, M> std::fmt::Debug for Server<S, M> {
@@ -50,12 +52,26 @@ impl<S: Store, M: Policy> Server<S, M> {
     /// [`local_addr`](Server::local_addr)).
     pub async fn bind(addr: SocketAddr, proxy: Proxy<S, M>) -> Result<Self, Error> {
         let listener = TcpListener::bind(addr).await.map_err(Error::Listen)?;
-        Ok(Server { listener, proxy })
+        Ok(Self::from_listener(listener, proxy))
     }
 
     /// Serves on a listener bound elsewhere.
     pub fn from_listener(listener: TcpListener, proxy: Proxy<S, M>) -> Self {
-        Server { listener, proxy }
+        Server {
+            listener,
+            proxy,
+            #[cfg(feature = "tls")]
+            tls: None,
+        }
+    }
+
+    /// Serves every connection over TLS with `tls` (HTTP/2 or HTTP/1.1 by
+    /// ALPN); [`TlsConfig::reload`](crate::TlsConfig::reload) replaces its
+    /// certificate for the connections that follow.
+    #[cfg(feature = "tls")]
+    pub fn with_tls(mut self, tls: crate::tls::TlsConfig) -> Self {
+        self.tls = Some(tls);
+        self
     }
 
     /// The address the server listens on.
@@ -70,12 +86,14 @@ impl<S: Store, M: Policy> Server<S, M> {
     /// together are bounded by
     /// [`ProxyConfig::shutdown_timeout`](crate::ProxyConfig::shutdown_timeout).
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), Error> {
-        let Server { listener, proxy } = self;
-        let config = proxy.config().clone();
+        let config = self.proxy.config().clone();
+        let listener = self.listener;
         let shared = Arc::new(Shared {
             builder: connection_builder(&config),
+            #[cfg(feature = "tls")]
+            tls: self.tls,
             slots: Arc::new(Semaphore::new(config.max_connections())),
-            proxy,
+            proxy: self.proxy,
         });
         let (stop, stopping) = watch::channel(false);
         // Every connection task holds a sender: `recv` returns `None` once
@@ -150,6 +168,8 @@ fn connection_builder(config: &ProxyConfig) -> auto::Builder<TokioExecutor> {
 /// What every connection task shares.
 struct Shared<S, M> {
     builder: auto::Builder<TokioExecutor>,
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::TlsConfig>,
     /// One permit per client connection served.
     slots: Arc<Semaphore>,
     proxy: Proxy<S, M>,
@@ -172,12 +192,32 @@ impl<S: Store, M: Policy> Connection<S, M> {
         let Ok(Ok(_slot)) = slot else {
             return refuse(stream).await;
         };
+        #[cfg(feature = "tls")]
+        if let Some(tls) = self.shared.tls.clone() {
+            let handshake = tls.acceptor().accept(stream);
+            match tokio::time::timeout(config.header_read_timeout(), handshake).await {
+                Ok(Ok(stream)) => return self.serve(stream, peer, true).await,
+                Ok(Err(error)) => {
+                    tracing::debug!(target: "webcache::proxy", %peer, %error, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => return,
+            }
+        }
+        self.serve(stream, peer, false).await;
+    }
+
+    async fn serve<T>(mut self, stream: T, peer: SocketAddr, https: bool)
+    where
+        T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let config = self.shared.proxy.config();
         let relay = config.relay_interim().then(|| Arc::new(Relay::default()));
         let activity = Arc::new(Activity::new());
         let io = TokioIo::new(ConnIo::new(stream, relay.clone()));
         let peer_info = Peer {
             ip: peer.ip(),
-            https: false,
+            https,
         };
         let service = ProxyService::new(
             self.shared.proxy.clone(),

@@ -20,8 +20,15 @@ use crate::health::UpstreamHealth;
 use crate::interim::Relay;
 
 /// The connection pool and settings shared by every request.
+/// The connector: TCP, and TLS for an `https://` upstream with the `tls`
+/// feature.
+#[cfg(feature = "tls")]
+type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+#[cfg(not(feature = "tls"))]
+type Connector = HttpConnector;
+
 pub(crate) struct UpstreamClient {
-    client: Client<HttpConnector, RequestBody>,
+    client: Client<Connector, RequestBody>,
     config: ProxyConfig,
     pub(crate) health: UpstreamHealth,
     latency: Latency,
@@ -70,7 +77,8 @@ impl UpstreamClient {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(config.connect_timeout()));
-        connector.enforce_http(true);
+        connector.enforce_http(!cfg!(feature = "tls"));
+        let connector = wrap_connector(connector, &config);
         // A request is sent again only when hyper gives it back unsent
         // (a pooled connection found closed before any byte of it was
         // written): the upstream never sees a request twice.
@@ -89,6 +97,20 @@ impl UpstreamClient {
             config,
         }
     }
+}
+
+#[cfg(feature = "tls")]
+fn wrap_connector(http: HttpConnector, config: &ProxyConfig) -> Connector {
+    hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config((*config.upstream_tls).clone())
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http)
+}
+
+#[cfg(not(feature = "tls"))]
+fn wrap_connector(http: HttpConnector, _config: &ProxyConfig) -> Connector {
+    http
 }
 
 /// Where a request's interim responses go.

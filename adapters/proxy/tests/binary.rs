@@ -109,15 +109,155 @@ async fn the_binary_serves_from_the_environment_and_stops_gracefully_on_sigterm(
 #[tokio::test]
 async fn the_binary_refuses_a_bad_configuration() {
     let output = Command::new(env!("CARGO_BIN_EXE_webcache-proxy"))
-        .env("WEBCACHE_UPSTREAM", "https://origin.example")
+        .env("WEBCACHE_UPSTREAM", "ftp://origin.example")
+        .output()
+        .expect("the binary runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("the scheme must be http"), "{stderr}");
+}
+
+#[test]
+fn the_binary_refuses_rediss_with_a_reason() {
+    let output = Command::new(env!("CARGO_BIN_EXE_webcache-proxy"))
+        .env("WEBCACHE_UPSTREAM", "http://127.0.0.1:1")
+        .env("WEBCACHE_STORE", "rediss://redis.example:6380")
         .output()
         .expect("the binary runs");
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("https upstreams are not supported"),
+        stderr.contains("rediss:// (Redis over TLS) is not supported"),
         "{stderr}"
     );
+}
+
+/// A config file in a directory of its own.
+struct ConfigFile(std::path::PathBuf);
+
+impl ConfigFile {
+    fn new(name: &str, text: &str) -> ConfigFile {
+        let path =
+            std::env::temp_dir().join(format!("webcache-{name}-{}.toml", std::process::id()));
+        std::fs::write(&path, text).expect("the config file is written");
+        ConfigFile(path)
+    }
+}
+
+impl Drop for ConfigFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[tokio::test]
+async fn the_config_file_is_read_and_the_environment_and_flags_win_over_it() {
+    let origin = cacheable_origin().await;
+    let file = ConfigFile::new(
+        "config",
+        &format!(
+            "upstream = \"{}\"\nvia-name = \"from-file\"\ncache-status = \"filecache\"\n",
+            origin.url()
+        ),
+    );
+    let (_child, addr) = start_binary(&[
+        ("WEBCACHE_CONFIG", file.0.display().to_string()),
+        ("WEBCACHE_VIA_NAME", "from-env".to_owned()),
+    ])
+    .await;
+    let got = Client::new(addr).get("/c").await;
+    assert_eq!(got.status, StatusCode::OK);
+    assert!(
+        got.all("via").contains(&"1.1 from-env".to_owned()),
+        "{:?}",
+        got.all("via")
+    );
+    assert!(
+        got.cache_status().starts_with("filecache;"),
+        "{}",
+        got.cache_status()
+    );
+    // A flag wins over both.
+    let output = Command::new(env!("CARGO_BIN_EXE_webcache-proxy"))
+        .args([
+            "--config",
+            &file.0.display().to_string(),
+            "--upstream",
+            "ftp://x",
+        ])
+        .output()
+        .expect("the binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("ftp://x"), "{stderr}");
+}
+
+#[test]
+fn an_unknown_key_in_the_config_file_is_an_error_naming_it() {
+    let file = ConfigFile::new(
+        "unknown",
+        "upstream = \"http://o\"\nmemory-capacty = \"1MiB\"\n",
+    );
+    let output = Command::new(env!("CARGO_BIN_EXE_webcache-proxy"))
+        .args(["--config", &file.0.display().to_string()])
+        .output()
+        .expect("the binary runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("unknown key `memory-capacty`"), "{stderr}");
+}
+
+#[test]
+fn the_help_states_the_precedence_of_flags_environment_and_file() {
+    let output = Command::new(env!("CARGO_BIN_EXE_webcache-proxy"))
+        .arg("--help")
+        .output()
+        .expect("the binary runs");
+    let help = String::from_utf8_lossy(&output.stdout);
+    for needle in [
+        "--config <FILE>",
+        "WEBCACHE_CONFIG",
+        "A flag wins over its environment variable",
+    ] {
+        assert!(help.contains(needle), "{needle} in {help}");
+    }
+}
+
+#[cfg(feature = "tls")]
+#[tokio::test]
+async fn the_binary_serves_tls_and_reloads_its_certificate_on_sighup() {
+    use support::tls::{TempDir, tls_connect, write_cert};
+    let dir = TempDir::new("sighup");
+    let old = write_cert(&dir.0);
+    let origin = cacheable_origin().await;
+    let (child, addr) = start_binary(&[
+        ("WEBCACHE_UPSTREAM", origin.url()),
+        (
+            "WEBCACHE_TLS_CERT",
+            dir.0.join("cert.pem").display().to_string(),
+        ),
+        (
+            "WEBCACHE_TLS_KEY",
+            dir.0.join("key.pem").display().to_string(),
+        ),
+    ])
+    .await;
+    assert!(tls_connect(addr, &old, &[]).await.is_ok());
+    let new = write_cert(&dir.0);
+    assert!(
+        tls_connect(addr, &new, &[]).await.is_err(),
+        "not reloaded yet"
+    );
+    let status = Command::new("sh")
+        .args(["-c", &format!("kill -HUP {}", child.0.id())])
+        .status()
+        .expect("sh runs");
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tls_connect(addr, &new, &[]).await.is_err() {
+        assert!(Instant::now() < deadline, "the new certificate within 10 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(tls_connect(addr, &old, &[]).await.is_err());
 }
 
 /// Starts `redis-server` on a free port, if it is installed.

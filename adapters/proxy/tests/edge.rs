@@ -412,3 +412,39 @@ async fn forwarding_fields_can_be_turned_off() {
     assert!(!seen.contains_key("x-forwarded-for"));
     assert!(!seen.contains_key("forwarded"));
 }
+
+// ---- HTTP/2 -----------------------------------------------------------
+
+#[tokio::test]
+async fn rfc9113_3_3_http2_prior_knowledge_gets_the_same_caching() {
+    use http_body_util::{BodyExt, Empty};
+    let origin = origin().await;
+    let p = proxy_for(&origin).await;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .http2_only(true)
+        .build_http::<Empty<bytes::Bytes>>();
+    let uri: http::Uri = format!("http://{}/h2", p.addr).parse().unwrap();
+    let mut statuses = Vec::new();
+    for _ in 0..2 {
+        let response = client.get(uri.clone()).await.unwrap();
+        assert_eq!(response.version(), http::Version::HTTP_2);
+        statuses.push(
+            response.headers()["cache-status"]
+                .to_str()
+                .unwrap()
+                .to_owned(),
+        );
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(body, "ok");
+        p.settle().await;
+    }
+    assert!(statuses[0].contains("fwd=uri-miss"), "{statuses:?}");
+    assert!(statuses[1].contains("; hit"), "{statuses:?}");
+    assert_eq!(origin.count(), 1);
+    let seen = origin.last();
+    assert_eq!(seen.headers["via"], "2 webcache");
+    assert_eq!(seen.headers["host"], p.addr.to_string().as_str());
+    // An HTTP/1.1 request for the same URL is a hit on the same entry.
+    let hit = p.client.get("/h2").await;
+    assert!(hit.is_hit(), "{}", hit.cache_status());
+}

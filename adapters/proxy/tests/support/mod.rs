@@ -2,6 +2,9 @@
 //! and a client.
 #![allow(dead_code)]
 
+#[cfg(feature = "tls")]
+pub mod tls;
+
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
