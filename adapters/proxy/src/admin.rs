@@ -33,7 +33,8 @@ pub type BeforeScrape = Arc<dyn Fn() + Send + Sync>;
 /// Serves the admin endpoints of a [`Proxy`] on a listener of its own:
 ///
 /// - `GET /metrics`: the metrics of the installed Prometheus recorder in
-///   the text exposition format (404 when none was given);
+///   the text exposition format (404 when none was given), with the gauge
+///   `webcache_runtime_alive_tasks` (tokio tasks alive) set as it is read;
 /// - `GET /healthz`: 200 while the process serves at all;
 /// - `GET /readyz`: 200 when [`Proxy::ready`] says so, otherwise 503 with
 ///   the reason in plain text.
@@ -165,12 +166,24 @@ impl<S: Store, M: Policy> State<S, M> {
         if let Some(hook) = &self.before_scrape {
             hook();
         }
+        record_runtime();
         handle.run_upkeep();
         let mut response = text(StatusCode::OK, handle.render());
         response
             .headers_mut()
             .insert(CONTENT_TYPE, HeaderValue::from_static(PROMETHEUS_TEXT));
         response
+    }
+}
+
+/// The gauge `webcache_runtime_alive_tasks`: the tokio tasks alive in the
+/// runtime serving the scrape (the proxy's own, in the binary), read at
+/// each scrape, so that a leak of tasks shows as a rising curve.
+const ALIVE_TASKS: &str = "webcache_runtime_alive_tasks";
+
+fn record_runtime() {
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        metrics::gauge!(ALIVE_TASKS).set(runtime.metrics().num_alive_tasks() as f64);
     }
 }
 

@@ -180,6 +180,11 @@ async fn the_binary_exposes_prometheus_metrics_and_logs_each_request_as_json() {
     );
     let entries = metric_line(&text, "webcache_store_entries{backend=\"memory\"}");
     assert!(entries.is_some(), "{text}");
+    // At least the task serving the proxy's listener is alive.
+    let tasks = metric_line(&text, "webcache_runtime_alive_tasks ")
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.parse::<f64>().ok());
+    assert!(tasks.is_some_and(|n| n >= 1.0), "{text}");
     // One request went upstream: its time to the response head.
     let upstream = metric_line(
         &text,
