@@ -343,3 +343,8 @@ mod tests {
         assert_eq!(got.as_ptr(), value.as_ptr(), "no copy on a hit");
     }
 }
+
+/// The crate's README, whose code blocks are compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme {}

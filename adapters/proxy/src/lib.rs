@@ -83,3 +83,8 @@ pub use proxy::Proxy;
 pub use server::{Server, shutdown_signal};
 pub use service::{ProxyService, ResponseFuture};
 pub use upstream::HttpUpstream;
+
+/// The crate's README, whose code blocks are compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme {}
