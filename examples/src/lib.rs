@@ -98,3 +98,5 @@ async fn css() -> ([(&'static str, &'static str); 1], &'static str) {
         "body { font-family: sans-serif }\n",
     )
 }
+
+pub mod mixins;

@@ -77,6 +77,15 @@ impl Default for Config {
 
 impl Config {
     /// A builder starting from the defaults listed on each of its methods.
+    ///
+    /// ```
+    /// use webcache_core::{Config, Role};
+    /// let config = Config::builder().build()?;
+    /// assert!(config.is_shared());
+    /// assert_eq!(config.role(), Role::Application);
+    /// assert_eq!(config.cache_status(), Some("webcache"));
+    /// # Ok::<(), webcache_core::Error>(())
+    /// ```
     pub fn builder() -> ConfigBuilder {
         ConfigBuilder::default()
     }
@@ -84,6 +93,14 @@ impl Config {
     /// A builder with the defaults for a caching reverse proxy: shared,
     /// [`Role::Gateway`], obeying `CDN-Cache-Control` (RFC 9213) and, after
     /// it, `Surrogate-Control` (Edge Architecture 1.0).
+    ///
+    /// ```
+    /// use webcache_core::{Config, Role};
+    /// let config = Config::gateway_builder().build()?;
+    /// assert_eq!(config.role(), Role::Gateway);
+    /// assert_eq!(config.targeted_fields(), ["cdn-cache-control", "surrogate-control"]);
+    /// # Ok::<(), webcache_core::Error>(())
+    /// ```
     pub fn gateway_builder() -> ConfigBuilder {
         ConfigBuilder::default()
             .role(Role::Gateway)
@@ -231,18 +248,41 @@ impl Default for ConfigBuilder {
 impl ConfigBuilder {
     /// Shared cache (`true`, the default: a cache in front of an
     /// application serves many users) or private cache (`false`).
+    ///
+    /// ```
+    /// use webcache_core::Config;
+    /// let config = Config::builder().shared(false).build()?;
+    /// assert!(!config.is_shared());
+    /// # Ok::<(), webcache_core::Error>(())
+    /// ```
     pub fn shared(mut self, shared: bool) -> Self {
         self.config.shared = shared;
         self
     }
 
     /// The cache's [`Role`]; default [`Role::Application`].
+    ///
+    /// ```
+    /// use webcache_core::Config;
+    /// use webcache_core::Role;
+    /// let config = Config::builder().role(Role::Gateway).build()?;
+    /// assert_eq!(config.role(), Role::Gateway);
+    /// # Ok::<(), webcache_core::Error>(())
+    /// ```
     pub fn role(mut self, role: Role) -> Self {
         self.config.role = role;
         self
     }
 
     /// URL path prefixes that are never looked up nor stored; default none.
+    ///
+    /// ```
+    /// use webcache_core::Config;
+    /// let config = Config::builder().resource_exemptions(["/static/", "/admin/"]).build()?;
+    /// assert!(config.is_exempt("/admin/users"));
+    /// assert!(!config.is_exempt("/products"));
+    /// # Ok::<(), webcache_core::Error>(())
+    /// ```
     pub fn resource_exemptions<I, T>(mut self, prefixes: I) -> Self
     where
         I: IntoIterator<Item = T>,
@@ -254,6 +294,13 @@ impl ConfigBuilder {
 
     /// A salt mixed into every key: changing it invalidates the whole
     /// cache. Default empty.
+    ///
+    /// ```
+    /// use webcache_core::Config;
+    /// let config = Config::builder().master_salt("release-42").build()?;
+    /// assert_eq!(config.master_salt(), b"release-42");
+    /// # Ok::<(), webcache_core::Error>(())
+    /// ```
     pub fn master_salt(mut self, salt: impl AsRef<[u8]>) -> Self {
         self.config.master_salt = salt.as_ref().to_vec();
         self
@@ -266,6 +313,13 @@ impl ConfigBuilder {
     /// compliant** with RFC 9111 §5.2.1 (which lets a cache ignore them but
     /// not `no-store`), and is there for sites where clients must not be able
     /// to bypass the cache.
+    ///
+    /// ```
+    /// use webcache_core::Config;
+    /// let config = Config::builder().request_controls_cache(false).build()?;
+    /// assert!(!config.request_controls_cache());
+    /// # Ok::<(), webcache_core::Error>(())
+    /// ```
     pub fn request_controls_cache(mut self, honour: bool) -> Self {
         self.config.request_controls_cache = honour;
         self
@@ -273,6 +327,13 @@ impl ConfigBuilder {
 
     /// The largest response body stored; larger ones stream through and are
     /// not stored. Default 8 MiB.
+    ///
+    /// ```
+    /// use webcache_core::Config;
+    /// let config = Config::builder().max_body_size(1 << 20).build()?; // 1 MiB
+    /// assert_eq!(config.max_body_size(), 1 << 20);
+    /// # Ok::<(), webcache_core::Error>(())
+    /// ```
     pub fn max_body_size(mut self, bytes: usize) -> Self {
         self.config.max_body_size = bytes;
         self
@@ -280,6 +341,13 @@ impl ConfigBuilder {
 
     /// The largest response header section stored, and the largest total of
     /// request header values a response may vary on. Default 64 KiB.
+    ///
+    /// ```
+    /// use webcache_core::Config;
+    /// let config = Config::builder().max_header_bytes(16 << 10).build()?;
+    /// assert_eq!(config.max_header_bytes(), 16 << 10);
+    /// # Ok::<(), webcache_core::Error>(())
+    /// ```
     pub fn max_header_bytes(mut self, bytes: usize) -> Self {
         self.config.max_header_bytes = bytes;
         self
@@ -287,12 +355,28 @@ impl ConfigBuilder {
 
     /// The fraction of the interval since Last-Modified used as heuristic
     /// freshness (RFC 9111 §4.2.2); default 0.1, must be within 0..=1.
+    ///
+    /// ```
+    /// use webcache_core::Config;
+    /// let config = Config::builder().heuristic_fraction(0.05).build()?;
+    /// assert_eq!(config.heuristic_fraction(), 0.05);
+    /// assert!(Config::builder().heuristic_fraction(1.5).build().is_err());
+    /// # Ok::<(), webcache_core::Error>(())
+    /// ```
     pub fn heuristic_fraction(mut self, fraction: f64) -> Self {
         self.config.heuristic_fraction = fraction;
         self
     }
 
     /// The cap on heuristic freshness; default 24 hours.
+    ///
+    /// ```
+    /// use webcache_core::Config;
+    /// use std::time::Duration;
+    /// let config = Config::builder().heuristic_max(Duration::from_secs(3600)).build()?;
+    /// assert_eq!(config.heuristic_max(), Duration::from_secs(3600));
+    /// # Ok::<(), webcache_core::Error>(())
+    /// ```
     pub fn heuristic_max(mut self, max: Duration) -> Self {
         self.config.heuristic_max = max;
         self
@@ -302,6 +386,14 @@ impl ConfigBuilder {
     /// less than `threshold` of freshness left, serve it and refresh it in
     /// the background, at most one refresh per resource at a time. Default
     /// off.
+    ///
+    /// ```
+    /// use webcache_core::Config;
+    /// use std::time::Duration;
+    /// let config = Config::builder().refresh_ahead(Duration::from_secs(5)).build()?;
+    /// assert_eq!(config.refresh_ahead(), Some(Duration::from_secs(5)));
+    /// # Ok::<(), webcache_core::Error>(())
+    /// ```
     pub fn refresh_ahead(mut self, threshold: Duration) -> Self {
         self.config.refresh_ahead = Some(threshold);
         self
@@ -309,6 +401,14 @@ impl ConfigBuilder {
 
     /// Add a Cache-Status field (RFC 9211) naming this cache `name`; `None`
     /// turns it off. Default `Some("webcache")`. The name must be a token.
+    ///
+    /// ```
+    /// use webcache_core::Config;
+    /// let config = Config::builder().cache_status(Some("edge-1")).build()?;
+    /// assert_eq!(config.cache_status(), Some("edge-1"));
+    /// assert_eq!(Config::builder().cache_status(None).build()?.cache_status(), None);
+    /// # Ok::<(), webcache_core::Error>(())
+    /// ```
     pub fn cache_status(mut self, name: Option<&str>) -> Self {
         self.config.cache_status = name.map(str::to_owned);
         self
@@ -316,6 +416,13 @@ impl ConfigBuilder {
 
     /// Include the `key` parameter (the effective request URI) in
     /// Cache-Status; default off.
+    ///
+    /// ```
+    /// use webcache_core::Config;
+    /// let config = Config::builder().cache_status_key(true).build()?;
+    /// assert!(config.cache_status_key());
+    /// # Ok::<(), webcache_core::Error>(())
+    /// ```
     pub fn cache_status_key(mut self, include: bool) -> Self {
         self.config.cache_status_key = include;
         self
@@ -326,6 +433,13 @@ impl ConfigBuilder {
     /// stored, the one documented deviation (RFC 9111 §7.3 allows storing
     /// them; Varnish and nginx refuse by default, and a leaked session
     /// cookie is worse than a miss).
+    ///
+    /// ```
+    /// use webcache_core::Config;
+    /// let config = Config::builder().store_set_cookie(true).build()?;
+    /// assert!(config.store_set_cookie());
+    /// # Ok::<(), webcache_core::Error>(())
+    /// ```
     pub fn store_set_cookie(mut self, store: bool) -> Self {
         self.config.store_set_cookie = store;
         self
@@ -333,6 +447,13 @@ impl ConfigBuilder {
 
     /// Collapse concurrent misses for one key into one forward request
     /// (RFC 9111 §4); default on.
+    ///
+    /// ```
+    /// use webcache_core::Config;
+    /// let config = Config::builder().coalesce(false).build()?;
+    /// assert!(!config.coalesce());
+    /// # Ok::<(), webcache_core::Error>(())
+    /// ```
     pub fn coalesce(mut self, coalesce: bool) -> Self {
         self.config.coalesce = coalesce;
         self
@@ -340,6 +461,14 @@ impl ConfigBuilder {
 
     /// How long a collapsed request waits for the request in flight before
     /// going forward itself; default 10 s.
+    ///
+    /// ```
+    /// use webcache_core::Config;
+    /// use std::time::Duration;
+    /// let config = Config::builder().coalesce_timeout(Duration::from_secs(2)).build()?;
+    /// assert_eq!(config.coalesce_timeout(), Duration::from_secs(2));
+    /// # Ok::<(), webcache_core::Error>(())
+    /// ```
     pub fn coalesce_timeout(mut self, timeout: Duration) -> Self {
         self.config.coalesce_timeout = timeout;
         self
@@ -347,6 +476,14 @@ impl ConfigBuilder {
 
     /// The bound on each store operation; past it the cache fails open.
     /// Default 250 ms.
+    ///
+    /// ```
+    /// use webcache_core::Config;
+    /// use std::time::Duration;
+    /// let config = Config::builder().store_timeout(Duration::from_millis(50)).build()?;
+    /// assert_eq!(config.store_timeout(), Duration::from_millis(50));
+    /// # Ok::<(), webcache_core::Error>(())
+    /// ```
     pub fn store_timeout(mut self, timeout: Duration) -> Self {
         self.config.store_timeout = timeout;
         self
@@ -354,6 +491,14 @@ impl ConfigBuilder {
 
     /// How long a response is kept after it becomes stale, for revalidation,
     /// `max-stale` and `stale-if-error`; default 1 hour.
+    ///
+    /// ```
+    /// use webcache_core::Config;
+    /// use std::time::Duration;
+    /// let config = Config::builder().stale_retention(Duration::from_secs(86_400)).build()?;
+    /// assert_eq!(config.stale_retention(), Duration::from_secs(86_400));
+    /// # Ok::<(), webcache_core::Error>(())
+    /// ```
     pub fn stale_retention(mut self, retention: Duration) -> Self {
         self.config.stale_retention = retention;
         self
@@ -371,6 +516,17 @@ impl ConfigBuilder {
     /// an outage beyond what `stale-if-error` allows. Responses are kept
     /// [`stale_retention`](Self::stale_retention) past their freshness, so
     /// a longer window needs a longer retention.
+    ///
+    /// ```
+    /// use webcache_core::Config;
+    /// use std::time::Duration;
+    /// let config = Config::builder()
+    ///     .stale_if_unreachable(Some(Duration::from_secs(600)))
+    ///     .stale_retention(Duration::from_secs(600))
+    ///     .build()?;
+    /// assert_eq!(config.stale_if_unreachable(), Some(Duration::from_secs(600)));
+    /// # Ok::<(), webcache_core::Error>(())
+    /// ```
     pub fn stale_if_unreachable(mut self, window: Option<Duration>) -> Self {
         self.config.stale_if_unreachable = window;
         self
@@ -380,6 +536,17 @@ impl ConfigBuilder {
     /// being unreachable, for [`stale_if_unreachable`](Self::stale_if_unreachable):
     /// an out-of-band agreement with the origin that RFC 9111 §4.2.4
     /// requires before serving stale on such answers. Off by default.
+    ///
+    /// ```
+    /// use webcache_core::Config;
+    /// use std::time::Duration;
+    /// let config = Config::builder()
+    ///     .stale_if_unreachable(Some(Duration::from_secs(60)))
+    ///     .stale_on_server_error(true)
+    ///     .build()?;
+    /// assert!(config.stale_on_server_error());
+    /// # Ok::<(), webcache_core::Error>(())
+    /// ```
     pub fn stale_on_server_error(mut self, stale: bool) -> Self {
         self.config.stale_on_server_error = stale;
         self
@@ -388,6 +555,14 @@ impl ConfigBuilder {
     /// After the upstream failed for a resource, how long requests that
     /// may be served stale get the stored response without another attempt
     /// (so a dead origin is not hammered); default 1 s.
+    ///
+    /// ```
+    /// use webcache_core::Config;
+    /// use std::time::Duration;
+    /// let config = Config::builder().unreachable_backoff(Duration::from_secs(5)).build()?;
+    /// assert_eq!(config.unreachable_backoff(), Duration::from_secs(5));
+    /// # Ok::<(), webcache_core::Error>(())
+    /// ```
     pub fn unreachable_backoff(mut self, backoff: Duration) -> Self {
         self.config.unreachable_backoff = backoff;
         self
@@ -395,6 +570,13 @@ impl ConfigBuilder {
 
     /// The scheme assumed for the cache key when the request line carries
     /// none (origin-form requests); default `http`.
+    ///
+    /// ```
+    /// use webcache_core::Config;
+    /// let config = Config::builder().default_scheme("HTTPS").build()?;
+    /// assert_eq!(config.default_scheme(), "https");
+    /// # Ok::<(), webcache_core::Error>(())
+    /// ```
     pub fn default_scheme(mut self, scheme: &str) -> Self {
         self.config.default_scheme = scheme.to_ascii_lowercase();
         self
@@ -404,13 +586,29 @@ impl ConfigBuilder {
     /// specific first: the first one a response carries with a valid value
     /// replaces its Cache-Control and Expires for this cache (see
     /// [`crate::targeted`]). Default none; [`Config::gateway_builder`]
-    /// starts from `CDN-Cache-Control`.
+    /// starts from `CDN-Cache-Control`, then `Surrogate-Control`.
+    ///
+    /// ```
+    /// use webcache_core::Config;
+    /// use webcache_core::targeted::CDN_CACHE_CONTROL;
+    /// let config = Config::builder().targeted_fields([CDN_CACHE_CONTROL]).build()?;
+    /// assert_eq!(config.targeted_fields(), [CDN_CACHE_CONTROL]);
+    /// # Ok::<(), webcache_core::Error>(())
+    /// ```
     pub fn targeted_fields<I: IntoIterator<Item = HeaderName>>(mut self, names: I) -> Self {
         self.config.targeted_fields = Arc::new(names.into_iter().collect());
         self
     }
 
     /// Checks the values and returns the configuration.
+    ///
+    /// ```
+    /// use webcache_core::Config;
+    /// let config = Config::builder().resource_exemptions(["/static/"]).build()?;
+    /// assert!(config.is_exempt("/static/app.css"));
+    /// assert!(Config::builder().cache_status(Some("not a token")).build().is_err());
+    /// # Ok::<(), webcache_core::Error>(())
+    /// ```
     pub fn build(self) -> Result<Config, Error> {
         let c = &self.config;
         if !(0.0..=1.0).contains(&c.heuristic_fraction) {

@@ -144,3 +144,8 @@ pub use config::{Config, ConfigBuilder, Role};
 pub use error::{BoxError, DecodeError, Error, InvalidateError, StoreError};
 pub use handler::{Cache, CacheBody, CacheBuilder, Stats, Upstream};
 pub use store::{Store, StoreKey, StoredResponse};
+
+/// The crate's README, whose code blocks are compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme {}

@@ -54,7 +54,7 @@ impl CacheHeaders {
     /// Never stored by any cache: `Cache-Control: no-store`.
     pub fn dont_cache() -> Self {
         CacheHeaders {
-            cache_control: Some(CacheControl::new().no_store()),
+            cache_control: Some(CacheControl::new().with_no_store()),
             ..Self::default()
         }
     }
@@ -62,7 +62,7 @@ impl CacheHeaders {
     /// Stored only by private caches: `Cache-Control: private`.
     pub fn private() -> Self {
         CacheHeaders {
-            cache_control: Some(CacheControl::new().private_all()),
+            cache_control: Some(CacheControl::new().with_private()),
             ..Self::default()
         }
     }
@@ -175,7 +175,7 @@ mod tests {
         assert_eq!(h[CACHE_CONTROL], "private");
         CacheHeaders::cache_control(
             CacheControl::new()
-                .public()
+                .with_public()
                 .with_s_maxage(Duration::from_secs(9)),
         )
         .apply(&mut h, now());

@@ -325,14 +325,14 @@ fn cache_control() -> impl Strategy<Value = CacheControl> {
     (flags, lists, deltas, extensions).prop_map(|(f, (private, no_cache), d, extensions)| {
         let mut cc = CacheControl::new();
         let setters: [fn(CacheControl) -> CacheControl; 9] = [
-            CacheControl::public,
-            CacheControl::no_store,
-            CacheControl::no_transform,
-            CacheControl::must_revalidate,
-            CacheControl::proxy_revalidate,
-            CacheControl::must_understand,
-            CacheControl::immutable,
-            CacheControl::only_if_cached,
+            CacheControl::with_public,
+            CacheControl::with_no_store,
+            CacheControl::with_no_transform,
+            CacheControl::with_must_revalidate,
+            CacheControl::with_proxy_revalidate,
+            CacheControl::with_must_understand,
+            CacheControl::with_immutable,
+            CacheControl::with_only_if_cached,
             |cc| cc,
         ];
         for (on, set) in f.into_iter().zip(setters) {
@@ -342,13 +342,13 @@ fn cache_control() -> impl Strategy<Value = CacheControl> {
         }
         cc = match private {
             None => cc,
-            Some(None) => cc.private_all(),
-            Some(Some(names)) => cc.private_fields(names),
+            Some(None) => cc.with_private(),
+            Some(Some(names)) => cc.with_private_fields(names),
         };
         cc = match no_cache {
             None => cc,
-            Some(None) => cc.no_cache_all(),
-            Some(Some(names)) => cc.no_cache_fields(names),
+            Some(None) => cc.with_no_cache(),
+            Some(Some(names)) => cc.with_no_cache_fields(names),
         };
         let (max_age, s_maxage, swr, sie, max_stale, min_fresh) = d;
         if let Some(v) = max_age {
@@ -370,7 +370,7 @@ fn cache_control() -> impl Strategy<Value = CacheControl> {
             cc = cc.with_min_fresh(v);
         }
         for (name, value) in &extensions {
-            cc = cc.extension(name, value.as_deref());
+            cc = cc.with_extension(name, value.as_deref());
         }
         cc
     })

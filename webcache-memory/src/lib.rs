@@ -145,6 +145,16 @@ impl MemoryStore {
     /// A store holding at most `capacity` bytes of values (plus
     /// [`ENTRY_OVERHEAD`] per entry). Least recently and least frequently
     /// used entries are evicted first (moka's TinyLFU).
+    ///
+    /// ```
+    /// use webcache_core::{Cache, Config};
+    /// use webcache_memory::MemoryStore;
+    ///
+    /// let store = MemoryStore::new(256 << 20); // 256 MiB
+    /// assert_eq!(store.entry_count(), 0);
+    /// let cache = Cache::new(store, Config::default());
+    /// # let _ = cache;
+    /// ```
     pub fn new(capacity: u64) -> MemoryStore {
         let variants = Arc::new(Variants::default());
         let index = variants.clone();
@@ -166,22 +176,47 @@ impl MemoryStore {
     }
 
     /// The number of entries (approximate until pending maintenance runs).
+    ///
+    /// ```
+    /// let cache = webcache_memory::easy_setup();
+    /// assert_eq!(cache.store().entry_count(), 0);
+    /// ```
     pub fn entry_count(&self) -> u64 {
         self.entries.entry_count()
     }
 
     /// The bytes accounted to the entries (approximate until pending
     /// maintenance runs).
+    ///
+    /// ```
+    /// let store = webcache_memory::MemoryStore::new(1 << 20);
+    /// assert!(store.weighted_size() <= 1 << 20);
+    /// ```
     pub fn weighted_size(&self) -> u64 {
         self.entries.weighted_size()
     }
 
     /// Runs pending evictions and expirations now.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let store = webcache_memory::MemoryStore::new(1 << 20);
+    /// store.run_pending_tasks().await;
+    /// assert_eq!(store.entry_count(), 0);
+    /// # });
+    /// ```
     pub async fn run_pending_tasks(&self) {
         self.entries.run_pending_tasks().await;
     }
 
-    /// Removes every entry.
+    /// Removes every entry (to drop the whole cache while it serves, a new
+    /// [`master_salt`](webcache_core::ConfigBuilder::master_salt) does the same for every store).
+    ///
+    /// ```
+    /// let cache = webcache_memory::easy_setup();
+    /// cache.store().clear();
+    /// assert_eq!(cache.store().entry_count(), 0);
+    /// ```
     pub fn clear(&self) {
         self.entries.invalidate_all();
         self.variants.clear();
@@ -241,6 +276,12 @@ impl Store for MemoryStore {
 /// `/static/` exempt (static files have their own caching), and in debug
 /// builds a master salt regenerated at every start, so that a restarted
 /// development server never serves what an older build stored.
+///
+/// ```
+/// let config = webcache_memory::easy_config();
+/// assert!(config.is_exempt("/static/logo.png"));
+/// assert!(!config.is_exempt("/products"));
+/// ```
 pub fn easy_config() -> Config {
     let mut builder = Config::builder().resource_exemptions(["/static/"]);
     if cfg!(debug_assertions) {
@@ -254,6 +295,12 @@ pub fn easy_config() -> Config {
 
 /// A working cache in one call: a 64 MiB [`MemoryStore`] and
 /// [`easy_config`].
+///
+/// ```
+/// let cache = webcache_memory::easy_setup();
+/// assert_eq!(cache.config().max_body_size(), 8 << 20);
+/// // then: `webcache_axum::CacheLayer::new(cache)`, `webcache_warp::serve(filter, cache)`, ...
+/// ```
 pub fn easy_setup() -> Cache<MemoryStore> {
     Cache::new(MemoryStore::new(DEFAULT_CAPACITY), easy_config())
 }
@@ -296,3 +343,8 @@ mod tests {
         assert_eq!(got.as_ptr(), value.as_ptr(), "no copy on a hit");
     }
 }
+
+/// The crate's README, whose code blocks are compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme {}

@@ -77,3 +77,8 @@ pub use store::RedisStore;
 /// # Ok::<(), webcache_redis::redis::RedisError>(())
 /// ```
 pub use redis;
+
+/// The crate's README, whose code blocks are compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme {}

@@ -74,6 +74,13 @@ impl SqliteStoreBuilder {
     /// quarter more (`PRAGMA max_page_count`), where writes fail (and the
     /// cache fails open) until eviction makes room. A single value larger
     /// than an eighth of it is not stored.
+    ///
+    /// ```
+    /// use webcache_sqlite::SqliteStore;
+    ///
+    /// let builder = SqliteStore::builder("/var/cache/shop/webcache.db").max_size(4 << 30); // 4 GiB
+    /// # let _ = builder;
+    /// ```
     pub fn max_size(mut self, bytes: u64) -> Self {
         self.max_size = bytes;
         self
@@ -81,6 +88,13 @@ impl SqliteStoreBuilder {
 
     /// The number of reader connections, each on its own thread; default
     /// [`DEFAULT_READERS`], from 1 to 64.
+    ///
+    /// ```
+    /// use webcache_sqlite::SqliteStore;
+    ///
+    /// let builder = SqliteStore::builder("/var/cache/shop/webcache.db").readers(4);
+    /// # let _ = builder;
+    /// ```
     pub fn readers(mut self, readers: usize) -> Self {
         self.readers = readers;
         self
@@ -90,6 +104,14 @@ impl SqliteStoreBuilder {
     /// (another process, or a checkpoint) before it gives up; default
     /// [`DEFAULT_BUSY_TIMEOUT`]. Keep it below the cache's
     /// [`store_timeout`](webcache_core::Config::store_timeout).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use webcache_sqlite::SqliteStore;
+    ///
+    /// let builder = SqliteStore::builder("/var/cache/shop/webcache.db").busy_timeout(Duration::from_millis(50));
+    /// # let _ = builder;
+    /// ```
     pub fn busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = timeout;
         self
@@ -98,6 +120,14 @@ impl SqliteStoreBuilder {
     /// How often expired entries are removed; default
     /// [`DEFAULT_SWEEP_INTERVAL`]. (Expired entries are never served in
     /// between: every read checks the expiry.)
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use webcache_sqlite::SqliteStore;
+    ///
+    /// let builder = SqliteStore::builder("/var/cache/shop/webcache.db").sweep_interval(Duration::from_secs(300));
+    /// # let _ = builder;
+    /// ```
     pub fn sweep_interval(mut self, interval: Duration) -> Self {
         self.sweep_interval = interval;
         self
@@ -106,6 +136,14 @@ impl SqliteStoreBuilder {
     /// How often the access times of hits, kept in memory, are written
     /// for eviction's least-recently-used order; default
     /// [`DEFAULT_ACCESS_FLUSH_INTERVAL`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use webcache_sqlite::SqliteStore;
+    ///
+    /// let builder = SqliteStore::builder("/var/cache/shop/webcache.db").access_flush_interval(Duration::from_secs(5));
+    /// # let _ = builder;
+    /// ```
     pub fn access_flush_interval(mut self, interval: Duration) -> Self {
         self.access_flush_interval = interval;
         self
@@ -114,6 +152,13 @@ impl SqliteStoreBuilder {
     /// How many writes may wait for the writer; default 1024. When the
     /// queue is full (the disk is slow or the database locked) a write
     /// fails at once rather than waiting.
+    ///
+    /// ```
+    /// use webcache_sqlite::SqliteStore;
+    ///
+    /// let builder = SqliteStore::builder("/var/cache/shop/webcache.db").write_queue(4096);
+    /// # let _ = builder;
+    /// ```
     pub fn write_queue(mut self, commands: usize) -> Self {
         self.write_queue = commands;
         self
@@ -127,6 +172,16 @@ impl SqliteStoreBuilder {
     /// replaced (see [`SqliteStats::corrupt_files`](crate::SqliteStats));
     /// a file of a newer schema is [`Error::NewerSchema`], one of another
     /// application [`Error::Foreign`], and neither is changed.
+    ///
+    /// ```
+    /// # let dir = std::env::temp_dir().join(format!("webcache-doc-build-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// let store = webcache_sqlite::SqliteStore::builder(dir.join("cache.db")).max_size(64 << 20).build()?;
+    /// assert_eq!(store.path(), dir.join("cache.db"));
+    /// # drop(store);
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn build(self) -> Result<SqliteStore, Error> {
         let settings = self.settings()?;
         let (conn, opened) = open_patiently(&settings)?;

@@ -95,3 +95,8 @@ pub use builder::{
 pub use error::Error;
 pub use schema::SCHEMA_VERSION;
 pub use store::{SqliteStats, SqliteStore};
+
+/// The crate's README, whose code blocks are compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme {}

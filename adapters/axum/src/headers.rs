@@ -38,27 +38,72 @@ pub struct CacheHeadersLayer {
 
 impl CacheHeadersLayer {
     /// A layer applying `headers`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use webcache_axum::CacheHeadersLayer;
+    /// use webcache_core::modifiers::CacheHeaders;
+    ///
+    /// let layer = CacheHeadersLayer::new(CacheHeaders::cache_for(Duration::from_secs(60)).vary(["accept-language"]));
+    /// # let _ = layer;
+    /// ```
     pub fn new(headers: CacheHeaders) -> Self {
         CacheHeadersLayer { headers }
     }
 }
 
 /// `Cache-Control: max-age=<ttl>` and a matching `Expires`.
+///
+/// ```
+/// use std::time::Duration;
+/// use axum::{Router, routing::get};
+/// use webcache_axum::cache_for;
+///
+/// let app: Router = Router::new()
+///     .route("/prices", get(|| async { "42" }).layer(cache_for(Duration::from_secs(60))));
+/// ```
 pub fn cache_for(ttl: Duration) -> CacheHeadersLayer {
     CacheHeadersLayer::new(CacheHeaders::cache_for(ttl))
 }
 
 /// `Cache-Control: no-store`: never stored by any cache.
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use webcache_axum::dont_cache;
+///
+/// let app: Router = Router::new().route("/basket", get(|| async { "3 items" }).layer(dont_cache()));
+/// ```
 pub fn dont_cache() -> CacheHeadersLayer {
     CacheHeadersLayer::new(CacheHeaders::dont_cache())
 }
 
 /// `Cache-Control: private`: stored only by the user's own cache.
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use webcache_axum::private;
+///
+/// let app: Router = Router::new().route("/me", get(|| async { "account" }).layer(private()));
+/// ```
 pub fn private() -> CacheHeadersLayer {
     CacheHeadersLayer::new(CacheHeaders::private())
 }
 
 /// Any Cache-Control, built with typed directives.
+///
+/// ```
+/// use std::time::Duration;
+/// use axum::{Router, routing::get};
+/// use webcache_axum::cache_control;
+/// use webcache_core::headers::CacheControl;
+///
+/// let cc = CacheControl::new()
+///     .with_max_age(Duration::from_secs(10))
+///     .with_s_maxage(Duration::from_secs(300))
+///     .with_stale_while_revalidate(Duration::from_secs(30));
+/// let app: Router = Router::new().route("/news", get(|| async { "news" }).layer(cache_control(cc)));
+/// ```
 pub fn cache_control(cc: CacheControl) -> CacheHeadersLayer {
     CacheHeadersLayer::new(CacheHeaders::cache_control(cc))
 }
@@ -146,30 +191,95 @@ pub struct Caching(pub CacheHeaders);
 
 impl Caching {
     /// See [`cache_for`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use webcache_axum::Caching;
+    ///
+    /// async fn handler() -> (Caching, &'static str) {
+    ///     (Caching::cache_for(Duration::from_secs(60)), "body")
+    /// }
+    /// ```
     pub fn cache_for(ttl: Duration) -> Self {
         Caching(CacheHeaders::cache_for(ttl))
     }
     /// See [`dont_cache`].
+    ///
+    /// ```
+    /// use webcache_axum::Caching;
+    ///
+    /// async fn handler() -> (Caching, &'static str) {
+    ///     (Caching::dont_cache(), "one-time token")
+    /// }
+    /// ```
     pub fn dont_cache() -> Self {
         Caching(CacheHeaders::dont_cache())
     }
     /// See [`private`].
+    ///
+    /// ```
+    /// use webcache_axum::Caching;
+    ///
+    /// async fn handler() -> (Caching, &'static str) {
+    ///     (Caching::private(), "your account")
+    /// }
+    /// ```
     pub fn private() -> Self {
         Caching(CacheHeaders::private())
     }
     /// See [`cache_control`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use webcache_core::headers::CacheControl;
+    /// use webcache_axum::Caching;
+    ///
+    /// async fn handler() -> (Caching, &'static str) {
+    ///     (Caching::cache_control(CacheControl::new().with_max_age(Duration::from_secs(60)).with_stale_if_error(Duration::from_secs(600))), "body")
+    /// }
+    /// ```
     pub fn cache_control(cc: CacheControl) -> Self {
         Caching(CacheHeaders::cache_control(cc))
     }
     /// Adds `Last-Modified`.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use webcache_axum::Caching;
+    ///
+    /// async fn handler() -> (Caching, &'static str) {
+    ///     let updated = SystemTime::now() - Duration::from_secs(3600);
+    ///     (Caching::cache_for(Duration::from_secs(60)).last_modified(updated), "article")
+    /// }
+    /// ```
     pub fn last_modified(self, at: SystemTime) -> Self {
         Caching(self.0.last_modified(at))
     }
     /// Adds `ETag`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use webcache_axum::Caching;
+    /// use webcache_core::headers::EntityTag;
+    ///
+    /// async fn handler() -> (Caching, &'static str) {
+    ///     let tag = EntityTag::strong("v42").expect("a valid opaque tag");
+    ///     (Caching::cache_for(Duration::from_secs(60)).etag(tag), "catalogue")
+    /// }
+    /// ```
     pub fn etag(self, tag: EntityTag) -> Self {
         Caching(self.0.etag(tag))
     }
     /// Adds names to `Vary`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use webcache_axum::Caching;
+    ///
+    /// async fn handler() -> (Caching, &'static str) {
+    ///     (Caching::cache_for(Duration::from_secs(60)).vary(["accept-language"]), "body")
+    /// }
+    /// ```
     pub fn vary<I, N>(self, names: I) -> Self
     where
         I: IntoIterator<Item = N>,

@@ -81,3 +81,8 @@ pub use headers::{
 pub use layer::{CacheLayer, RequestLayer, ResponseLayer};
 pub use service::{CacheService, RequestService, ResponseService};
 pub use webcache_core::CacheBody;
+
+/// The crate's README, whose code blocks are compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme {}

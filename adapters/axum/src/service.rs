@@ -1,5 +1,6 @@
 //! The services the layers build.
 
+use std::fmt;
 use std::future::poll_fn;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -43,10 +44,31 @@ where
     }
 }
 
-/// The combined service: the whole cache around `Svc`.
+/// The combined service: the whole cache around `Svc`, made by
+/// [`CacheLayer`](crate::CacheLayer) (or by hand, to serve with hyper).
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use tower_layer::Layer;
+/// use webcache_axum::CacheLayer;
+///
+/// let app: Router = Router::new().route("/", get(|| async { "hello" }));
+/// let service = CacheLayer::new(webcache_memory::easy_setup()).layer(app);
+/// // Serve it with `hyper_util::service::TowerToHyperService::new(service)`.
+/// # let _ = service;
+/// ```
 pub struct CacheService<Svc, S, M> {
     pub(crate) inner: Svc,
     pub(crate) cache: Cache<S, M>,
+}
+
+impl<Svc: fmt::Debug, S, M> fmt::Debug for CacheService<Svc, S, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CacheService")
+            .field("inner", &self.inner)
+            .field("cache", &self.cache)
+            .finish()
+    }
 }
 
 impl<Svc: Clone, S, M> Clone for CacheService<Svc, S, M> {
@@ -140,9 +162,20 @@ where
 
 /// The request side on its own: answers from storage, or forwards with the
 /// cache's account of the request for a [`ResponseService`] to finish.
+/// Made by [`CacheLayer::request_layer`](crate::CacheLayer::request_layer),
+/// which has an example.
 pub struct RequestService<Svc, S, M> {
     pub(crate) inner: Svc,
     pub(crate) cache: Cache<S, M>,
+}
+
+impl<Svc: fmt::Debug, S, M> fmt::Debug for RequestService<Svc, S, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestService")
+            .field("inner", &self.inner)
+            .field("cache", &self.cache)
+            .finish()
+    }
 }
 
 impl<Svc: Clone, S, M> Clone for RequestService<Svc, S, M> {
@@ -207,10 +240,19 @@ where
 
 /// The response side on its own: stores, freshens and finishes responses
 /// that a [`RequestService`] forwarded, whether it sits above or below this
-/// one.
+/// one. Made by [`CacheLayer::response_layer`](crate::CacheLayer::response_layer).
 pub struct ResponseService<Svc, S, M> {
     pub(crate) inner: Svc,
     pub(crate) cache: Cache<S, M>,
+}
+
+impl<Svc: fmt::Debug, S, M> fmt::Debug for ResponseService<Svc, S, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseService")
+            .field("inner", &self.inner)
+            .field("cache", &self.cache)
+            .finish()
+    }
 }
 
 impl<Svc: Clone, S, M> Clone for ResponseService<Svc, S, M> {

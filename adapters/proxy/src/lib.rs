@@ -90,3 +90,8 @@ pub use service::{ProxyService, ResponseFuture};
 #[cfg(feature = "tls")]
 pub use tls::TlsConfig;
 pub use upstream::HttpUpstream;
+
+/// The crate's README, whose code blocks are compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme {}

@@ -40,6 +40,14 @@ pub struct CacheFairing<S, M = Mixins> {
     loopback: Arc<Loopback>,
 }
 
+impl<S, M> std::fmt::Debug for CacheFairing<S, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CacheFairing")
+            .field("cache", &self.cache)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<S, M> Clone for CacheFairing<S, M> {
     fn clone(&self) -> Self {
         CacheFairing {

@@ -26,6 +26,15 @@ pub struct CachedHandler<S, M> {
     pub(crate) inner: Arc<dyn Handler>,
 }
 
+impl<S, M> std::fmt::Debug for CachedHandler<S, M> {
+    /// The cache; the route's handler has no `Debug` of its own.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedHandler")
+            .field("cache", &self.cache)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<S, M> Clone for CachedHandler<S, M> {
     fn clone(&self) -> Self {
         CachedHandler {

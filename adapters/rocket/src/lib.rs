@@ -114,3 +114,8 @@ where
 {
     cache.cached(routes)
 }
+
+/// The crate's README, whose code blocks are compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme {}

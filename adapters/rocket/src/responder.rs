@@ -37,7 +37,7 @@ const FIELDS: [HeaderName; 5] = [CACHE_CONTROL, EXPIRES, LAST_MODIFIED, ETAG, VA
 ///
 /// #[get("/shared")]
 /// fn shared() -> Cached<&'static str> {
-///     let cc = CacheControl::new().public().with_s_maxage(Duration::from_secs(600));
+///     let cc = CacheControl::new().with_public().with_s_maxage(Duration::from_secs(600));
 ///     Cached::cache_control(cc, "for everyone")
 /// }
 /// ```

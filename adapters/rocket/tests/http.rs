@@ -141,7 +141,7 @@ fn me(user: User, calls: &State<Arc<Calls>>) -> Cached<String> {
 fn me_public(user: User, calls: &State<Arc<Calls>>) -> Cached<String> {
     calls.bump();
     let cc = CacheControl::new()
-        .public()
+        .with_public()
         .with_max_age(Duration::from_secs(60));
     Cached::cache_control(cc, format!("hello {}", user.0))
 }

@@ -86,3 +86,8 @@ pub use webcache_axum::{CacheLayer, RequestLayer, ResponseLayer};
 pub use webcache_core::CacheBody;
 pub use webcache_core::headers::{CacheControl, EntityTag};
 pub use webcache_core::modifiers::CacheHeaders;
+
+/// The crate's README, whose code blocks are compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme {}

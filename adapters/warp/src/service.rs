@@ -32,6 +32,15 @@ pub struct CachedFilter<F, S, M = Mixins> {
     layer: CacheLayer<S, M>,
 }
 
+impl<F, S, M> std::fmt::Debug for CachedFilter<F, S, M> {
+    /// The cache; a warp filter has no `Debug` of its own.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedFilter")
+            .field("layer", &self.layer)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Puts `filter` behind `cache`: a tower service to serve with
 /// [`Server::new`](crate::Server::new) or hyper-util (see [`serve`](crate::serve)
 /// for the one-call server).

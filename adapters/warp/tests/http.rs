@@ -366,7 +366,7 @@ async fn header_helpers_set_each_field_per_route_and_per_reply() {
         .or(warp::path("mine").map(count(&calls)).private())
         .or(warp::path("shared").map(count(&calls)).cache_control(
             CacheControl::new()
-                .public()
+                .with_public()
                 .with_max_age(Duration::from_secs(5))
                 .with_s_maxage(Duration::from_secs(60)),
         ))

@@ -107,6 +107,19 @@ use flight::Flights;
 
 /// An HTTP cache: a store, a configuration and the behaviours it is built
 /// from. Cheap to clone; clones share everything.
+///
+/// Built over any [`Store`] (the stores are their own crates:
+/// `webcache-memory`, `webcache-redis`, `webcache-sqlite`); the module docs
+/// run a whole miss and hit through [`Cache::serve`].
+///
+/// ```
+/// use webcache_core::{Cache, Config, Store};
+///
+/// fn cache_over<S: Store>(store: S) -> Result<Cache<S>, webcache_core::Error> {
+///     let config = Config::builder().resource_exemptions(["/static/"]).build()?;
+///     Ok(Cache::new(store, config))
+/// }
+/// ```
 pub struct Cache<S, M = Mixins> {
     shared: Arc<Shared<S, M>>,
 }
@@ -154,6 +167,18 @@ pub struct CacheBuilder<S, M> {
 impl<S: Store> Cache<S> {
     /// A builder over `store` with the default configuration and
     /// behaviours.
+    ///
+    /// ```
+    /// use webcache_core::{Cache, Config, Store};
+    /// use webcache_core::handler::{DefaultRetrieval, Mixins};
+    ///
+    /// fn cache_over<S: Store>(store: S) -> Cache<S, Mixins> {
+    ///     Cache::builder(store)
+    ///         .config(Config::default())
+    ///         .retrieval(DefaultRetrieval) // or a Retrieval of your own
+    ///         .build()
+    /// }
+    /// ```
     pub fn builder(store: S) -> CacheBuilder<S, Mixins> {
         CacheBuilder {
             store,
@@ -164,6 +189,14 @@ impl<S: Store> Cache<S> {
     }
 
     /// A cache over `store` with `config` and the default behaviours.
+    ///
+    /// ```
+    /// use webcache_core::{Cache, Config, Store};
+    ///
+    /// fn cache_over<S: Store>(store: S) -> Result<Cache<S>, webcache_core::Error> {
+    ///     Ok(Cache::new(store, Config::builder().master_salt("release-42").build()?))
+    /// }
+    /// ```
     pub fn new(store: S, config: Config) -> Cache<S> {
         Self::builder(store).config(config).build()
     }
@@ -171,6 +204,26 @@ impl<S: Store> Cache<S> {
 
 impl<S, R, V, P> CacheBuilder<S, Mixins<R, V, P>> {
     /// Replaces how requests are keyed.
+    ///
+    /// ```
+    /// use http::request::Parts;
+    /// use webcache_core::handler::Retrieval;
+    /// use webcache_core::{Cache, Config, Store};
+    ///
+    /// /// Never looks up nor stores a request that carries a session cookie.
+    /// struct SkipSessions;
+    /// impl Retrieval for SkipSessions {
+    ///     fn is_exempt(&self, parts: &Parts, config: &Config) -> bool {
+    ///         let cookies = parts.headers.get_all("cookie").iter();
+    ///         cookies.filter_map(|v| v.to_str().ok()).any(|v| v.contains("session="))
+    ///             || config.is_exempt(parts.uri.path())
+    ///     }
+    /// }
+    ///
+    /// fn build<S: Store>(store: S) {
+    ///     let _cache = Cache::builder(store).retrieval(SkipSessions).build();
+    /// }
+    /// ```
     pub fn retrieval<R2: Retrieval>(self, retrieval: R2) -> CacheBuilder<S, Mixins<R2, V, P>> {
         let Mixins {
             validation,
@@ -190,6 +243,24 @@ impl<S, R, V, P> CacheBuilder<S, Mixins<R, V, P>> {
     }
 
     /// Replaces how validators are made and checked.
+    ///
+    /// ```
+    /// use webcache_core::handler::Validation;
+    /// use webcache_core::headers::EntityTag;
+    /// use webcache_core::{Cache, Store};
+    ///
+    /// /// Adds no generated ETag: the application sets its own where it has one.
+    /// struct NoGeneratedEtag;
+    /// impl Validation for NoGeneratedEtag {
+    ///     fn etag(&self, _body: &[u8]) -> Option<EntityTag> {
+    ///         None
+    ///     }
+    /// }
+    ///
+    /// fn build<S: Store>(store: S) {
+    ///     let _cache = Cache::builder(store).validation(NoGeneratedEtag).build();
+    /// }
+    /// ```
     pub fn validation<V2: Validation>(self, validation: V2) -> CacheBuilder<S, Mixins<R, V2, P>> {
         let Mixins {
             retrieval,
@@ -209,6 +280,37 @@ impl<S, R, V, P> CacheBuilder<S, Mixins<R, V, P>> {
     }
 
     /// Replaces what is stored.
+    ///
+    /// ```
+    /// use http::{HeaderMap, StatusCode};
+    /// use webcache_core::handler::Storability;
+    /// use webcache_core::headers::CacheControl;
+    /// use webcache_core::request::RequestFacts;
+    /// use webcache_core::storage::{self, NotStorable};
+    /// use webcache_core::{Cache, Config, Store};
+    ///
+    /// /// Stores only 200 responses, on top of the RFC's rules.
+    /// struct OnlyOk;
+    /// impl Storability for OnlyOk {
+    ///     fn is_storable(
+    ///         &self,
+    ///         request: &RequestFacts,
+    ///         status: StatusCode,
+    ///         headers: &HeaderMap,
+    ///         cc: &CacheControl,
+    ///         config: &Config,
+    ///     ) -> Result<(), NotStorable> {
+    ///         if status != StatusCode::OK {
+    ///             return Err(NotStorable::NotCacheable);
+    ///         }
+    ///         storage::is_storable(request, status, headers, cc, config)
+    ///     }
+    /// }
+    ///
+    /// fn build<S: Store>(store: S) {
+    ///     let _cache = Cache::builder(store).storability(OnlyOk).build();
+    /// }
+    /// ```
     pub fn storability<P2: Storability>(
         self,
         storability: P2,
@@ -233,12 +335,32 @@ impl<S, R, V, P> CacheBuilder<S, Mixins<R, V, P>> {
 
 impl<S, M> CacheBuilder<S, M> {
     /// Sets the configuration.
+    ///
+    /// ```
+    /// use webcache_core::{Cache, Config, Store};
+    ///
+    /// fn build<S: Store>(store: S) -> Result<Cache<S>, webcache_core::Error> {
+    ///     let config = Config::builder().shared(false).build()?;
+    ///     Ok(Cache::builder(store).config(config).build())
+    /// }
+    /// ```
     pub fn config(mut self, config: Config) -> Self {
         self.config = config;
         self
     }
 
     /// Sets the clock (tests use [`ManualClock`](crate::clock::ManualClock)).
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use webcache_core::clock::ManualClock;
+    /// use webcache_core::{Cache, Store};
+    ///
+    /// fn at_a_fixed_time<S: Store>(store: S) -> Cache<S> {
+    ///     let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+    ///     Cache::builder(store).clock(clock).build()
+    /// }
+    /// ```
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
         self
@@ -291,6 +413,16 @@ impl<S: Store, M: Policy> Cache<S, M> {
     }
 
     /// Counters since the cache was built.
+    ///
+    /// ```
+    /// use webcache_core::{Cache, Store};
+    ///
+    /// fn hit_ratio<S: Store>(cache: &Cache<S>) -> f64 {
+    ///     let stats = cache.stats();
+    ///     let answered = stats.hits + stats.misses;
+    ///     if answered == 0 { 0.0 } else { stats.hits as f64 / answered as f64 }
+    /// }
+    /// ```
     pub fn stats(&self) -> Stats {
         self.shared.counters.snapshot()
     }

@@ -8,7 +8,7 @@
 //! use webcache_core::headers::CacheControl;
 //!
 //! let cc = CacheControl::new()
-//!     .public()
+//!     .with_public()
 //!     .with_max_age(Duration::from_secs(60))
 //!     .with_stale_while_revalidate(Duration::from_secs(30));
 //! assert_eq!(cc.to_string(), "public, max-age=60, stale-while-revalidate=30");
@@ -383,85 +383,186 @@ impl CacheControl {
         self.targeted = true;
     }
 
-    // ---- building ------------------------------------------------------
+    // ---- building: every builder method is `with_*`; the getters above
+    // are named after the directive (`max_age`, `private`) or `is_*`.
 
-    /// Adds `public`.
-    pub fn public(mut self) -> Self {
+    /// Adds `public` (§5.2.2.9).
+    ///
+    /// ```
+    /// use webcache_core::headers::CacheControl;
+    /// let cc = CacheControl::new().with_public().with_max_age(std::time::Duration::from_secs(60));
+    /// assert_eq!(cc.to_string(), "public, max-age=60");
+    /// assert!(cc.is_public());
+    /// ```
+    pub fn with_public(mut self) -> Self {
         self.public = true;
         self
     }
-    /// Adds unqualified `private`.
-    pub fn private_all(mut self) -> Self {
+    /// Adds unqualified `private` (§5.2.2.7): a shared cache does not store the response.
+    ///
+    /// ```
+    /// use webcache_core::headers::CacheControl;
+    /// let cc = CacheControl::new().with_private();
+    /// assert_eq!(cc.to_string(), "private");
+    /// assert!(cc.is_private());
+    /// ```
+    pub fn with_private(mut self) -> Self {
         self.private = Some(FieldNames::All);
         self
     }
     /// Adds `private="..."` naming header fields a shared cache must not store.
-    pub fn private_fields<I: IntoIterator<Item = HeaderName>>(mut self, names: I) -> Self {
+    ///
+    /// ```
+    /// use webcache_core::headers::CacheControl;
+    /// use http::header::SET_COOKIE;
+    /// let cc = CacheControl::new().with_private_fields([SET_COOKIE]);
+    /// assert_eq!(cc.to_string(), "private=\"set-cookie\"");
+    /// assert!(!cc.is_private()); // qualified: the rest may be stored
+    /// ```
+    pub fn with_private_fields<I: IntoIterator<Item = HeaderName>>(mut self, names: I) -> Self {
         self.private = Some(FieldNames::Only(names.into_iter().collect()));
         self
     }
-    /// Adds unqualified `no-cache`.
-    pub fn no_cache_all(mut self) -> Self {
+    /// Adds unqualified `no-cache` (§5.2.2.4): stored, but validated before each reuse.
+    ///
+    /// ```
+    /// use webcache_core::headers::CacheControl;
+    /// let cc = CacheControl::new().with_no_cache();
+    /// assert_eq!(cc.to_string(), "no-cache");
+    /// assert!(cc.is_no_cache());
+    /// ```
+    pub fn with_no_cache(mut self) -> Self {
         self.no_cache = Some(FieldNames::All);
         self
     }
     /// Adds `no-cache="..."` naming header fields that must not be reused
     /// without revalidation.
-    pub fn no_cache_fields<I: IntoIterator<Item = HeaderName>>(mut self, names: I) -> Self {
+    ///
+    /// ```
+    /// use webcache_core::headers::CacheControl;
+    /// use http::HeaderName;
+    /// let cc = CacheControl::new().with_no_cache_fields([HeaderName::from_static("x-user")]);
+    /// assert_eq!(cc.to_string(), "no-cache=\"x-user\"");
+    /// ```
+    pub fn with_no_cache_fields<I: IntoIterator<Item = HeaderName>>(mut self, names: I) -> Self {
         self.no_cache = Some(FieldNames::Only(names.into_iter().collect()));
         self
     }
-    /// Adds `no-store`.
-    pub fn no_store(mut self) -> Self {
+    /// Adds `no-store` (§5.2.2.5): never stored by any cache.
+    ///
+    /// ```
+    /// use webcache_core::headers::CacheControl;
+    /// let cc = CacheControl::new().with_no_store();
+    /// assert_eq!(cc.to_string(), "no-store");
+    /// assert!(cc.is_no_store());
+    /// ```
+    pub fn with_no_store(mut self) -> Self {
         self.no_store = true;
         self
     }
-    /// Adds `no-transform`.
-    pub fn no_transform(mut self) -> Self {
+    /// Adds `no-transform` (§5.2.2.6).
+    ///
+    /// ```
+    /// use webcache_core::headers::CacheControl;
+    /// assert!(CacheControl::new().with_no_transform().is_no_transform());
+    /// ```
+    pub fn with_no_transform(mut self) -> Self {
         self.no_transform = true;
         self
     }
-    /// Adds `must-revalidate`.
-    pub fn must_revalidate(mut self) -> Self {
+    /// Adds `must-revalidate` (§5.2.2.2): never served stale.
+    ///
+    /// ```
+    /// use webcache_core::headers::CacheControl;
+    /// let cc = CacheControl::new().with_max_age(std::time::Duration::from_secs(60)).with_must_revalidate();
+    /// assert_eq!(cc.to_string(), "must-revalidate, max-age=60");
+    /// ```
+    pub fn with_must_revalidate(mut self) -> Self {
         self.must_revalidate = true;
         self
     }
-    /// Adds `proxy-revalidate`.
-    pub fn proxy_revalidate(mut self) -> Self {
+    /// Adds `proxy-revalidate` (§5.2.2.8): `must-revalidate` for shared caches.
+    ///
+    /// ```
+    /// use webcache_core::headers::CacheControl;
+    /// assert!(CacheControl::new().with_proxy_revalidate().is_proxy_revalidate());
+    /// ```
+    pub fn with_proxy_revalidate(mut self) -> Self {
         self.proxy_revalidate = true;
         self
     }
-    /// Adds `must-understand`.
-    pub fn must_understand(mut self) -> Self {
+    /// Adds `must-understand` (§5.2.2.3).
+    ///
+    /// ```
+    /// use webcache_core::headers::CacheControl;
+    /// assert!(CacheControl::new().with_must_understand().is_must_understand());
+    /// ```
+    pub fn with_must_understand(mut self) -> Self {
         self.must_understand = true;
         self
     }
     /// Adds `immutable` (RFC 8246).
-    pub fn immutable(mut self) -> Self {
+    ///
+    /// ```
+    /// use webcache_core::headers::CacheControl;
+    /// let cc = CacheControl::new().with_max_age(std::time::Duration::from_secs(31_536_000)).with_immutable();
+    /// assert_eq!(cc.to_string(), "immutable, max-age=31536000");
+    /// ```
+    pub fn with_immutable(mut self) -> Self {
         self.immutable = true;
         self
     }
     /// Sets `max-age` (whole seconds; saturates at 2^31).
+    ///
+    /// ```
+    /// use webcache_core::headers::CacheControl;
+    /// let cc = CacheControl::new().with_max_age(std::time::Duration::from_secs(60));
+    /// assert_eq!(cc.max_age_secs(), Some(60));
+    /// ```
     pub fn with_max_age(mut self, d: Duration) -> Self {
         self.max_age = Some(Delta::from_duration(d));
         self
     }
     /// Sets `s-maxage`.
+    ///
+    /// ```
+    /// use webcache_core::headers::CacheControl;
+    /// let cc = CacheControl::new().with_s_maxage(std::time::Duration::from_secs(300));
+    /// assert_eq!(cc.to_string(), "s-maxage=300");
+    /// ```
     pub fn with_s_maxage(mut self, d: Duration) -> Self {
         self.s_maxage = Some(Delta::from_duration(d));
         self
     }
     /// Sets `stale-while-revalidate` (RFC 5861).
+    ///
+    /// ```
+    /// use webcache_core::headers::CacheControl;
+    /// let cc = CacheControl::new().with_stale_while_revalidate(std::time::Duration::from_secs(30));
+    /// assert_eq!(cc.stale_while_revalidate().and_then(|d| d.secs()), Some(30));
+    /// ```
     pub fn with_stale_while_revalidate(mut self, d: Duration) -> Self {
         self.stale_while_revalidate = Some(Delta::from_duration(d));
         self
     }
     /// Sets `stale-if-error` (RFC 5861).
+    ///
+    /// ```
+    /// use webcache_core::headers::CacheControl;
+    /// let cc = CacheControl::new().with_stale_if_error(std::time::Duration::from_secs(600));
+    /// assert_eq!(cc.stale_if_error().and_then(|d| d.secs()), Some(600));
+    /// ```
     pub fn with_stale_if_error(mut self, d: Duration) -> Self {
         self.stale_if_error = Some(Delta::from_duration(d));
         self
     }
     /// Sets the `max-stale` request directive; `None` means any staleness.
+    ///
+    /// ```
+    /// use webcache_core::headers::CacheControl;
+    /// let cc = CacheControl::new().with_max_stale(None);
+    /// assert_eq!(cc.to_string(), "max-stale");
+    /// ```
     pub fn with_max_stale(mut self, d: Option<Duration>) -> Self {
         self.max_stale = Some(match d {
             None => MaxStale::Any,
@@ -473,17 +574,36 @@ impl CacheControl {
         self
     }
     /// Sets the `min-fresh` request directive.
+    ///
+    /// ```
+    /// use webcache_core::headers::CacheControl;
+    /// let cc = CacheControl::new().with_min_fresh(std::time::Duration::from_secs(10));
+    /// assert_eq!(cc.to_string(), "min-fresh=10");
+    /// ```
     pub fn with_min_fresh(mut self, d: Duration) -> Self {
         self.min_fresh = Some(Delta::from_duration(d));
         self
     }
     /// Adds the `only-if-cached` request directive.
-    pub fn only_if_cached(mut self) -> Self {
+    ///
+    /// ```
+    /// use webcache_core::headers::CacheControl;
+    /// assert!(CacheControl::new().with_only_if_cached().is_only_if_cached());
+    /// ```
+    pub fn with_only_if_cached(mut self) -> Self {
         self.only_if_cached = true;
         self
     }
-    /// Adds an extension directive; `name` must be a token.
-    pub fn extension(mut self, name: &str, value: Option<&str>) -> Self {
+    /// Adds an extension directive; `name` must be a token (others are
+    /// ignored).
+    ///
+    /// ```
+    /// use webcache_core::headers::CacheControl;
+    /// let cc = CacheControl::new().with_extension("community", Some("UCI"));
+    /// assert_eq!(cc.to_string(), "community=UCI");
+    /// assert!(CacheControl::new().with_extension("not a token", None).is_empty());
+    /// ```
+    pub fn with_extension(mut self, name: &str, value: Option<&str>) -> Self {
         if is_token(name.as_bytes()) {
             self.extensions.push(Extension {
                 name: name.to_ascii_lowercase(),
@@ -491,6 +611,113 @@ impl CacheControl {
             });
         }
         self
+    }
+
+    // ---- the names before the `with_*` rule, kept for one release --------
+
+    /// Renamed [`with_public`](Self::with_public).
+    #[deprecated(
+        since = "0.1.0",
+        note = "renamed `with_public`: every builder method of `CacheControl` is `with_*`"
+    )]
+    pub fn public(self) -> Self {
+        self.with_public()
+    }
+    /// Renamed [`with_private`](Self::with_private).
+    #[deprecated(
+        since = "0.1.0",
+        note = "renamed `with_private`: every builder method of `CacheControl` is `with_*`"
+    )]
+    pub fn private_all(self) -> Self {
+        self.with_private()
+    }
+    /// Renamed [`with_private_fields`](Self::with_private_fields).
+    #[deprecated(
+        since = "0.1.0",
+        note = "renamed `with_private_fields`: every builder method of `CacheControl` is `with_*`"
+    )]
+    pub fn private_fields<I: IntoIterator<Item = HeaderName>>(self, names: I) -> Self {
+        self.with_private_fields(names)
+    }
+    /// Renamed [`with_no_cache`](Self::with_no_cache).
+    #[deprecated(
+        since = "0.1.0",
+        note = "renamed `with_no_cache`: every builder method of `CacheControl` is `with_*`"
+    )]
+    pub fn no_cache_all(self) -> Self {
+        self.with_no_cache()
+    }
+    /// Renamed [`with_no_cache_fields`](Self::with_no_cache_fields).
+    #[deprecated(
+        since = "0.1.0",
+        note = "renamed `with_no_cache_fields`: every builder method of `CacheControl` is `with_*`"
+    )]
+    pub fn no_cache_fields<I: IntoIterator<Item = HeaderName>>(self, names: I) -> Self {
+        self.with_no_cache_fields(names)
+    }
+    /// Renamed [`with_no_store`](Self::with_no_store).
+    #[deprecated(
+        since = "0.1.0",
+        note = "renamed `with_no_store`: every builder method of `CacheControl` is `with_*`"
+    )]
+    pub fn no_store(self) -> Self {
+        self.with_no_store()
+    }
+    /// Renamed [`with_no_transform`](Self::with_no_transform).
+    #[deprecated(
+        since = "0.1.0",
+        note = "renamed `with_no_transform`: every builder method of `CacheControl` is `with_*`"
+    )]
+    pub fn no_transform(self) -> Self {
+        self.with_no_transform()
+    }
+    /// Renamed [`with_must_revalidate`](Self::with_must_revalidate).
+    #[deprecated(
+        since = "0.1.0",
+        note = "renamed `with_must_revalidate`: every builder method of `CacheControl` is `with_*`"
+    )]
+    pub fn must_revalidate(self) -> Self {
+        self.with_must_revalidate()
+    }
+    /// Renamed [`with_proxy_revalidate`](Self::with_proxy_revalidate).
+    #[deprecated(
+        since = "0.1.0",
+        note = "renamed `with_proxy_revalidate`: every builder method of `CacheControl` is `with_*`"
+    )]
+    pub fn proxy_revalidate(self) -> Self {
+        self.with_proxy_revalidate()
+    }
+    /// Renamed [`with_must_understand`](Self::with_must_understand).
+    #[deprecated(
+        since = "0.1.0",
+        note = "renamed `with_must_understand`: every builder method of `CacheControl` is `with_*`"
+    )]
+    pub fn must_understand(self) -> Self {
+        self.with_must_understand()
+    }
+    /// Renamed [`with_immutable`](Self::with_immutable).
+    #[deprecated(
+        since = "0.1.0",
+        note = "renamed `with_immutable`: every builder method of `CacheControl` is `with_*`"
+    )]
+    pub fn immutable(self) -> Self {
+        self.with_immutable()
+    }
+    /// Renamed [`with_only_if_cached`](Self::with_only_if_cached).
+    #[deprecated(
+        since = "0.1.0",
+        note = "renamed `with_only_if_cached`: every builder method of `CacheControl` is `with_*`"
+    )]
+    pub fn only_if_cached(self) -> Self {
+        self.with_only_if_cached()
+    }
+    /// Renamed [`with_extension`](Self::with_extension).
+    #[deprecated(
+        since = "0.1.0",
+        note = "renamed `with_extension`: every builder method of `CacheControl` is `with_*`"
+    )]
+    pub fn extension(self, name: &str, value: Option<&str>) -> Self {
+        self.with_extension(name, value)
     }
 
     /// True when no directive is set.
@@ -686,14 +913,14 @@ mod tests {
     #[test]
     fn builder_renders_every_directive() {
         let cc = CacheControl::new()
-            .public()
-            .no_cache_fields([HeaderName::from_static("set-cookie")])
-            .no_store()
-            .no_transform()
-            .must_revalidate()
-            .proxy_revalidate()
-            .must_understand()
-            .immutable()
+            .with_public()
+            .with_no_cache_fields([HeaderName::from_static("set-cookie")])
+            .with_no_store()
+            .with_no_transform()
+            .with_must_revalidate()
+            .with_proxy_revalidate()
+            .with_must_understand()
+            .with_immutable()
             .with_max_age(Duration::from_secs(1))
             .with_s_maxage(Duration::from_secs(2))
             .with_stale_while_revalidate(Duration::from_secs(3))
@@ -709,8 +936,8 @@ mod tests {
         let req = CacheControl::new()
             .with_max_stale(None)
             .with_min_fresh(Duration::from_secs(5))
-            .only_if_cached();
+            .with_only_if_cached();
         assert_eq!(req.to_string(), "max-stale, min-fresh=5, only-if-cached");
-        assert_eq!(CacheControl::new().private_all().to_string(), "private");
+        assert_eq!(CacheControl::new().with_private().to_string(), "private");
     }
 }
