@@ -116,6 +116,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod admin;
 pub mod clock;
 pub mod config;
 // The shared scenario list every adapter runs; documented in the module.
