@@ -67,6 +67,8 @@ pub struct Config {
     pub(crate) default_scheme: String,
     // Behind one pointer: Config is moved around by value.
     pub(crate) targeted_fields: Arc<Vec<HeaderName>>,
+    pub(crate) tag_fields: Arc<Vec<crate::purge::TagField>>,
+    pub(crate) keep_tags: bool,
 }
 
 impl Default for Config {
@@ -206,6 +208,14 @@ impl Config {
     pub fn targeted_fields(&self) -> &[HeaderName] {
         &self.targeted_fields
     }
+    /// The fields that name a response's tags (see [`crate::purge`]).
+    pub fn tag_fields(&self) -> &[crate::purge::TagField] {
+        &self.tag_fields
+    }
+    /// Whether tag fields reach clients (by default they are removed).
+    pub fn keep_tags(&self) -> bool {
+        self.keep_tags
+    }
 }
 
 /// Builds a [`Config`].
@@ -240,6 +250,8 @@ impl Default for ConfigBuilder {
                 unreachable_backoff: Duration::from_secs(1),
                 default_scheme: "http".to_owned(),
                 targeted_fields: Arc::default(),
+                tag_fields: Arc::new(crate::purge::default_tag_fields()),
+                keep_tags: false,
             },
         }
     }
@@ -597,6 +609,35 @@ impl ConfigBuilder {
     /// ```
     pub fn targeted_fields<I: IntoIterator<Item = HeaderName>>(mut self, names: I) -> Self {
         self.config.targeted_fields = Arc::new(names.into_iter().collect());
+        self
+    }
+
+    /// The fields that name a response's tags, for
+    /// [`Cache::purge_tag`](crate::Cache::purge_tag). Default
+    /// `Surrogate-Key` (space-separated) and `Cache-Tag` (comma-separated);
+    /// none turns tags off.
+    ///
+    /// ```
+    /// use http::HeaderName;
+    /// use webcache_core::Config;
+    /// use webcache_core::purge::{TagField, TagSeparator};
+    ///
+    /// let config = Config::builder()
+    ///     .tag_fields([TagField { name: HeaderName::from_static("x-tags"), separator: TagSeparator::Comma }])
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(config.tag_fields()[0].name, "x-tags");
+    /// ```
+    pub fn tag_fields<I: IntoIterator<Item = crate::purge::TagField>>(mut self, fields: I) -> Self {
+        self.config.tag_fields = Arc::new(fields.into_iter().collect());
+        self
+    }
+
+    /// Keeps the tag fields on responses sent to clients (a cache in
+    /// front of another that purges by tag). Default false: they are
+    /// removed from every response, stored or not.
+    pub fn keep_tags(mut self, keep: bool) -> Self {
+        self.config.keep_tags = keep;
         self
     }
 

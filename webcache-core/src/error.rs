@@ -26,6 +26,29 @@ pub enum StoreError {
     /// The backend answered with an error.
     #[error("store backend error: {0}")]
     Backend(#[source] BoxError),
+    /// The store does not implement the operation (purge records or tags,
+    /// see [`Store::bump`](crate::store::Store::bump)).
+    #[error("store does not support {0}")]
+    Unsupported(&'static str),
+}
+
+/// Why a purge ([`Cache::purge_url`](crate::Cache::purge_url),
+/// [`purge_tag`](crate::Cache::purge_tag), [`flush`](crate::Cache::flush))
+/// failed. A purge that failed may have been applied in part (some tagged
+/// resources purged); repeating it is safe.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PurgeError {
+    /// The URI is not absolute (it needs a scheme and an authority).
+    #[error("not an absolute URI: {0}")]
+    NotAbsolute(String),
+    /// Not a tag (see [`is_valid_tag`](crate::purge::is_valid_tag)).
+    #[error("not a valid tag: {0:?}")]
+    InvalidTag(String),
+    /// The store failed, did not answer within the store timeout, or does
+    /// not support purging.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// Why [`Cache::invalidate`](crate::Cache::invalidate) failed.

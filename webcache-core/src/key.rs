@@ -43,6 +43,20 @@ fn digest16(parts: &[&[u8]]) -> [u8; DIGEST_LEN] {
     out
 }
 
+/// The digest naming the tag `tag` in the store: its index and marks
+/// ([`Store::tag`](crate::store::Store::tag)), salted with the master salt
+/// like every key.
+pub fn tag_digest(config: &Config, tag: &str) -> [u8; DIGEST_LEN] {
+    digest16(&[config.master_salt(), b"tag", tag.as_bytes()])
+}
+
+/// The namespace of a cache's global purge record
+/// ([`StoreKey::global`](crate::store::StoreKey::global)): a digest of the
+/// master salt.
+pub fn namespace(config: &Config) -> [u8; DIGEST_LEN] {
+    digest16(&[config.master_salt(), b"global"])
+}
+
 /// Lower-cases the host and drops a port that is the scheme's default.
 fn normalize_authority(scheme: &str, authority: &str) -> String {
     let authority = authority.trim().to_ascii_lowercase();

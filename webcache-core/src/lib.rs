@@ -64,12 +64,13 @@
 //! | `webcache_served_from_storage_bytes_total` | counter | — | body bytes of responses built from storage (hits, stale and validated answers) |
 //! | `webcache_stores_total` | counter | — | responses written to the store with their metadata: new, replacing, or freshened by a validation |
 //! | `webcache_not_stored_total` | counter | `reason`: a [`storage::NotStorable`] in its Display form (`no-store`, `private`, `not-cacheable`, `body-too-large`, …) | forwarded responses not stored, by why |
-//! | `webcache_store_operations_total` | counter | `operation`: `get`, `put`, `delete` | store calls |
+//! | `webcache_store_operations_total` | counter | `operation`: `get`, `put`, `delete`, `purge` | store calls |
 //! | `webcache_store_errors_total` | counter | `operation` | store calls that failed or exceeded [`Config::store_timeout`] (the cache failed open) |
 //! | `webcache_store_operation_duration_seconds` | histogram | `operation` | duration of the store calls that did not complete at their first poll, timed from that poll (an in-process store answering at once is not timed, so that a hit reads no clock) |
 //! | `webcache_coalesced_total` | counter | — | requests that waited for another request's fill |
 //! | `webcache_background_refreshes_total` | counter | — | background refreshes started (stale-while-revalidate, refresh-ahead) |
 //! | `webcache_invalidations_total` | counter | — | resources invalidated (unsafe methods, [`Cache::invalidate`]) |
+//! | `webcache_purges_total` | counter | `kind` (`url`, `tag`, `flush`), `mode` (`hard`, `soft`) | purges made ([`Cache::purge_url`], [`Cache::purge_tag`], [`Cache::flush`]) |
 //!
 //! The `outcome` and `reason` of `webcache_requests_total` (reasons are the
 //! RFC's directive names and the Cache-Status `fwd` values of RFC 9211):
@@ -115,6 +116,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod admin;
 pub mod clock;
 pub mod config;
 // The shared scenario list every adapter runs; documented in the module.
@@ -128,6 +130,7 @@ pub mod invalidation;
 pub mod key;
 pub mod modifiers;
 pub mod partial;
+pub mod purge;
 pub mod range;
 pub mod request;
 pub mod reuse;
@@ -141,8 +144,9 @@ mod testing;
 pub mod validation;
 
 pub use config::{Config, ConfigBuilder, Role};
-pub use error::{BoxError, DecodeError, Error, InvalidateError, StoreError};
+pub use error::{BoxError, DecodeError, Error, InvalidateError, PurgeError, StoreError};
 pub use handler::{Cache, CacheBody, CacheBuilder, Stats, Upstream};
+pub use purge::PurgeMode;
 pub use store::{Store, StoreKey, StoredResponse};
 
 /// The crate's README, whose code blocks are compiled as doctests.

@@ -33,9 +33,32 @@ pub struct CacheHeaders {
     last_modified: Option<SystemTime>,
     etag: Option<EntityTag>,
     vary: Vec<HeaderName>,
+    tags: Vec<String>,
 }
 
 impl CacheHeaders {
+    /// Appends the tags to `Surrogate-Key`.
+    fn apply_tags(&self, headers: &mut HeaderMap) {
+        if self.tags.is_empty() {
+            return;
+        }
+        let name = HeaderName::from_static("surrogate-key");
+        let mut value: Vec<&str> = headers
+            .get(&name)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(' ').filter(|t| !t.is_empty()).collect())
+            .unwrap_or_default();
+        for tag in &self.tags {
+            if !value.contains(&tag.as_str()) {
+                value.push(tag);
+            }
+        }
+        // Valid tags are visible ASCII: always a valid field value.
+        if let Ok(v) = HeaderValue::from_str(&value.join(" ")) {
+            headers.insert(name, v);
+        }
+    }
+
     /// Nothing yet.
     pub fn new() -> Self {
         Self::default()
@@ -110,8 +133,41 @@ impl CacheHeaders {
         self
     }
 
+    /// Adds tags for [`Cache::purge_tag`](crate::Cache::purge_tag), sent
+    /// in `Surrogate-Key` (space-separated, added to what the response
+    /// has). Tags that [`is_valid_tag`](crate::purge::is_valid_tag) rejects
+    /// (empty, spaces, commas, control characters) are skipped. The cache
+    /// removes the field before the response reaches a client, unless
+    /// [`Config::keep_tags`](crate::Config::keep_tags).
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use http::HeaderMap;
+    /// use webcache_core::modifiers::CacheHeaders;
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// CacheHeaders::cache_for(Duration::from_secs(60))
+    ///     .tags(["product-42", "shop", "not valid"])
+    ///     .apply(&mut headers, SystemTime::now());
+    /// assert_eq!(headers["surrogate-key"], "product-42 shop");
+    /// ```
+    pub fn tags<I, T>(mut self, tags: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<str>,
+    {
+        for tag in tags {
+            let tag = tag.as_ref();
+            if crate::purge::is_valid_tag(tag) && !self.tags.iter().any(|t| t == tag) {
+                self.tags.push(tag.to_owned());
+            }
+        }
+        self
+    }
+
     /// Writes the fields into `headers`; `now` is when the response is sent.
     pub fn apply(&self, headers: &mut HeaderMap, now: SystemTime) {
+        self.apply_tags(headers);
         if let Some(cc) = &self.cache_control {
             headers.insert(CACHE_CONTROL, cc.to_header_value());
             if self.expires_in.is_none() {

@@ -94,6 +94,13 @@ pub fn freshness(
         stored.response_time,
         now,
     );
+    // A soft purge cuts the lifetime (see `crate::purge`).
+    let lifetime = match stored.purged {
+        crate::purge::Verdict::Stale { since } => {
+            crate::purge::purged_lifetime(lifetime, age, now, since)
+        }
+        _ => lifetime,
+    };
     Freshness {
         lifetime,
         source,
@@ -228,6 +235,9 @@ mod tests {
             salt: 0,
             invalidated: false,
             partial: None,
+            generations: Default::default(),
+            tags: Vec::new(),
+            purged: crate::purge::Verdict::Valid,
         };
         (s, cc)
     }

@@ -89,6 +89,25 @@ pub(crate) const COALESCED: &str = "webcache_coalesced_total";
 pub(crate) const REFRESHES: &str = "webcache_background_refreshes_total";
 /// Resources invalidated.
 pub(crate) const INVALIDATIONS: &str = "webcache_invalidations_total";
+/// Purges, by kind and mode.
+pub(crate) const PURGES: &str = "webcache_purges_total";
+
+/// What a purge reached, the `kind` label of `webcache_purges_total`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(usize)]
+pub(crate) enum PurgeKind {
+    Url,
+    Tag,
+    Flush,
+}
+
+const PURGE_KINDS: [&str; 3] = ["url", "tag", "flush"];
+
+impl PurgeKind {
+    pub(crate) fn as_str(self) -> &'static str {
+        PURGE_KINDS[self as usize]
+    }
+}
 
 /// How a request was answered: the `outcome` and `reason` labels of
 /// `webcache_requests_total`, and the fields of the request span.
@@ -169,9 +188,10 @@ pub(crate) enum StoreOp {
     Get,
     Put,
     Delete,
+    Purge,
 }
 
-const STORE_OP_NAMES: [&str; 3] = ["get", "put", "delete"];
+const STORE_OP_NAMES: [&str; 4] = ["get", "put", "delete", "purge"];
 
 /// Every [`NotStorable`], in declaration order (its discriminant).
 const NOT_STORABLE: [NotStorable; 17] = [
@@ -210,12 +230,13 @@ pub(crate) struct Metrics {
     served_bytes: Counter,
     stores: Counter,
     not_stored: [Counter; 17],
-    store_ops: [Counter; 3],
-    store_errors: [Counter; 3],
-    store_seconds: [Histogram; 3],
+    store_ops: [Counter; 4],
+    store_errors: [Counter; 4],
+    store_seconds: [Histogram; 4],
     coalesced: Counter,
     refreshes: Counter,
     invalidations: Counter,
+    purges: [Counter; 6],
 }
 
 impl Metrics {
@@ -238,6 +259,10 @@ impl Metrics {
             coalesced: counter(COALESCED, &[]),
             refreshes: counter(REFRESHES, &[]),
             invalidations: counter(INVALIDATIONS, &[]),
+            purges: [0, 1, 2, 3, 4, 5].map(|i| {
+                let mode = if i % 2 == 0 { "hard" } else { "soft" };
+                counter(PURGES, &[("kind", PURGE_KINDS[i / 2]), ("mode", mode)])
+            }),
         }
     }
 
@@ -297,6 +322,12 @@ impl Metrics {
 
     pub(crate) fn refresh(&self) {
         self.refreshes.increment(1);
+    }
+
+    /// A purge made.
+    pub(crate) fn purge(&self, kind: PurgeKind, mode: crate::purge::PurgeMode) {
+        let mode = usize::from(mode == crate::purge::PurgeMode::Soft);
+        self.purges[kind as usize * 2 + mode].increment(1);
     }
 
     pub(crate) fn invalidation(&self) {

@@ -850,6 +850,9 @@ mod tests {
             salt: 0,
             invalidated: false,
             partial: None,
+            generations: Default::default(),
+            tags: Vec::new(),
+            purged: crate::purge::Verdict::Valid,
         };
         assert!(head_matches(
             &stored,

@@ -25,6 +25,8 @@
 //! ```
 #![deny(missing_docs)]
 
+mod purge;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -33,6 +35,7 @@ use bytes::Bytes;
 use moka::Expiry;
 use moka::future::Cache as Moka;
 use moka::notification::RemovalCause;
+use webcache_core::purge::{Bump, PurgeMode, PurgeRecord, TagMarks};
 use webcache_core::store::{Store, StoreKey, Write};
 use webcache_core::{Cache, Config, StoreError};
 
@@ -130,6 +133,8 @@ impl Variants {
 pub struct MemoryStore {
     entries: Moka<StoreKey, Value>,
     variants: Arc<Variants>,
+    records: Arc<purge::Records>,
+    tags: Arc<purge::Tags>,
 }
 
 impl std::fmt::Debug for MemoryStore {
@@ -172,7 +177,12 @@ impl MemoryStore {
                 }
             })
             .build();
-        MemoryStore { entries, variants }
+        MemoryStore {
+            entries,
+            variants,
+            records: Arc::default(),
+            tags: Arc::default(),
+        }
     }
 
     /// The number of entries (approximate until pending maintenance runs).
@@ -220,6 +230,8 @@ impl MemoryStore {
     pub fn clear(&self) {
         self.entries.invalidate_all();
         self.variants.clear();
+        self.records.clear();
+        self.tags.clear();
     }
 }
 
@@ -227,13 +239,21 @@ impl Store for MemoryStore {
     async fn get_many(&self, keys: &[StoreKey]) -> Result<Vec<Option<Bytes>>, StoreError> {
         let mut out = Vec::with_capacity(keys.len());
         for key in keys {
-            out.push(self.entries.get(key).await.map(|v| v.bytes));
+            if key.is_purge_record() {
+                out.push(self.records.get(key));
+            } else {
+                out.push(self.entries.get(key).await.map(|v| v.bytes));
+            }
         }
         Ok(out)
     }
 
     async fn put_many(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         for w in writes {
+            if w.key.is_purge_record() {
+                // Written by `bump` only.
+                continue;
+            }
             if let Some(variant) = w.key.variant() {
                 self.variants.add(w.key.resource(), variant);
             }
@@ -269,6 +289,32 @@ impl Store for MemoryStore {
                 .await;
         }
         Ok(())
+    }
+
+    /// Under a lock per shard of records: atomic.
+    async fn bump(&self, keys: &[StoreKey], bump: Bump) -> Result<Vec<PurgeRecord>, StoreError> {
+        Ok(keys.iter().map(|k| self.records.bump(k, bump)).collect())
+    }
+
+    async fn tag(
+        &self,
+        tags: &[[u8; 16]],
+        resource: &[u8; 16],
+        ttl: Duration,
+    ) -> Result<TagMarks, StoreError> {
+        Ok(tags
+            .iter()
+            .map(|t| self.tags.add(t, resource, ttl))
+            .fold(TagMarks::default(), TagMarks::max))
+    }
+
+    async fn take_tag(
+        &self,
+        tag: &[u8; 16],
+        seq: u64,
+        mode: PurgeMode,
+    ) -> Result<Vec<[u8; 16]>, StoreError> {
+        Ok(self.tags.take(tag, seq, mode))
     }
 }
 

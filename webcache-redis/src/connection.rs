@@ -87,6 +87,19 @@ impl Connection {
         }
     }
 
+    /// Sends a pipeline of commands in one write and returns each reply;
+    /// fails if any fails.
+    pub(crate) async fn pipeline_values(&self, pipeline: &Pipeline) -> RedisResult<Vec<Value>> {
+        match self.live().await? {
+            Live::Single(mut manager) => match pipeline.query_async(&mut manager).await {
+                Err(e) if is_worth_one_retry(&e) => pipeline.query_async(&mut manager).await,
+                result => result,
+            },
+            #[cfg(feature = "cluster")]
+            Live::Cluster(mut cluster) => pipeline.query_async(&mut cluster).await,
+        }
+    }
+
     /// Sends a pipeline of commands in one write; fails if any fails.
     pub(crate) async fn pipeline(&self, pipeline: &Pipeline) -> RedisResult<()> {
         match self.live().await? {

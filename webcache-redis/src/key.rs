@@ -4,6 +4,10 @@
 //! metadata        <prefix>{<resource hex>}
 //! representation  <prefix>{<resource hex>}:<variant hex>
 //! variant index   <prefix>{<resource hex>}:v   (a set of <variant hex>)
+//! purge record    <prefix>{<resource hex>}:p   (no expiry)
+//! global record   <prefix>{<namespace hex>}:g  (no expiry)
+//! tag index       <prefix>tag:{<tag hex>}      (a set of <resource hex>)
+//! tag marks       <prefix>tag:{<tag hex>}:m    (no expiry)
 //! ```
 //!
 //! The variant index names the representations stored under a resource,
@@ -41,6 +45,21 @@ pub(crate) fn write_key(prefix: &str, key: &StoreKey, out: &mut Vec<u8>) {
     if let Some(variant) = key.variant() {
         out.push(b':');
         push_hex(out, variant);
+    } else if key.is_global() {
+        out.extend_from_slice(b":g");
+    } else if key.is_purge_record() {
+        out.extend_from_slice(b":p");
+    }
+}
+
+/// Appends the Redis key of a tag's index (`marks` false) or of its marks.
+pub(crate) fn write_tag_key(prefix: &str, tag: &[u8], marks: bool, out: &mut Vec<u8>) {
+    out.extend_from_slice(prefix.as_bytes());
+    out.extend_from_slice(b"tag:{");
+    push_hex(out, tag);
+    out.push(b'}');
+    if marks {
+        out.extend_from_slice(b":m");
     }
 }
 

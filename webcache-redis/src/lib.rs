@@ -57,6 +57,7 @@ mod builder;
 mod connection;
 mod error;
 mod key;
+mod purge;
 mod store;
 
 pub use builder::{

@@ -7,6 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use redis::{Client, Value};
 use webcache_core::StoreError;
+use webcache_core::purge::{Bump, PurgeMode, PurgeRecord, TagMarks};
 use webcache_core::store::{Store, StoreKey, Write};
 
 use crate::backoff::Backoff;
@@ -34,7 +35,8 @@ const MAX_TTL_MS: u64 = 100 * 365 * 24 * 3600 * 1000;
 /// - **Round trips**: [`get_many`](Store::get_many) is one `MGET`,
 ///   [`put_many`](Store::put_many) one pipeline of `SET … PX`,
 ///   [`delete_many`](Store::delete_many) one `UNLINK`. A cache hit is one
-///   `MGET` of the resource's metadata and the selected representation.
+///   `MGET` of the resource's metadata, the selected representation and
+///   the purge records (see [`webcache_core::purge`]).
 ///   On a cluster, writes that span several resources are one pipeline per
 ///   resource.
 /// - **Connection**: made on first use, not by the constructors, so a
@@ -251,7 +253,7 @@ impl RedisStore {
     }
 
     /// Runs one command through the back-off, and turns its reply into `T`.
-    async fn run<T>(
+    pub(crate) async fn run<T>(
         &self,
         cmd: &redis::Cmd,
         reply: impl FnOnce(Value) -> Result<T, StoreError>,
@@ -260,6 +262,17 @@ impl RedisStore {
         let result = self.inner.connection.query(cmd).await;
         self.record(&result);
         reply(result.map_err(store_error)?)
+    }
+
+    /// Runs a pipeline through the back-off and returns its replies.
+    pub(crate) async fn run_values(
+        &self,
+        pipeline: &redis::Pipeline,
+    ) -> Result<Vec<Value>, StoreError> {
+        self.fail_fast()?;
+        let result = self.inner.connection.pipeline_values(pipeline).await;
+        self.record(&result);
+        result.map_err(store_error)
     }
 
     /// Sends a pipeline of writes. A `WRONGTYPE` error can only come from
@@ -365,7 +378,7 @@ fn only_wrong_type(error: &redis::RedisError) -> bool {
 
 /// A time-to-live in whole milliseconds, rounded down (never kept longer
 /// than asked) and capped at [`MAX_TTL_MS`].
-fn ttl_millis(ttl: Duration) -> u64 {
+pub(crate) fn ttl_millis(ttl: Duration) -> u64 {
     u64::try_from(ttl.as_millis())
         .unwrap_or(u64::MAX)
         .min(MAX_TTL_MS)
@@ -392,7 +405,7 @@ fn mget_values(reply: Value, expected: usize) -> Result<Vec<Option<Bytes>>, Stor
         .collect()
 }
 
-fn unexpected(what: &'static str) -> StoreError {
+pub(crate) fn unexpected(what: &'static str) -> StoreError {
     StoreError::Backend(
         redis::RedisError::from((redis::ErrorKind::UnexpectedReturnType, what)).into(),
     )
@@ -477,6 +490,32 @@ impl Store for RedisStore {
             .arg(&index[..])
             .arg(representation_prefix);
         self.run(&cmd, |_| Ok(())).await
+    }
+
+    /// One `EVAL` per record, on the record's slot (see [`crate::key`]):
+    /// a pipeline on one server, concurrent requests on a cluster.
+    async fn bump(&self, keys: &[StoreKey], bump: Bump) -> Result<Vec<PurgeRecord>, StoreError> {
+        self.bump_records(keys, bump).await
+    }
+
+    /// One `EVAL` per tag, on the tag's slot.
+    async fn tag(
+        &self,
+        tags: &[[u8; webcache_core::key::DIGEST_LEN]],
+        resource: &[u8; webcache_core::key::DIGEST_LEN],
+        ttl: Duration,
+    ) -> Result<TagMarks, StoreError> {
+        self.tag_resource(tags, resource, ttl).await
+    }
+
+    /// One `EVAL` on the tag's slot.
+    async fn take_tag(
+        &self,
+        tag: &[u8; webcache_core::key::DIGEST_LEN],
+        seq: u64,
+        mode: PurgeMode,
+    ) -> Result<Vec<[u8; webcache_core::key::DIGEST_LEN]>, StoreError> {
+        self.take_tag_members(tag, seq, mode).await
     }
 }
 

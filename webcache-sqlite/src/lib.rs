@@ -82,6 +82,7 @@
 mod buffers;
 mod builder;
 mod error;
+mod purge;
 mod reader;
 mod schema;
 mod shared;

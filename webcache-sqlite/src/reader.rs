@@ -116,7 +116,12 @@ impl Reader {
                 .map_err(Error::from)
                 .and_then(|mut stmt| {
                     keys.iter()
-                        .map(|key| lookup(&mut stmt, key, now, &shared, &mut hits))
+                        .map(|key| match key.is_purge_record() {
+                            true => crate::purge::read_record(conn, key)
+                                .map(|v| v.map(Bytes::from))
+                                .map_err(Error::from),
+                            false => lookup(&mut stmt, key, now, &shared, &mut hits),
+                        })
                         .collect::<Result<Vec<_>, Error>>()
                 });
             let _ = reply.send(result.map_err(|e| shared.note_read_error(e)));

@@ -1,7 +1,7 @@
 //! The database file: connection settings, the schema and its versions,
 //! and what happens to a file that is damaged, older or newer.
 //!
-//! Version 1, the current one:
+//! Version 1:
 //!
 //! ```sql
 //! CREATE TABLE entries (
@@ -23,6 +23,33 @@
 //! so two keys of one id (one chance in 2^64 for keys of two resources, in
 //! 2^20 for two variants of one resource) cost a miss, never a wrong
 //! answer. `entries_expiry` serves the sweep, `entries_lru` eviction.
+//!
+//! Version 2, the current one, adds what purges need (see
+//! [`webcache_core::purge`]): the purge records, which neither the sweep
+//! nor eviction touches (they must outlive every entry stored before
+//! them), and the tag indexes with their marks:
+//!
+//! ```sql
+//! CREATE TABLE purge_records (
+//!     key   BLOB PRIMARY KEY,  -- StoreKey::to_bytes of a purge or global key
+//!     value BLOB NOT NULL      -- the encoded PurgeRecord
+//! ) WITHOUT ROWID;
+//! CREATE TABLE tags (
+//!     tag        BLOB NOT NULL,     -- the tag's digest
+//!     resource   BLOB NOT NULL,     -- a resource stored with the tag
+//!     expires_at INTEGER NOT NULL,  -- the longest TTL it was stored with
+//!     PRIMARY KEY (tag, resource)
+//! ) WITHOUT ROWID;
+//! CREATE INDEX tags_expiry ON tags (expires_at);
+//! CREATE TABLE tag_marks (
+//!     tag  BLOB PRIMARY KEY,   -- the tag's digest
+//!     hard INTEGER NOT NULL,   -- sequence number of its last hard purge
+//!     soft INTEGER NOT NULL    -- of its last soft purge
+//! ) WITHOUT ROWID;
+//! ```
+//!
+//! A purge reads and writes these by primary key, a tag purge one range
+//! of `tags`: no table scan.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -32,7 +59,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use crate::error::{Error, Fault, fault};
 
 /// The schema version this release writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// `PRAGMA application_id` of a webcache store: "WCch".
 pub(crate) const APPLICATION_ID: i64 = 0x5743_6368;
@@ -50,11 +77,25 @@ const MIGRATIONS: &[&str] = &[
      );
      CREATE INDEX entries_expiry ON entries (expires_at);
      CREATE INDEX entries_lru ON entries (accessed_at);",
+    // 1 → 2: purge records and tags.
+    "CREATE TABLE purge_records (key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+     CREATE TABLE tags (
+         tag BLOB NOT NULL,
+         resource BLOB NOT NULL,
+         expires_at INTEGER NOT NULL,
+         PRIMARY KEY (tag, resource)
+     ) WITHOUT ROWID;
+     CREATE INDEX tags_expiry ON tags (expires_at);
+     CREATE TABLE tag_marks (
+         tag BLOB PRIMARY KEY,
+         hard INTEGER NOT NULL,
+         soft INTEGER NOT NULL
+     ) WITHOUT ROWID;",
 ];
 
 /// The tables and indexes any version of this crate ever made, dropped
 /// when a file is rebuilt.
-const OWN_OBJECTS: &[&str] = &["entries"];
+const OWN_OBJECTS: &[&str] = &["entries", "purge_records", "tags", "tag_marks"];
 
 /// What a connection is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -7,12 +7,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, SyncSender, TrySendError};
 
 use bytes::Bytes;
+use std::time::Duration;
 use tokio::sync::oneshot;
 use webcache_core::StoreError;
+
+use webcache_core::purge::{Bump, PurgeMode, PurgeRecord, TagMarks};
 use webcache_core::store::{Store, StoreKey, Write};
 
 use crate::builder::SqliteStoreBuilder;
 use crate::error::Error;
+use crate::purge::{PurgeAnswer, PurgeOp};
 use crate::reader::ReadJob;
 use crate::shared::Shared;
 use crate::writer::{Command, Reply};
@@ -178,6 +182,24 @@ impl SqliteStore {
         self.command(Command::Close).await
     }
 
+    async fn purge(&self, op: PurgeOp) -> Result<PurgeAnswer, StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.inner
+            .writer
+            .try_send(Command::Purge(op, tx))
+            .map_err(|e| {
+                match e {
+                    TrySendError::Full(_) => Error::QueueFull,
+                    TrySendError::Disconnected(_) => Error::Closed,
+                }
+                .into_store_error()
+            })?;
+        match rx.await {
+            Ok(result) => result.map_err(Error::into_store_error),
+            Err(_) => Err(Error::Closed.into_store_error()),
+        }
+    }
+
     async fn command(&self, make: impl FnOnce(Reply) -> Command) -> Result<(), StoreError> {
         let (tx, rx) = oneshot::channel();
         self.inner.writer.try_send(make(tx)).map_err(|e| {
@@ -234,5 +256,45 @@ impl Store for SqliteStore {
         let resource = *resource;
         self.command(|reply| Command::DeleteResource(resource, reply))
             .await
+    }
+
+    /// One writer transaction: each record read and rewritten by key.
+    async fn bump(&self, keys: &[StoreKey], bump: Bump) -> Result<Vec<PurgeRecord>, StoreError> {
+        match self.purge(PurgeOp::Bump(keys.to_vec(), bump)).await? {
+            PurgeAnswer::Records(records) => Ok(records),
+            _ => Err(Error::Closed.into_store_error()),
+        }
+    }
+
+    /// One writer transaction: a row per tag, and its marks read.
+    async fn tag(
+        &self,
+        tags: &[[u8; 16]],
+        resource: &[u8; 16],
+        ttl: Duration,
+    ) -> Result<TagMarks, StoreError> {
+        let ttl = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        let expires_at = crate::schema::now_ms().saturating_add(ttl);
+        match self
+            .purge(PurgeOp::Tag(tags.to_vec(), *resource, expires_at))
+            .await?
+        {
+            PurgeAnswer::Marks(marks) => Ok(marks),
+            _ => Err(Error::Closed.into_store_error()),
+        }
+    }
+
+    /// One writer transaction: the marks raised, the tag's rows read and
+    /// deleted (one range of the primary key).
+    async fn take_tag(
+        &self,
+        tag: &[u8; 16],
+        seq: u64,
+        mode: PurgeMode,
+    ) -> Result<Vec<[u8; 16]>, StoreError> {
+        match self.purge(PurgeOp::Take(*tag, seq, mode)).await? {
+            PurgeAnswer::Members(members) => Ok(members),
+            _ => Err(Error::Closed.into_store_error()),
+        }
     }
 }

@@ -30,6 +30,11 @@ pub(crate) enum Command {
     Delete(Vec<StoreKey>, Reply),
     /// Remove a resource's metadata and every representation.
     DeleteResource([u8; 16], Reply),
+    /// A purge operation, in a transaction of its own.
+    Purge(
+        crate::purge::PurgeOp,
+        oneshot::Sender<Result<crate::purge::PurgeAnswer, Error>>,
+    ),
     /// Flush access times, sweep and evict now.
     Maintain(Reply),
     /// Flush, close every connection, and stop.
@@ -162,6 +167,10 @@ impl Writer {
         }
         for command in after {
             match command {
+                Command::Purge(op, reply) => {
+                    let answer = self.transaction(|tx| crate::purge::apply(tx, &op));
+                    let _ = reply.send(answer);
+                }
                 Command::Maintain(reply) => {
                     if self.shared.corrupt.load(Ordering::SeqCst) {
                         self.rebuild();
@@ -348,6 +357,15 @@ impl Writer {
                     }
                 }
                 Err(_) => break,
+            }
+        }
+        for _ in 0..1000 {
+            let n = self.transaction(|tx| {
+                tx.prepare_cached(crate::purge::SWEEP_TAGS)?
+                    .execute(params![now, SWEEP_CHUNK])
+            });
+            if !matches!(n, Ok(n) if n as i64 == SWEEP_CHUNK) {
+                break;
             }
         }
         if removed > 0 {

@@ -102,3 +102,41 @@ async fn two_processes_on_one_file_see_each_others_entries() {
     );
     assert_eq!(origin.calls(), 1, "the parent's origin was asked once");
 }
+
+/// A flush (and a URL purge) is kept in the file: the store reopened after
+/// a restart still misses on everything stored before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flush_survives_a_restart() {
+    let dir = TempDir::new("flush");
+    let origin = Origin::default();
+    {
+        let store = SqliteStore::open(dir.db()).expect("open");
+        let cache = Cache::new(store.clone(), Config::default());
+        for path in ["a", "b"] {
+            let uri = format!("http://flush.test/{path}");
+            cache.serve(get(&uri), origin.clone()).await.expect("miss");
+        }
+        cache.quiesce().await;
+        cache
+            .flush(webcache_core::PurgeMode::Hard)
+            .await
+            .expect("flush");
+        store.close().await.expect("close");
+    }
+    let store = SqliteStore::open(dir.db()).expect("reopen");
+    let cache = Cache::new(store.clone(), Config::default());
+    for path in ["a", "b"] {
+        let uri = format!("http://flush.test/{path}");
+        let r = cache
+            .serve(get(&uri), origin.clone())
+            .await
+            .expect("served");
+        assert!(!is_hit(&r), "flushed before the restart: {path}");
+    }
+    assert_eq!(origin.calls(), 4);
+    let r = cache
+        .serve(get("http://flush.test/a"), origin.clone())
+        .await
+        .expect("hit");
+    assert!(is_hit(&r), "stored again after the flush");
+}

@@ -287,6 +287,27 @@ impl Caching {
     {
         Caching(self.0.vary(names))
     }
+
+    /// Adds tags (`Surrogate-Key`) for
+    /// [`Cache::purge_tag`](webcache_core::Cache::purge_tag); the cache
+    /// removes the field before the response reaches a client. See
+    /// [`CacheHeaders::tags`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use webcache_axum::Caching;
+    ///
+    /// async fn product() -> (Caching, &'static str) {
+    ///     (Caching::cache_for(Duration::from_secs(300)).tags(["product-42", "catalog"]), "42")
+    /// }
+    /// ```
+    pub fn tags<I, T>(self, tags: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<str>,
+    {
+        Caching(self.0.tags(tags))
+    }
 }
 
 impl IntoResponseParts for Caching {

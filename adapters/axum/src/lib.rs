@@ -65,12 +65,20 @@
 //!
 //! [`cache_for`], [`dont_cache`], [`private`] and [`cache_control`] are
 //! per-route layers; [`Caching`] is the same as a response part returned by
-//! a handler.
+//! a handler; [`Caching::tags`] names the response's tags for
+//! [`Cache::purge_tag`](webcache_core::Cache::purge_tag).
+//!
+//! ## Purge
+//!
+//! [`purge_service`] mounts the purge endpoints (by URL, by tag, flush;
+//! soft with `?soft=true`) behind a bearer token; see
+//! [`webcache_core::admin`] for the protocol.
 #![deny(missing_docs)]
 
 mod future;
 mod headers;
 mod layer;
+mod purge;
 mod service;
 
 pub use future::ResponseFuture;
@@ -79,6 +87,7 @@ pub use headers::{
     dont_cache, private,
 };
 pub use layer::{CacheLayer, RequestLayer, ResponseLayer};
+pub use purge::{PurgeService, purge_service};
 pub use service::{CacheService, RequestService, ResponseService};
 pub use webcache_core::CacheBody;
 

@@ -70,6 +70,7 @@ mod flight;
 mod mixins;
 mod outage;
 pub mod plan;
+mod purge;
 mod request;
 mod response;
 mod serve;
@@ -154,6 +155,8 @@ pub(crate) struct Shared<S, M> {
     /// The metric handles, registered at build (see [`crate::telemetry`]).
     pub(crate) metrics: Metrics,
     pub(crate) outages: outage::Outages,
+    /// The key of this cache's global purge record.
+    pub(crate) global_key: StoreKey,
 }
 
 /// Builds a [`Cache`].
@@ -371,7 +374,6 @@ impl<S, M> CacheBuilder<S, M> {
         Cache {
             shared: Arc::new(Shared {
                 store: self.store,
-                config: self.config,
                 mixins: self.mixins,
                 clock: self.clock,
                 flights: Arc::new(Flights::default()),
@@ -381,6 +383,8 @@ impl<S, M> CacheBuilder<S, M> {
                 counters: Counters::default(),
                 metrics: Metrics::register(),
                 outages: outage::Outages::default(),
+                global_key: StoreKey::global(crate::key::namespace(&self.config)),
+                config: self.config,
             }),
         }
     }
@@ -492,7 +496,7 @@ impl<S: Store, M> Shared<S, M> {
     /// Runs one store operation within [`Config::store_timeout`]; a
     /// failure (or the timeout) is counted and logged, and returned for the
     /// caller to fail open.
-    async fn store_call<T>(
+    pub(crate) async fn store_call<T>(
         &self,
         op: StoreOp,
         operation: impl Future<Output = Result<T, StoreError>>,
@@ -636,6 +640,8 @@ pub struct Stats {
     pub misses: u64,
     /// Stored responses validated with the origin.
     pub revalidations: u64,
+    /// Purges made through this cache (by URL, by tag, flushes).
+    pub purges: u64,
     /// Requests that bypassed the cache (exempt or not cacheable methods).
     pub bypasses: u64,
     /// Successful store writes.
@@ -655,6 +661,7 @@ pub(crate) struct Counters {
     pub(crate) hits: AtomicU64,
     pub(crate) misses: AtomicU64,
     pub(crate) revalidations: AtomicU64,
+    pub(crate) purges: AtomicU64,
     pub(crate) bypasses: AtomicU64,
     pub(crate) stores: AtomicU64,
     pub(crate) store_errors: AtomicU64,
@@ -674,6 +681,7 @@ impl Counters {
             hits: l(&self.hits),
             misses: l(&self.misses),
             revalidations: l(&self.revalidations),
+            purges: l(&self.purges),
             bypasses: l(&self.bypasses),
             stores: l(&self.stores),
             store_errors: l(&self.store_errors),
@@ -731,6 +739,12 @@ impl VaryHints {
         }
         map.insert(*resource, names.into());
         self.len.store(map.len(), Ordering::Relaxed);
+    }
+
+    pub(crate) fn clear(&self) {
+        let mut map = self.write();
+        map.clear();
+        self.len.store(0, Ordering::Relaxed);
     }
 
     pub(crate) fn remove(&self, resource: &[u8; DIGEST_LEN]) {

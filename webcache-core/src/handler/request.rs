@@ -18,6 +18,7 @@ use crate::freshness::Freshness;
 use crate::headers::fmt_http_date;
 use crate::key::{Metadata, PrimaryKey, SecondaryKey};
 use crate::partial::can_answer;
+use crate::purge::{Generations, PurgeRecord, Verdict, verdict};
 use crate::request::RequestFacts;
 use crate::reuse::{ValidateReason, freshness};
 use crate::status::{CacheStatus, Forward};
@@ -72,6 +73,8 @@ pub struct Pending {
     /// Taken before the lookup: an invalidation after it voids the store
     /// (see `fence`). The default, 0, counts as overtaken by any.
     pub(crate) ticket: super::fence::Ticket,
+    /// The purge records its lookup read (`None`: no lookup, or it failed).
+    pub(crate) seen: Option<Seen>,
 }
 
 impl std::fmt::Debug for Pending {
@@ -107,6 +110,7 @@ impl Pending {
             flight: None,
             role: config.role(),
             ticket: super::fence::Ticket::default(),
+            seen: None,
         }
     }
 
@@ -279,11 +283,60 @@ pub(crate) struct Found {
     pub(crate) metadata: Option<Metadata>,
     pub(crate) secondary: SecondaryKey,
     pub(crate) stored: Option<StoredResponse>,
+    /// The purge records as the lookup read them; `None` when it could not.
+    pub(crate) seen: Option<Seen>,
+}
+
+/// The purge records a lookup read: what a response it sends forward
+/// records when stored (see [`crate::purge`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Seen {
+    pub(crate) generations: Generations,
+    /// The global tag-purge sequence.
+    pub(crate) tags: u64,
+    /// True when a record did not decode: nothing stored is trusted.
+    pub(crate) corrupt: bool,
+    resource: PurgeRecord,
+    global: PurgeRecord,
+}
+
+impl Seen {
+    /// The records `resource` and `global` as read (absent: `None`).
+    pub(crate) fn read(resource: Option<Bytes>, global: Option<Bytes>) -> Seen {
+        let mut corrupt = false;
+        let mut decode = |bytes: Option<Bytes>| match bytes.map(|b| PurgeRecord::decode(&b)) {
+            None => PurgeRecord::default(),
+            Some(Ok(r)) => r,
+            Some(Err(error)) => {
+                tracing::debug!(target: "webcache::core", %error, "undecodable purge record");
+                corrupt = true;
+                PurgeRecord::default()
+            }
+        };
+        let resource = decode(resource);
+        let global = decode(global);
+        Seen {
+            generations: Generations::current(&resource, &global),
+            tags: global.tags,
+            corrupt,
+            resource,
+            global,
+        }
+    }
+
+    /// What purges did to `stored`.
+    pub(crate) fn verdict(&self, stored: &StoredResponse) -> Verdict {
+        if self.corrupt {
+            return Verdict::Gone;
+        }
+        verdict(&stored.generations, &self.resource, &self.global)
+    }
 }
 
 impl<S: Store, M: Policy> Shared<S, M> {
-    /// Fetches the metadata and the selected representation, in one round
-    /// trip when the Vary hint is right (RFC 9111 §4.1).
+    /// Fetches the metadata, the selected representation and the purge
+    /// records, in one round trip when the Vary hint is right (RFC 9111
+    /// §4.1).
     pub(crate) async fn lookup(&self, primary: &PrimaryKey, request: &HeaderMap) -> Found {
         let resource = *primary.digest();
         let hint = self.hints.get(&resource);
@@ -291,15 +344,20 @@ impl<S: Store, M: Policy> Shared<S, M> {
         let keys = [
             StoreKey::metadata(resource),
             StoreKey::representation(resource, *guess.digest()),
+            StoreKey::purge(resource),
+            self.global_key,
         ];
-        let miss = |secondary| Found {
+        let miss = |secondary, seen| Found {
             metadata: None,
             secondary,
             stored: None,
+            seen,
         };
         let Some(mut values) = self.get_many(&keys).await else {
-            return miss(self.secondary_key(primary, &[], request));
+            return miss(self.secondary_key(primary, &[], request), None);
         };
+        let global = values.pop().flatten();
+        let seen = Some(Seen::read(values.pop().flatten(), global));
         let representation = values.pop().flatten();
         let metadata =
             values
@@ -314,7 +372,7 @@ impl<S: Store, M: Policy> Shared<S, M> {
                 });
         let Some(metadata) = metadata else {
             self.hints.remove(&resource);
-            return miss(self.secondary_key(primary, &[], request));
+            return miss(self.secondary_key(primary, &[], request), seen);
         };
         let (secondary, representation) =
             if hint.as_deref().unwrap_or(&[]) == metadata.vary.as_slice() {
@@ -342,10 +400,12 @@ impl<S: Store, M: Policy> Shared<S, M> {
                     && s.uri == primary.uri()
                     && s.selecting == secondary.selecting()
             });
+        let (stored, metadata) = purged(stored, seen.as_ref(), metadata);
         Found {
             metadata: Some(metadata),
             secondary,
             stored,
+            seen,
         }
     }
 
@@ -561,9 +621,9 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
     /// Serves a stored response (RFC 9111 §4), with a background refresh
     /// when the plan asks for one and none is running.
     #[inline(always)]
-    fn serve(&self, request: &Looked<'_>, found: Found, hit: Hit) -> RequestOutcome {
+    fn serve(&self, request: &Looked<'_>, mut found: Found, hit: Hit) -> RequestOutcome {
         let s = &*self.shared;
-        let Some(stored) = found.stored else {
+        let Some(stored) = found.stored.take() else {
             // Not reached: a plan serves only a stored response.
             return RequestOutcome::Respond(s.gateway_timeout(request.primary.uri(), "lost"), None);
         };
@@ -579,7 +639,7 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
         tracing::debug!(target: "webcache::core", uri = request.primary.uri(), outcome);
         let refresh = if hit.refresh {
             let key = (*request.primary.digest(), *found.secondary.digest());
-            self.refresh(request, &found.metadata, &stored, key)
+            self.refresh(request, &found, &stored, key)
         } else {
             None
         };
@@ -646,10 +706,11 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
     fn refresh(
         &self,
         request: &Looked<'_>,
-        metadata: &Option<Metadata>,
+        found: &Found,
         stored: &StoredResponse,
         key: FlightKey,
     ) -> Option<Pending> {
+        let (metadata, seen) = (&found.metadata, found.seen);
         let s = &*self.shared;
         let guard = s.flights.try_lead(key)?;
         Counters::bump(&s.counters.refreshes);
@@ -666,6 +727,7 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
         pending.facts.method = Method::GET;
         pending.metadata = metadata.clone();
         pending.stored = Some(stored.clone());
+        pending.seen = seen;
         pending.flight = Some(guard);
         pending.ticket = request.ticket;
         Some(pending)
@@ -728,9 +790,36 @@ impl Looked<'_> {
         );
         pending.metadata = found.metadata;
         pending.stored = found.stored;
+        pending.seen = found.seen;
         pending.stale_if_error = stale_if_error;
         pending.ticket = self.ticket;
         pending
+    }
+}
+
+/// `stored` as purges left it: `None` when purged hard, marked stale when
+/// purged soft (see [`crate::purge`]). Purged hard, so are the variants
+/// `metadata` remembers (hard generations are per resource): they are
+/// dropped, so that the request goes forward as a plain miss.
+#[inline]
+fn purged(
+    stored: Option<StoredResponse>,
+    seen: Option<&Seen>,
+    mut metadata: Metadata,
+) -> (Option<StoredResponse>, Metadata) {
+    let Some(mut stored) = stored else {
+        return (None, metadata);
+    };
+    match seen.map_or(Verdict::Valid, |seen| seen.verdict(&stored)) {
+        Verdict::Valid => (Some(stored), metadata),
+        Verdict::Gone => {
+            metadata.variants = Default::default();
+            (None, metadata)
+        }
+        stale => {
+            stored.purged = stale;
+            (Some(stored), metadata)
+        }
     }
 }
 
@@ -878,6 +967,9 @@ mod tests {
             salt: 0,
             invalidated: false,
             partial: None,
+            generations: Default::default(),
+            tags: Vec::new(),
+            purged: crate::purge::Verdict::Valid,
         });
         let req: Request<()> = p.synthesize_request();
         assert_eq!(req.method(), Method::GET);

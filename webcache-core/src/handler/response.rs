@@ -124,6 +124,8 @@ struct Fill {
     now: SystemTime,
     store: Result<(), NotStorable>,
     date_added: bool,
+    /// The response's tags (see [`crate::purge`]).
+    tags: Vec<String>,
 }
 
 impl<S: Store, M: Policy> ResponseHandler<S, M> {
@@ -162,6 +164,7 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
         if date_added {
             parts.headers.insert(DATE, fmt_http_date(now));
         }
+        let tags = self.take_tags(&pending, &mut parts.headers);
         let cc = crate::targeted::response_cache_control(&parts.headers, &s.config);
         let announced = content_length(&parts.headers).or_else(|| body.size_hint().exact());
         let plan = plan_response(
@@ -172,11 +175,13 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
             s.mixins.storability(),
             &s.config,
         );
+        let fill_tags = tags.clone();
         let fill = move |store| Fill {
             cc,
             now,
             store,
             date_added,
+            tags: fill_tags,
         };
         let streamed = |body| CacheBody::with_parts(VecDeque::new(), body, None);
         match plan {
@@ -199,8 +204,11 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
                 }
             }
             ResponsePlan::Complete => self.complete(pending, parts, body, fill(Ok(()))).await,
-            ResponsePlan::Freshen => self.freshen(pending, parts, body, now).await,
-            ResponsePlan::FreshenVariant => self.freshen_variant(pending, parts, body, now).await,
+            ResponsePlan::Freshen => self.freshen(pending, parts, body, (now, tags)).await,
+            ResponsePlan::FreshenVariant => {
+                self.freshen_variant(pending, parts, body, (now, tags))
+                    .await
+            }
             ResponsePlan::Retry => ResponseOutcome::Retry(Box::new(pending.into_retry())),
             ResponsePlan::StaleOnError => self.stale_on_error(pending, parts, body),
             ResponsePlan::Head { update } => {
@@ -223,6 +231,21 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
                 self.pass_forwarded(pending, parts, streamed(body))
             }
         }
+    }
+
+    /// The tags `headers` name (see [`crate::purge`]), removed from them
+    /// unless configured to keep them; none for an exempt request, which
+    /// is left untouched.
+    fn take_tags(&self, pending: &Pending, headers: &mut HeaderMap) -> Vec<String> {
+        let config = &self.shared.config;
+        if pending.kind == Kind::Exempt || config.tag_fields().is_empty() {
+            return Vec::new();
+        }
+        let tags = crate::purge::response_tags(headers, config.tag_fields());
+        if !config.keep_tags() {
+            crate::purge::strip_tags(headers, config.tag_fields());
+        }
+        tags
     }
 
     /// Invalidates what a response to an unsafe method names (RFC 9111
@@ -254,7 +277,7 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
         mut pending: Pending,
         parts: Parts,
         body: Pin<Box<B>>,
-        now: SystemTime,
+        (now, tags): (SystemTime, Vec<String>),
     ) -> ResponseOutcome<B>
     where
         B: Body + Send + 'static,
@@ -271,6 +294,11 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
             );
         };
         freshen(&mut stored, &parts.headers, pending.request_time, now);
+        if !tags.is_empty() {
+            // The 304 names the tags anew (RFC 9111 §4.3.4: its fields
+            // replace the stored ones).
+            stored.tags = tags;
+        }
         let cc = crate::targeted::response_cache_control(&stored.headers, &self.shared.config);
         let f = freshness(&stored, &cc, &self.shared.config, now);
         let stored_ok = self.rewrite(&pending, &stored, &cc, &f).await;
@@ -296,7 +324,8 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
     /// fetched, checked against the 304, and given the request's selecting
     /// fields: the origin's 304 says it is what it selects for them too, so
     /// that, freshened, it is stored for them as well. `None` when it is
-    /// gone, written under another salt, or not what the 304 identifies.
+    /// gone, written under another salt, purged hard, or not what the 304
+    /// identifies.
     async fn selected_variant(
         &self,
         pending: &Pending,
@@ -311,6 +340,12 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
         let mut stored = StoredResponse::decode(bytes)
             .ok()
             .filter(|st| st.salt == metadata.salt && st.uri == pending.primary.uri())
+            // Purged hard: gone, whatever the origin says of it now.
+            .filter(|st| {
+                pending
+                    .seen
+                    .is_some_and(|seen| seen.verdict(st) != crate::purge::Verdict::Gone)
+            })
             .filter(|st| identifies(&st.headers, not_modified))?;
         let secondary = s.secondary_key(&pending.primary, &metadata.vary, &pending.request_headers);
         stored.selecting = secondary.selecting().to_vec();
@@ -325,7 +360,7 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
         mut pending: Pending,
         parts: Parts,
         body: Pin<Box<B>>,
-        now: SystemTime,
+        now: (SystemTime, Vec<String>),
     ) -> ResponseOutcome<B>
     where
         B: Body + Send + 'static,
@@ -465,10 +500,11 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
                 .filter(|(c, _)| can_answer(c, &pending.facts.method, &pending.request_headers)),
             _ => None,
         };
-        let Some((stored, vary)) = combined else {
+        let Some((mut stored, vary)) = combined else {
             tracing::debug!(target: "webcache::core", uri = pending.uri(), "part not combined: the client's request goes forward");
             return ResponseOutcome::Retry(Box::new(pending.into_retry()));
         };
+        stored.tags = fill.tags;
         let cc = s.stored_cache_control(fill.cc, parts.headers.len(), &stored.headers);
         let f = freshness(&stored, &cc, &s.config, fill.now);
         let stored_ok = self.write(&pending, stored.clone(), vary, &cc, &f).await;
@@ -526,7 +562,8 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
             self.to_store(pending, parts, body, &fill.cc, fill.now, fill.date_added)
         });
         match stored {
-            Ok((stored, vary)) => {
+            Ok((mut stored, vary)) => {
+                stored.tags = fill.tags;
                 let cc =
                     self.shared
                         .stored_cache_control(fill.cc, parts.headers.len(), &stored.headers);
@@ -575,6 +612,9 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
             salt: pending.metadata.as_ref().map_or(0, |m| m.salt),
             invalidated: false,
             partial: None,
+            generations: Default::default(),
+            tags: Vec::new(),
+            purged: crate::purge::Verdict::Valid,
         };
         if parts.status != StatusCode::PARTIAL_CONTENT {
             return Ok((stored, vary));
@@ -656,6 +696,17 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
         );
         stored.salt = metadata.salt;
         let resource = *pending.primary.digest();
+        if !s
+            .prepare_fill(
+                &resource,
+                (pending.seen, pending.kind != Kind::Method),
+                &mut stored,
+                ttl,
+            )
+            .await
+        {
+            return false;
+        }
         let meta_ttl =
             Duration::from_secs(metadata.expires_at.saturating_sub(unix_secs(now)).max(1));
         let writes = vec![
@@ -869,6 +920,7 @@ impl Pending {
             flight: self.flight.take(),
             role: self.role,
             ticket: self.ticket,
+            seen: self.seen,
         }
     }
 

@@ -32,6 +32,22 @@
 //! that a release reading formats 1 and 2 misses on them rather than
 //! combining them.
 //!
+//! Format version 4, representation: a response that records purge
+//! [`Generations`] or carries tags (see [`crate::purge`]); the other
+//! formats' fields, with these after the salt:
+//! ```text
+//! "WC" 0x04 'R'
+//! status u16 | flags u8 | request_time u64 ms | response_time u64 ms | salt u64
+//! resource_hard u64 | resource_soft u64 | global_hard u64 | global_soft u64
+//! tags: u16 count, each { u16 len, bytes }
+//! … uri, selecting, headers as format 1 …
+//! if bit 2 of flags (incomplete): complete_length and ranges as format 2
+//! body: u64 len, bytes (to the end)
+//! ```
+//! Bit 1 of `flags` (uncombinable) needs bit 2. Written only when there is
+//! something to record (a purge happened, or the response has tags), so
+//! that a cache that never purges keeps writing formats 1 to 3.
+//!
 //! Metadata, format 1:
 //! ```text
 //! "WC" 0x01 'M' | salt u64 | expires_at u64 s | vary: u16 count, each { u16 len, bytes }
@@ -44,7 +60,7 @@
 //! written only when there are variants to remember, so that metadata of
 //! resources that do not vary stays in format 1.
 //!
-//! This release reads formats 1, 2 and 3 of representations and 1 and 2
+//! This release reads formats 1 to 4 of representations and 1 and 2
 //! of metadata. It writes formats 2 and 3 only for incomplete responses
 //! and metadata format 2 only for resources with remembered variants, and
 //! everything else in format 1, so that a release reading only format 1
@@ -61,6 +77,7 @@ use crate::error::DecodeError;
 use crate::headers::{from_unix_millis, unix_millis};
 use crate::key::{Metadata, SelectingField, Variants};
 use crate::partial::PartialContent;
+use crate::purge::{Generations, Verdict};
 use crate::range::ByteRange;
 
 const MAGIC: &[u8; 2] = b"WC";
@@ -75,6 +92,10 @@ const FLAG_UNCOMBINABLE: u8 = 2;
 /// The first format version, still written for complete responses and
 /// metadata, and read.
 pub const FORMAT_1: u8 = 1;
+/// The format of representations that record purge generations or tags.
+pub const FORMAT_4: u8 = 4;
+/// Bit 2 of `flags`, in format 4: an incomplete response.
+const FLAG_PARTIAL: u8 = 4;
 const KIND_REPRESENTATION: u8 = b'R';
 const KIND_METADATA: u8 = b'M';
 
@@ -115,6 +136,17 @@ pub struct StoredResponse {
     /// ranges of the representation the body holds; `None` for a complete
     /// response. See [`crate::partial`].
     pub partial: Option<PartialContent>,
+    /// The purge generations its request saw when it was looked up
+    /// ([`crate::purge`]).
+    pub generations: Generations,
+    /// Its tags, read from the response's tag fields when it was stored
+    /// (the fields themselves are not stored unless
+    /// [`Config::keep_tags`](crate::Config::keep_tags)).
+    pub tags: Vec<String>,
+    /// What purges did to it, found by the lookup and never stored:
+    /// [`Verdict::Stale`] cuts its freshness
+    /// ([`purged_lifetime`](crate::purge::purged_lifetime)).
+    pub purged: Verdict,
 }
 
 impl StoredResponse {
@@ -140,6 +172,9 @@ impl StoredResponse {
             salt: 0,
             invalidated: false,
             partial: None,
+            generations: Generations::default(),
+            tags: Vec::new(),
+            purged: Verdict::Valid,
         }
     }
 
@@ -166,8 +201,10 @@ impl StoredResponse {
             64 + self.uri.len() + header_bytes + range_bytes + self.body.len(),
         );
         let uncombinable = self.partial.as_ref().is_some_and(|p| !p.is_combinable());
+        let format_4 = !self.generations.is_zero() || !self.tags.is_empty();
         out.put_slice(MAGIC);
         out.put_u8(match &self.partial {
+            _ if format_4 => FORMAT_4,
             None => FORMAT_1,
             Some(_) if uncombinable => FORMAT_3,
             Some(_) => FORMAT_VERSION,
@@ -175,10 +212,18 @@ impl StoredResponse {
         out.put_u8(KIND_REPRESENTATION);
         out.put_u16(self.status.as_u16());
         let uncombinable_flag = if uncombinable { FLAG_UNCOMBINABLE } else { 0 };
-        out.put_u8(u8::from(self.invalidated) | uncombinable_flag);
+        let partial_flag = if format_4 && self.partial.is_some() {
+            FLAG_PARTIAL
+        } else {
+            0
+        };
+        out.put_u8(u8::from(self.invalidated) | uncombinable_flag | partial_flag);
         out.put_u64(unix_millis(self.request_time));
         out.put_u64(unix_millis(self.response_time));
         out.put_u64(self.salt);
+        if format_4 {
+            self.put_purge_fields(&mut out);
+        }
         put_bytes32(&mut out, self.uri.as_bytes());
         out.put_u16(u16::try_from(self.selecting.len()).unwrap_or(u16::MAX));
         for (name, value) in self.selecting.iter().take(usize::from(u16::MAX)) {
@@ -212,16 +257,42 @@ impl StoredResponse {
         out.freeze()
     }
 
-    /// Decodes what [`encode`](Self::encode) wrote, in format 1, 2 or 3. The
-    /// body and header values share `bytes` rather than copying them.
+    /// The generations and tags of format 4.
+    fn put_purge_fields(&self, out: &mut BytesMut) {
+        let g = &self.generations;
+        for n in [
+            g.resource_hard,
+            g.resource_soft,
+            g.global_hard,
+            g.global_soft,
+        ] {
+            out.put_u64(n);
+        }
+        let tags = &self.tags[..self.tags.len().min(usize::from(u16::MAX))];
+        out.put_u16(tags.len() as u16);
+        for tag in tags {
+            put_bytes16(out, tag.as_bytes());
+        }
+    }
+
+    /// Decodes what [`encode`](Self::encode) wrote, in format 1, 2, 3 or
+    /// 4. The body and header values share `bytes` rather than copying
+    /// them.
     pub fn decode(bytes: Bytes) -> Result<StoredResponse, DecodeError> {
         let mut r = Reader::new(&bytes);
-        let version = r.header(KIND_REPRESENTATION, &[FORMAT_1, FORMAT_VERSION, FORMAT_3])?;
+        let version = r.header(
+            KIND_REPRESENTATION,
+            &[FORMAT_1, FORMAT_VERSION, FORMAT_3, FORMAT_4],
+        )?;
         let status = StatusCode::from_u16(r.u16()?).map_err(|_| DecodeError::Invalid("status"))?;
         let flags = r.u8()?;
         let request_time = from_unix_millis(r.u64()?);
         let response_time = from_unix_millis(r.u64()?);
         let salt = r.u64()?;
+        let (generations, tags) = match version {
+            FORMAT_4 => read_purge_fields(&mut r)?,
+            _ => (Generations::default(), Vec::new()),
+        };
         let uri =
             String::from_utf8(r.bytes32()?.to_vec()).map_err(|_| DecodeError::Invalid("uri"))?;
         let n_selecting = r.u16()?;
@@ -247,6 +318,7 @@ impl StoredResponse {
         let partial = match version {
             FORMAT_1 => None,
             FORMAT_VERSION => Some(read_partial(&mut r)?),
+            FORMAT_4 => read_partial_4(&mut r, flags)?,
             _ if flags & FLAG_UNCOMBINABLE == 0 => {
                 return Err(DecodeError::Invalid("format 3 without its flag"));
             }
@@ -274,7 +346,37 @@ impl StoredResponse {
             salt,
             invalidated: flags & 1 == 1,
             partial,
+            generations,
+            tags,
+            purged: Verdict::Valid,
         })
+    }
+}
+
+/// The generations and tags of format 4.
+fn read_purge_fields(r: &mut Reader<'_>) -> Result<(Generations, Vec<String>), DecodeError> {
+    let generations = Generations {
+        resource_hard: r.u64()?,
+        resource_soft: r.u64()?,
+        global_hard: r.u64()?,
+        global_soft: r.u64()?,
+    };
+    let n = r.u16()?;
+    let mut tags = Vec::with_capacity(usize::from(n).min(crate::purge::MAX_TAGS));
+    for _ in 0..n {
+        let tag = std::str::from_utf8(r.bytes16()?).map_err(|_| DecodeError::Invalid("tag"))?;
+        tags.push(tag.to_owned());
+    }
+    Ok((generations, tags))
+}
+
+/// The ranges of a format 4 representation, as its flags say.
+fn read_partial_4(r: &mut Reader<'_>, flags: u8) -> Result<Option<PartialContent>, DecodeError> {
+    match (flags & FLAG_PARTIAL != 0, flags & FLAG_UNCOMBINABLE != 0) {
+        (false, false) => Ok(None),
+        (false, true) => Err(DecodeError::Invalid("uncombinable without ranges")),
+        (true, false) => Ok(Some(read_partial(r)?)),
+        (true, true) => Ok(Some(read_partial(r)?.uncombinable())),
     }
 }
 
@@ -486,6 +588,9 @@ mod tests {
             salt: 42,
             invalidated: false,
             partial: None,
+            generations: Generations::default(),
+            tags: Vec::new(),
+            purged: Verdict::Valid,
         }
     }
 
@@ -638,10 +743,10 @@ mod tests {
             StoredResponse::decode(Bytes::from(v.clone())),
             Err(DecodeError::UnknownVersion(0))
         );
-        v[2] = FORMAT_3 + 1;
+        v[2] = FORMAT_4 + 1;
         assert_eq!(
             StoredResponse::decode(Bytes::from(v.clone())),
-            Err(DecodeError::UnknownVersion(FORMAT_3 + 1))
+            Err(DecodeError::UnknownVersion(FORMAT_4 + 1))
         );
         v[2] = FORMAT_1;
         v[3] = b'M';
@@ -676,6 +781,9 @@ mod tests {
             salt: 5,
             invalidated: false,
             partial: None,
+            generations: Generations::default(),
+            tags: Vec::new(),
+            purged: Verdict::Valid,
         };
         assert_eq!(expected.encode().as_ref(), FORMAT_1_FIXTURE);
         assert_eq!(
@@ -716,6 +824,9 @@ mod tests {
             salt: 5,
             invalidated: false,
             partial: PartialContent::new(10, vec![ByteRange { first: 3, last: 4 }]),
+            generations: Generations::default(),
+            tags: Vec::new(),
+            purged: Verdict::Valid,
         };
         assert_eq!(expected.encode().as_ref(), FORMAT_2_FIXTURE);
         assert_eq!(
@@ -775,8 +886,98 @@ mod tests {
             salt: 5,
             invalidated: false,
             partial: PartialContent::new(10, vec![ByteRange { first: 3, last: 4 }]),
+            generations: Generations::default(),
+            tags: Vec::new(),
+            purged: Verdict::Valid,
         }
     }
+
+    fn format_4_expected() -> StoredResponse {
+        StoredResponse {
+            partial: None,
+            generations: Generations {
+                resource_hard: 1,
+                resource_soft: 2,
+                global_hard: 3,
+                global_soft: 4,
+            },
+            tags: vec!["t".into()],
+            ..format_2_expected()
+        }
+    }
+
+    /// Bytes written by format version 4 (purge generations and tags),
+    /// checked in for the same reason.
+    #[test]
+    fn reads_entries_written_by_format_4() {
+        let expected = format_4_expected();
+        assert_eq!(expected.encode().as_ref(), FORMAT_4_FIXTURE);
+        assert_eq!(
+            StoredResponse::decode(Bytes::from_static(FORMAT_4_FIXTURE)).unwrap(),
+            expected
+        );
+        for len in 0..FORMAT_4_FIXTURE.len() {
+            assert!(StoredResponse::decode(Bytes::from_static(&FORMAT_4_FIXTURE[..len])).is_err());
+        }
+        // Uncombinable without ranges does not decode.
+        let mut bad = FORMAT_4_FIXTURE.to_vec();
+        bad[6] = FLAG_UNCOMBINABLE;
+        assert!(StoredResponse::decode(Bytes::from(bad)).is_err());
+    }
+
+    #[test]
+    fn format_4_carries_parts_and_their_flags_and_is_written_only_when_needed() {
+        for partial in [
+            format_2_expected().partial,
+            format_2_expected()
+                .partial
+                .map(PartialContent::uncombinable),
+        ] {
+            let s = StoredResponse {
+                partial,
+                ..format_4_expected()
+            };
+            let bytes = s.encode();
+            assert_eq!(bytes[2], FORMAT_4);
+            assert_eq!(StoredResponse::decode(bytes).unwrap(), s);
+        }
+        // Tags alone are enough; nothing to record keeps the old formats.
+        let tagged = StoredResponse {
+            generations: Generations::default(),
+            ..format_4_expected()
+        };
+        assert_eq!(tagged.encode()[2], FORMAT_4);
+        assert_eq!(sample().encode()[2], FORMAT_1);
+        // `purged` is never stored.
+        let purged = StoredResponse {
+            purged: Verdict::Stale { since: None },
+            ..format_4_expected()
+        };
+        assert_eq!(
+            StoredResponse::decode(purged.encode()).unwrap().purged,
+            Verdict::Valid
+        );
+    }
+
+    const FORMAT_4_FIXTURE: &[u8] = &[
+        b'W', b'C', 4, b'R', // magic, version, kind
+        0, 200, // status
+        0,   // flags
+        0, 0, 0, 0, 0, 0, 0x03, 0xe8, // request_time 1000 ms
+        0, 0, 0, 0, 0, 0, 0x07, 0xd0, // response_time 2000 ms
+        0, 0, 0, 0, 0, 0, 0, 5, // salt
+        0, 0, 0, 0, 0, 0, 0, 1, // resource_hard
+        0, 0, 0, 0, 0, 0, 0, 2, // resource_soft
+        0, 0, 0, 0, 0, 0, 0, 3, // global_hard
+        0, 0, 0, 0, 0, 0, 0, 4, // global_soft
+        0, 1, 0, 1, b't', // tags: t
+        0, 0, 0, 16, b'h', b't', b't', b'p', b':', b'/', b'/', b'a', b'.', b't', b'e', b's', b't',
+        b'/', b'x', b'/', // uri
+        0, 0, // selecting count
+        0, 0, 0, 1, // header count
+        0, 4, b'e', b't', b'a', b'g', 0, 0, 0, 3, b'"', b'1', b'"', // etag: "1"
+        0, 0, 0, 0, 0, 0, 0, 2, b'h', b'i', // body
+    ];
 
     const FORMAT_2_FIXTURE: &[u8] = &[
         b'W', b'C', 2, b'R', // magic, version, kind

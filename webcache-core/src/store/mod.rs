@@ -47,6 +47,8 @@
 
 pub mod entry;
 #[cfg(feature = "conformance")]
+pub mod purge_suite;
+#[cfg(feature = "conformance")]
 pub mod suite;
 
 use std::fmt;
@@ -61,13 +63,25 @@ pub use entry::StoredResponse;
 
 use crate::error::StoreError;
 use crate::key::DIGEST_LEN;
+use crate::purge::{Bump, PurgeMode, PurgeRecord, TagMarks};
 
 /// The key of one stored value: a resource digest, and for a representation
-/// its variant digest.
+/// its variant digest. Four kinds: a resource's metadata, one of its
+/// representations, its purge record, and a cache's global purge record
+/// (see [`crate::purge`]).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct StoreKey {
     resource: [u8; DIGEST_LEN],
     variant: Option<[u8; DIGEST_LEN]>,
+    kind: KeyKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum KeyKind {
+    Metadata,
+    Representation,
+    Purge,
+    Global,
 }
 
 impl StoreKey {
@@ -76,6 +90,7 @@ impl StoreKey {
         StoreKey {
             resource,
             variant: None,
+            kind: KeyKind::Metadata,
         }
     }
 
@@ -84,7 +99,42 @@ impl StoreKey {
         StoreKey {
             resource,
             variant: Some(variant),
+            kind: KeyKind::Representation,
         }
+    }
+
+    /// The key of a resource's purge record (a
+    /// [`PurgeRecord`](crate::purge::PurgeRecord)), which a store keeps
+    /// beside the resource's other keys (the same Redis slot) and never
+    /// expires.
+    pub fn purge(resource: [u8; DIGEST_LEN]) -> StoreKey {
+        StoreKey {
+            resource,
+            variant: None,
+            kind: KeyKind::Purge,
+        }
+    }
+
+    /// The key of a cache's global purge record, named by `namespace`
+    /// (a digest of the master salt: caches with different master salts
+    /// sharing a store flush separately). Never expires.
+    pub fn global(namespace: [u8; DIGEST_LEN]) -> StoreKey {
+        StoreKey {
+            resource: namespace,
+            variant: None,
+            kind: KeyKind::Global,
+        }
+    }
+
+    /// True for the key of a purge record ([`purge`](Self::purge) or
+    /// [`global`](Self::global)): a value only [`Store::bump`] writes.
+    pub fn is_purge_record(&self) -> bool {
+        matches!(self.kind, KeyKind::Purge | KeyKind::Global)
+    }
+
+    /// True for a [`global`](Self::global) key.
+    pub fn is_global(&self) -> bool {
+        self.kind == KeyKind::Global
     }
 
     /// The resource digest, shared by the metadata and every representation
@@ -93,41 +143,47 @@ impl StoreKey {
         &self.resource
     }
 
-    /// The variant digest; `None` for metadata.
+    /// The variant digest; `None` for metadata and purge records.
     pub fn variant(&self) -> Option<&[u8; DIGEST_LEN]> {
         self.variant.as_ref()
     }
 
     /// True for a metadata key.
     pub fn is_metadata(&self) -> bool {
-        self.variant.is_none()
+        self.kind == KeyKind::Metadata
     }
 
     /// A printable form: `<resource hex>` for metadata,
-    /// `<resource hex>:<variant hex>` for a representation.
+    /// `<resource hex>:<variant hex>` for a representation,
+    /// `<resource hex>:p` for a purge record, `<namespace hex>:g` for a
+    /// global one.
     pub fn to_hex(&self) -> String {
         let mut s = hex(&self.resource);
-        if let Some(v) = &self.variant {
-            s.push(':');
-            s.push_str(&hex(v));
+        match (self.kind, &self.variant) {
+            (KeyKind::Representation, Some(v)) => {
+                s.push(':');
+                s.push_str(&hex(v));
+            }
+            (KeyKind::Purge, _) => s.push_str(":p"),
+            (KeyKind::Global, _) => s.push_str(":g"),
+            _ => {}
         }
         s
     }
 
-    /// A compact binary form: one kind byte (`m` or `r`), the resource
-    /// digest, then the variant digest for a representation.
+    /// A compact binary form: one kind byte (`m`, `r`, `p` or `g`), the
+    /// resource digest, then the variant digest for a representation.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(1 + 2 * DIGEST_LEN);
-        match &self.variant {
-            None => {
-                out.push(b'm');
-                out.extend_from_slice(&self.resource);
-            }
-            Some(v) => {
-                out.push(b'r');
-                out.extend_from_slice(&self.resource);
-                out.extend_from_slice(v);
-            }
+        out.push(match self.kind {
+            KeyKind::Metadata => b'm',
+            KeyKind::Representation => b'r',
+            KeyKind::Purge => b'p',
+            KeyKind::Global => b'g',
+        });
+        out.extend_from_slice(&self.resource);
+        if let Some(v) = &self.variant {
+            out.extend_from_slice(v);
         }
         out
     }
@@ -235,6 +291,59 @@ pub trait Store: Send + Sync + 'static {
         let key = StoreKey::metadata(*resource);
         async move { self.delete_many(&[key]).await }
     }
+
+    /// Applies `bump` to the purge record at each of `keys`
+    /// ([`StoreKey::purge`] or [`StoreKey::global`]), **atomically** per
+    /// record (concurrent bumps from any number of instances all count),
+    /// creating absent records from [`PurgeRecord::default`]; returns the
+    /// records after, in order. Records never expire: they must outlive
+    /// every response stored before them. No scan: one atomic update per
+    /// key, pipelined where the backend allows.
+    ///
+    /// The default fails with [`StoreError::Unsupported`]: a store that
+    /// cannot update a value atomically cannot purge.
+    fn bump(
+        &self,
+        keys: &[StoreKey],
+        bump: Bump,
+    ) -> impl Future<Output = Result<Vec<PurgeRecord>, StoreError>> + Send {
+        let _ = (keys, bump);
+        async { Err(StoreError::Unsupported("purge records")) }
+    }
+
+    /// Adds `resource` to the index of each tag of `tags` (tag digests,
+    /// see [`crate::key::tag_digest`]), keeping each index at least `ttl`,
+    /// and returns the highest marks (see [`take_tag`](Self::take_tag))
+    /// among the tags, read atomically with the addition.
+    ///
+    /// The default fails with [`StoreError::Unsupported`]; the cache then
+    /// does not store responses that carry tags.
+    fn tag(
+        &self,
+        tags: &[[u8; DIGEST_LEN]],
+        resource: &[u8; DIGEST_LEN],
+        ttl: Duration,
+    ) -> impl Future<Output = Result<TagMarks, StoreError>> + Send {
+        let _ = (tags, resource, ttl);
+        async { Err(StoreError::Unsupported("tags")) }
+    }
+
+    /// Marks the tag `tag` purged (`mode`) with the sequence number `seq`
+    /// (its mark for `mode` becomes the higher of the two), and removes and
+    /// returns its index's members, atomically: a resource added after is
+    /// told the mark by [`tag`](Self::tag). Cost proportional to the
+    /// members; no scan.
+    ///
+    /// The default fails with [`StoreError::Unsupported`].
+    fn take_tag(
+        &self,
+        tag: &[u8; DIGEST_LEN],
+        seq: u64,
+        mode: PurgeMode,
+    ) -> impl Future<Output = Result<Vec<[u8; DIGEST_LEN]>, StoreError>> + Send {
+        let _ = (tag, seq, mode);
+        async { Err(StoreError::Unsupported("tags")) }
+    }
 }
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -257,6 +366,26 @@ pub trait DynStore: Send + Sync + 'static {
         &'a self,
         resource: &'a [u8; DIGEST_LEN],
     ) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// See [`Store::bump`].
+    fn dyn_bump<'a>(
+        &'a self,
+        keys: &'a [StoreKey],
+        bump: Bump,
+    ) -> BoxFuture<'a, Result<Vec<PurgeRecord>, StoreError>>;
+    /// See [`Store::tag`].
+    fn dyn_tag<'a>(
+        &'a self,
+        tags: &'a [[u8; DIGEST_LEN]],
+        resource: &'a [u8; DIGEST_LEN],
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<TagMarks, StoreError>>;
+    /// See [`Store::take_tag`].
+    fn dyn_take_tag<'a>(
+        &'a self,
+        tag: &'a [u8; DIGEST_LEN],
+        seq: u64,
+        mode: PurgeMode,
+    ) -> BoxFuture<'a, Result<Vec<[u8; DIGEST_LEN]>, StoreError>>;
 }
 
 impl<T: Store> DynStore for T {
@@ -280,6 +409,29 @@ impl<T: Store> DynStore for T {
         resource: &'a [u8; DIGEST_LEN],
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(self.delete_resource(resource))
+    }
+    fn dyn_bump<'a>(
+        &'a self,
+        keys: &'a [StoreKey],
+        bump: Bump,
+    ) -> BoxFuture<'a, Result<Vec<PurgeRecord>, StoreError>> {
+        Box::pin(self.bump(keys, bump))
+    }
+    fn dyn_tag<'a>(
+        &'a self,
+        tags: &'a [[u8; DIGEST_LEN]],
+        resource: &'a [u8; DIGEST_LEN],
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<TagMarks, StoreError>> {
+        Box::pin(self.tag(tags, resource, ttl))
+    }
+    fn dyn_take_tag<'a>(
+        &'a self,
+        tag: &'a [u8; DIGEST_LEN],
+        seq: u64,
+        mode: PurgeMode,
+    ) -> BoxFuture<'a, Result<Vec<[u8; DIGEST_LEN]>, StoreError>> {
+        Box::pin(self.take_tag(tag, seq, mode))
     }
 }
 
@@ -320,6 +472,25 @@ impl Store for BoxStore {
     async fn delete_resource(&self, resource: &[u8; DIGEST_LEN]) -> Result<(), StoreError> {
         self.0.dyn_delete_resource(resource).await
     }
+    async fn bump(&self, keys: &[StoreKey], bump: Bump) -> Result<Vec<PurgeRecord>, StoreError> {
+        self.0.dyn_bump(keys, bump).await
+    }
+    async fn tag(
+        &self,
+        tags: &[[u8; DIGEST_LEN]],
+        resource: &[u8; DIGEST_LEN],
+        ttl: Duration,
+    ) -> Result<TagMarks, StoreError> {
+        self.0.dyn_tag(tags, resource, ttl).await
+    }
+    async fn take_tag(
+        &self,
+        tag: &[u8; DIGEST_LEN],
+        seq: u64,
+        mode: PurgeMode,
+    ) -> Result<Vec<[u8; DIGEST_LEN]>, StoreError> {
+        self.0.dyn_take_tag(tag, seq, mode).await
+    }
 }
 
 impl<S: Store> Store for Arc<S> {
@@ -343,5 +514,28 @@ impl<S: Store> Store for Arc<S> {
         resource: &[u8; DIGEST_LEN],
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
         (**self).delete_resource(resource)
+    }
+    fn bump(
+        &self,
+        keys: &[StoreKey],
+        bump: Bump,
+    ) -> impl Future<Output = Result<Vec<PurgeRecord>, StoreError>> + Send {
+        (**self).bump(keys, bump)
+    }
+    fn tag(
+        &self,
+        tags: &[[u8; DIGEST_LEN]],
+        resource: &[u8; DIGEST_LEN],
+        ttl: Duration,
+    ) -> impl Future<Output = Result<TagMarks, StoreError>> + Send {
+        (**self).tag(tags, resource, ttl)
+    }
+    fn take_tag(
+        &self,
+        tag: &[u8; DIGEST_LEN],
+        seq: u64,
+        mode: PurgeMode,
+    ) -> impl Future<Output = Result<Vec<[u8; DIGEST_LEN]>, StoreError>> + Send {
+        (**self).take_tag(tag, seq, mode)
     }
 }

@@ -57,6 +57,7 @@ pub async fn run_all<S: Store>(store: Arc<S>) {
     salt_change_invalidates_every_representation(store.clone()).await;
     master_salt_separates_caches(store.clone()).await;
     undecodable_bytes_are_a_miss(store.clone()).await;
+    super::purge_suite::run_all(store).await;
 }
 
 /// `get_many` returns values in key order and `None` for absent keys.

@@ -218,6 +218,9 @@ mod tests {
             salt: 1,
             invalidated: false,
             partial: None,
+            generations: Default::default(),
+            tags: Vec::new(),
+            purged: crate::purge::Verdict::Valid,
         }
     }
 

@@ -299,6 +299,9 @@ mod tests {
                 salt: 1,
                 invalidated: false,
                 partial: None,
+                generations: Default::default(),
+                tags: Vec::new(),
+                purged: crate::purge::Verdict::Valid,
             }
         });
         p.stale_if_error = true;
