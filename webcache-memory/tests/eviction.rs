@@ -106,7 +106,7 @@ async fn one_entry_evicted(evict_metadata: bool) {
     assert!(status.ends_with("stored"), "{status}");
     let (metadata, representation) = keys("/r");
     let present = store
-        .get_many(&[metadata.clone(), representation.clone()])
+        .get_many(&[metadata, representation])
         .await
         .expect("the memory store answers");
     assert!(

@@ -73,7 +73,7 @@ impl RedisCluster {
             .iter()
             .map(|n| n.text(&["CLUSTER", "MYID"]))
             .collect();
-        for master in 0..3 {
+        for id in &ids {
             let replica = loop {
                 let port = free_port();
                 if port <= 55_000 && TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok() {
@@ -83,11 +83,9 @@ impl RedisCluster {
             cluster.nodes[0].query(&["CLUSTER", "MEET", "127.0.0.1", &replica.port().to_string()]);
             // REPLICATE needs the master known to the replica.
             wait_until("the replica learns its master", || {
-                replica
-                    .text(&["CLUSTER", "NODES"])
-                    .contains(ids[master].as_str())
+                replica.text(&["CLUSTER", "NODES"]).contains(id.as_str())
             });
-            replica.query(&["CLUSTER", "REPLICATE", &ids[master]]);
+            replica.query(&["CLUSTER", "REPLICATE", id]);
             cluster.nodes.push(replica);
         }
         wait_until("six nodes agree and every replica is in sync", || {
