@@ -60,12 +60,28 @@ impl CacheHeaders {
     }
 
     /// Nothing yet.
+    ///
+    /// ```
+    /// use webcache_core::modifiers::CacheHeaders;
+    /// assert_eq!(CacheHeaders::new(), CacheHeaders::default());
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Cacheable for `ttl`: `Cache-Control: max-age=<ttl>` and an `Expires`
     /// `ttl` from the time the response is sent (for HTTP/1.0 caches).
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use http::HeaderMap;
+    /// use webcache_core::modifiers::CacheHeaders;
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// CacheHeaders::cache_for(Duration::from_secs(60)).apply(&mut headers, SystemTime::now());
+    /// assert_eq!(headers["cache-control"], "max-age=60");
+    /// assert!(headers.contains_key("expires"));
+    /// ```
     pub fn cache_for(ttl: Duration) -> Self {
         CacheHeaders {
             cache_control: Some(CacheControl::new().with_max_age(ttl)),
@@ -75,6 +91,16 @@ impl CacheHeaders {
     }
 
     /// Never stored by any cache: `Cache-Control: no-store`.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use http::HeaderMap;
+    /// use webcache_core::modifiers::CacheHeaders;
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// CacheHeaders::dont_cache().apply(&mut headers, SystemTime::now());
+    /// assert_eq!(headers["cache-control"], "no-store");
+    /// ```
     pub fn dont_cache() -> Self {
         CacheHeaders {
             cache_control: Some(CacheControl::new().with_no_store()),
@@ -83,6 +109,16 @@ impl CacheHeaders {
     }
 
     /// Stored only by private caches: `Cache-Control: private`.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use http::HeaderMap;
+    /// use webcache_core::modifiers::CacheHeaders;
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// CacheHeaders::private().apply(&mut headers, SystemTime::now());
+    /// assert_eq!(headers["cache-control"], "private");
+    /// ```
     pub fn private() -> Self {
         CacheHeaders {
             cache_control: Some(CacheControl::new().with_private()),
@@ -91,6 +127,18 @@ impl CacheHeaders {
     }
 
     /// Any Cache-Control, built with [`CacheControl`]'s typed setters.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use http::HeaderMap;
+    /// use webcache_core::modifiers::CacheHeaders;
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// use webcache_core::headers::CacheControl;
+    /// let cc = CacheControl::new().with_public().with_s_maxage(Duration::from_secs(600));
+    /// CacheHeaders::cache_control(cc).apply(&mut headers, SystemTime::now());
+    /// assert_eq!(headers["cache-control"], "public, s-maxage=600");
+    /// ```
     pub fn cache_control(cc: CacheControl) -> Self {
         CacheHeaders {
             cache_control: Some(cc),
@@ -99,18 +147,54 @@ impl CacheHeaders {
     }
 
     /// Replaces the Cache-Control to set.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use http::HeaderMap;
+    /// use webcache_core::modifiers::CacheHeaders;
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// use webcache_core::headers::CacheControl;
+    /// CacheHeaders::cache_for(Duration::from_secs(60))
+    ///     .with_cache_control(CacheControl::new().with_no_cache())
+    ///     .apply(&mut headers, SystemTime::now());
+    /// assert_eq!(headers["cache-control"], "no-cache");
+    /// ```
     pub fn with_cache_control(mut self, cc: CacheControl) -> Self {
         self.cache_control = Some(cc);
         self
     }
 
     /// Sets `Last-Modified`.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use http::HeaderMap;
+    /// use webcache_core::modifiers::CacheHeaders;
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// let updated = std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    /// CacheHeaders::new().last_modified(updated).apply(&mut headers, SystemTime::now());
+    /// assert_eq!(headers["last-modified"], "Tue, 14 Nov 2023 22:13:20 GMT");
+    /// ```
     pub fn last_modified(mut self, at: SystemTime) -> Self {
         self.last_modified = Some(at);
         self
     }
 
     /// Sets `ETag`.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use http::HeaderMap;
+    /// use webcache_core::modifiers::CacheHeaders;
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// use webcache_core::headers::EntityTag;
+    /// let tag = EntityTag::strong("v42").expect("a valid opaque tag");
+    /// CacheHeaders::new().etag(tag).apply(&mut headers, SystemTime::now());
+    /// assert_eq!(headers["etag"], "\"v42\"");
+    /// ```
     pub fn etag(mut self, tag: EntityTag) -> Self {
         self.etag = Some(tag);
         self
@@ -118,6 +202,16 @@ impl CacheHeaders {
 
     /// Adds field names to `Vary`, keeping those already there. Names that
     /// are not valid field names are skipped.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use http::HeaderMap;
+    /// use webcache_core::modifiers::CacheHeaders;
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// CacheHeaders::new().vary(["accept-language", "bad name"]).apply(&mut headers, SystemTime::now());
+    /// assert_eq!(headers["vary"], "accept-language");
+    /// ```
     pub fn vary<I, N>(mut self, names: I) -> Self
     where
         I: IntoIterator<Item = N>,

@@ -64,6 +64,20 @@ where
 {
     /// A fairing over `cache` (for example
     /// [`webcache_memory::easy_setup()`](https://docs.rs/webcache-memory)).
+    ///
+    /// ```
+    /// use rocket::{get, routes};
+    /// use webcache_rocket::CacheFairing;
+    ///
+    /// #[get("/")]
+    /// fn index() -> &'static str {
+    ///     "hello"
+    /// }
+    ///
+    /// let cache = CacheFairing::new(webcache_memory::easy_setup());
+    /// let rocket = rocket::build().mount("/", cache.cached(routes![index])).attach(cache);
+    /// # let _ = rocket;
+    /// ```
     pub fn new(cache: Cache<S, M>) -> Self {
         CacheFairing {
             cache,
@@ -72,12 +86,31 @@ where
     }
 
     /// The cache.
+    ///
+    /// ```
+    /// let fairing = webcache_rocket::CacheFairing::new(webcache_memory::easy_setup());
+    /// assert_eq!(fairing.cache().stats().hits, 0);
+    /// ```
     pub fn cache(&self) -> &Cache<S, M> {
         &self.cache
     }
 
     /// `routes` with their handlers behind the cache: a hit is answered
     /// without calling the route's handler (nor its request guards).
+    ///
+    /// ```
+    /// use rocket::{get, routes};
+    /// use webcache_rocket::CacheFairing;
+    ///
+    /// #[get("/")]
+    /// fn index() -> &'static str {
+    ///     "hello"
+    /// }
+    ///
+    /// let cache = CacheFairing::new(webcache_memory::easy_setup());
+    /// let routes = cache.cached(routes![index]);
+    /// assert_eq!(routes.len(), 1);
+    /// ```
     pub fn cached(&self, routes: Vec<Route>) -> Vec<Route> {
         routes.into_iter().map(|route| self.wrap(route)).collect()
     }

@@ -49,43 +49,133 @@ pub struct Cached<R> {
 
 impl<R> Cached<R> {
     /// `inner` with the fields of `headers`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use webcache_core::modifiers::CacheHeaders;
+    /// use rocket::get;
+    /// use webcache_rocket::Cached;
+    ///
+    /// #[get("/")]
+    /// fn index() -> Cached<&'static str> {
+    ///     Cached::new(CacheHeaders::cache_for(Duration::from_secs(60)).vary(["accept-language"]), "hello")
+    /// }
+    /// ```
     pub fn new(headers: CacheHeaders, inner: R) -> Self {
         Cached { headers, inner }
     }
 
     /// `Cache-Control: max-age=<ttl>` and a matching `Expires`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use rocket::get;
+    /// use webcache_rocket::Cached;
+    ///
+    /// #[get("/")]
+    /// fn index() -> Cached<&'static str> {
+    ///     Cached::cache_for(Duration::from_secs(60), "hello")
+    /// }
+    /// ```
     pub fn cache_for(ttl: Duration, inner: R) -> Self {
         Self::new(CacheHeaders::cache_for(ttl), inner)
     }
 
     /// `Cache-Control: no-store`: never stored by any cache.
+    ///
+    /// ```
+    /// use rocket::get;
+    /// use webcache_rocket::Cached;
+    ///
+    /// #[get("/basket")]
+    /// fn basket() -> Cached<&'static str> {
+    ///     Cached::dont_cache("3 items")
+    /// }
+    /// ```
     pub fn dont_cache(inner: R) -> Self {
         Self::new(CacheHeaders::dont_cache(), inner)
     }
 
     /// `Cache-Control: private`: stored only by the user's own cache.
+    ///
+    /// ```
+    /// use rocket::get;
+    /// use webcache_rocket::Cached;
+    ///
+    /// #[get("/me")]
+    /// fn me() -> Cached<&'static str> {
+    ///     Cached::private("account")
+    /// }
+    /// ```
     pub fn private(inner: R) -> Self {
         Self::new(CacheHeaders::private(), inner)
     }
 
     /// Any Cache-Control, built with typed directives.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use webcache_core::headers::CacheControl;
+    /// use rocket::get;
+    /// use webcache_rocket::Cached;
+    ///
+    /// #[get("/")]
+    /// fn index() -> Cached<&'static str> {
+    ///     Cached::cache_control(CacheControl::new().with_max_age(Duration::from_secs(10)).with_stale_if_error(Duration::from_secs(600)), "hello")
+    /// }
+    /// ```
     pub fn cache_control(cc: CacheControl, inner: R) -> Self {
         Self::new(CacheHeaders::cache_control(cc), inner)
     }
 
     /// Adds `Last-Modified`.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use rocket::get;
+    /// use webcache_rocket::Cached;
+    ///
+    /// #[get("/")]
+    /// fn index() -> Cached<&'static str> {
+    ///     let updated = SystemTime::now() - Duration::from_secs(3600);
+    ///     Cached::cache_for(Duration::from_secs(60), "article").last_modified(updated)
+    /// }
+    /// ```
     pub fn last_modified(mut self, at: SystemTime) -> Self {
         self.headers = self.headers.last_modified(at);
         self
     }
 
     /// Adds `ETag`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use webcache_core::headers::EntityTag;
+    /// use rocket::get;
+    /// use webcache_rocket::Cached;
+    ///
+    /// #[get("/")]
+    /// fn index() -> Cached<&'static str> {
+    ///     Cached::cache_for(Duration::from_secs(60), "hello").etag(EntityTag::strong("v42").expect("a valid opaque tag"))
+    /// }
+    /// ```
     pub fn etag(mut self, tag: EntityTag) -> Self {
         self.headers = self.headers.etag(tag);
         self
     }
 
     /// Adds names to `Vary`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use rocket::get;
+    /// use webcache_rocket::Cached;
+    ///
+    /// #[get("/")]
+    /// fn index() -> Cached<&'static str> {
+    ///     Cached::cache_for(Duration::from_secs(60), "hello").vary(["accept-language"])
+    /// }
+    /// ```
     pub fn vary<I, N>(mut self, names: I) -> Self
     where
         I: IntoIterator<Item = N>,

@@ -47,6 +47,18 @@ impl<T: Reply> Reply for WithCaching<T> {
 }
 
 /// Sets `headers` on `reply` when it is rendered.
+///
+/// ```
+/// use std::time::Duration;
+/// use warp::Filter;
+/// use webcache_warp::CacheHeaders;
+///
+/// let route = warp::path("hello").map(|| {
+///     let caching = CacheHeaders::cache_for(Duration::from_secs(60)).vary(["accept-language"]);
+///     webcache_warp::reply::with_caching("hi", caching)
+/// });
+/// # let _ = route;
+/// ```
 pub fn with_caching<T: Reply>(reply: T, headers: impl Into<Arc<CacheHeaders>>) -> WithCaching<T> {
     WithCaching {
         reply,
@@ -55,21 +67,53 @@ pub fn with_caching<T: Reply>(reply: T, headers: impl Into<Arc<CacheHeaders>>) -
 }
 
 /// `Cache-Control: max-age=<ttl>` and a matching `Expires`.
+///
+/// ```
+/// use std::time::Duration;
+/// use warp::Filter;
+///
+/// let route = warp::path("prices").map(|| webcache_warp::reply::cache_for("42", Duration::from_secs(60)));
+/// # let _ = route;
+/// ```
 pub fn cache_for<T: Reply>(reply: T, ttl: Duration) -> WithCaching<T> {
     with_caching(reply, CacheHeaders::cache_for(ttl))
 }
 
 /// `Cache-Control: no-store`: never stored by any cache.
+///
+/// ```
+/// use warp::Filter;
+///
+/// let route = warp::path("basket").map(|| webcache_warp::reply::dont_cache("3 items"));
+/// # let _ = route;
+/// ```
 pub fn dont_cache<T: Reply>(reply: T) -> WithCaching<T> {
     with_caching(reply, CacheHeaders::dont_cache())
 }
 
 /// `Cache-Control: private`: stored only by the user's own cache.
+///
+/// ```
+/// use warp::Filter;
+///
+/// let route = warp::path("me").map(|| webcache_warp::reply::private("account"));
+/// # let _ = route;
+/// ```
 pub fn private<T: Reply>(reply: T) -> WithCaching<T> {
     with_caching(reply, CacheHeaders::private())
 }
 
 /// Any Cache-Control, built with typed directives.
+///
+/// ```
+/// use std::time::Duration;
+/// use warp::Filter;
+/// use webcache_warp::CacheControl;
+///
+/// let cc = CacheControl::new().with_max_age(Duration::from_secs(10)).with_stale_while_revalidate(Duration::from_secs(30));
+/// let route = warp::path("news").map(move || webcache_warp::reply::cache_control("news", cc.clone()));
+/// # let _ = route;
+/// ```
 pub fn cache_control<T: Reply>(reply: T, cc: CacheControl) -> WithCaching<T> {
     with_caching(reply, CacheHeaders::cache_control(cc))
 }

@@ -85,6 +85,15 @@ where
     ResB::Error: Into<BoxError>,
 {
     /// A server for `service`.
+    ///
+    /// ```
+    /// use warp::Filter;
+    /// use webcache_warp::Server;
+    ///
+    /// let route = warp::path("hello").map(|| "hi");
+    /// let server = Server::new(webcache_warp::service(route, webcache_memory::easy_setup()));
+    /// # let _ = server;
+    /// ```
     pub fn new(service: Svc) -> Self {
         Server {
             service,
@@ -94,12 +103,35 @@ where
 
     /// Stops accepting connections once `signal` completes, then lets the
     /// requests in flight finish before [`run`](Self::run) returns.
+    ///
+    /// ```no_run
+    /// # async fn run() -> std::io::Result<()> {
+    /// use warp::Filter;
+    ///
+    /// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    /// # drop(stop);
+    /// let route = warp::path("hello").map(|| "hi");
+    /// webcache_warp::serve(route, webcache_memory::easy_setup())
+    ///     .graceful(async { let _ = stopped.await; }) // `stop.send(())` to stop
+    ///     .run(([127, 0, 0, 1], 3030))
+    ///     .await
+    /// # }
+    /// ```
     pub fn graceful(mut self, signal: impl Future<Output = ()> + Send + 'static) -> Self {
         self.shutdown = Some(Box::pin(signal));
         self
     }
 
     /// Binds `addr` and serves until the graceful-shutdown signal, if any.
+    ///
+    /// ```no_run
+    /// # async fn run() -> std::io::Result<()> {
+    /// use warp::Filter;
+    ///
+    /// let route = warp::path("hello").map(|| "hi");
+    /// webcache_warp::serve(route, webcache_memory::easy_setup()).run(([127, 0, 0, 1], 3030)).await
+    /// # }
+    /// ```
     pub async fn run(self, addr: impl Into<SocketAddr>) -> io::Result<()> {
         let listener = TcpListener::bind(addr.into()).await?;
         self.run_on(listener).await;
@@ -108,6 +140,17 @@ where
 
     /// Serves the connections of `listener` until the graceful-shutdown
     /// signal, if any.
+    ///
+    /// ```no_run
+    /// # async fn run() -> std::io::Result<()> {
+    /// use warp::Filter;
+    ///
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let route = warp::path("hello").map(|| "hi");
+    /// webcache_warp::serve(route, webcache_memory::easy_setup()).run_on(listener).await;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn run_on(self, listener: TcpListener) {
         let graceful = GracefulShutdown::new();
         let mut signal = self
