@@ -123,7 +123,7 @@ run_scenario() { # name
     wait_port "$proxy_port"
 
     "$BIN/examples/load" --target "http://127.0.0.1:$proxy_port" --seconds "$SECONDS_RUN" \
-        --concurrency "$CONCURRENCY" --prefix "$name" --log "$WORK/$name.csv" \
+        --concurrency "$CONCURRENCY" --max-requests 20000000 --prefix "$name" --log "$WORK/$name.csv" \
         >"$WORK/$name.summary" &
     local load_pid=$!
     PIDS+=("$load_pid")
