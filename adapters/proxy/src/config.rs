@@ -141,6 +141,7 @@ pub struct ProxyConfig {
     pub(crate) header_read_timeout: Duration,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) access_log: bool,
+    pub(crate) purge_token: Option<crate::purge::PurgeToken>,
 }
 
 impl ProxyConfig {
@@ -160,6 +161,7 @@ impl ProxyConfig {
             header_read_timeout: Duration::from_secs(30),
             shutdown_timeout: Duration::from_secs(30),
             access_log: false,
+            purge_token: None,
         }
     }
 
@@ -211,6 +213,10 @@ impl ProxyConfig {
     pub fn access_log(&self) -> bool {
         self.access_log
     }
+    /// True when purging is on (a purge token is configured).
+    pub fn purging(&self) -> bool {
+        self.purge_token.is_some()
+    }
 }
 
 /// Builds a [`ProxyConfig`].
@@ -228,6 +234,7 @@ pub struct ProxyConfigBuilder {
     header_read_timeout: Duration,
     shutdown_timeout: Duration,
     access_log: bool,
+    purge_token: Option<crate::purge::PurgeToken>,
 }
 
 impl ProxyConfigBuilder {
@@ -312,8 +319,21 @@ impl ProxyConfigBuilder {
         self
     }
 
+    /// Turns purging on, behind `Authorization: Bearer <token>`: the
+    /// `PURGE` method on the proxied listener and `/purge/…` on the admin
+    /// listener (see [`crate::purge`]). Default off, and then `PURGE` is
+    /// forwarded like any method the proxy does not know. An empty token
+    /// is refused.
+    pub fn purge_token(mut self, token: &str) -> Self {
+        self.purge_token = Some(crate::purge::PurgeToken::new(token));
+        self
+    }
+
     /// Checks the values and returns the configuration.
     pub fn build(self) -> Result<ProxyConfig, Error> {
+        if self.purge_token == Some(crate::purge::PurgeToken::new("")) {
+            return Err(Error::Config("the purge token must not be empty"));
+        }
         let upstream = UpstreamUrl::parse(&self.upstream)?;
         let is_token = !self.via_name.is_empty()
             && self
@@ -346,6 +366,7 @@ impl ProxyConfigBuilder {
             header_read_timeout: self.header_read_timeout,
             shutdown_timeout: self.shutdown_timeout,
             access_log: self.access_log,
+            purge_token: self.purge_token,
         })
     }
 }

@@ -70,6 +70,7 @@ pub mod forward;
 mod health;
 mod interim;
 mod proxy;
+pub mod purge;
 mod server;
 mod service;
 mod upstream;

@@ -155,6 +155,10 @@ impl<S: Store, M: Policy> Proxy<S, M> {
         relay: Option<&Arc<Relay>>,
     ) -> Response<ResponseBody> {
         let (mut parts, body) = request.into_parts();
+        let token = self.inner.config.purge_token.as_ref();
+        if let Some(purged) = crate::purge::purge_method(&self.inner.cache, token, &parts).await {
+            return purged.map(ResponseBody::generated);
+        }
         if parts.method == Method::CONNECT {
             return self.generated(StatusCode::NOT_IMPLEMENTED, None);
         }
