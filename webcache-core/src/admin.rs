@@ -220,10 +220,7 @@ pub async fn handle<S: Store, M: Policy>(
     request: Request<Bytes>,
 ) -> Response<Bytes> {
     if !token_matches(request.headers(), token) {
-        let mut res = json_response(StatusCode::UNAUTHORIZED, error_json("unauthorized"));
-        res.headers_mut()
-            .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        return res;
+        return unauthorized();
     }
     let action = parse(
         request.method(),
@@ -238,6 +235,49 @@ pub async fn handle<S: Store, M: Policy>(
         }
         Err(refusal) => json_response(refusal.status, error_json(refusal.message)),
     }
+}
+
+/// Answers a `PURGE` request (the method some proxies and CDNs accept)
+/// for the resource it targets ([`Cache::purge_target`]): hard, or soft
+/// with `Soft-Purge: 1`. Same token and JSON answers as [`handle`].
+pub async fn handle_purge_method<S: Store, M: Policy>(
+    cache: &Cache<S, M>,
+    token: &[u8],
+    parts: &http::request::Parts,
+) -> Response<Bytes> {
+    if !token_matches(&parts.headers, token) {
+        return unauthorized();
+    }
+    let soft = parts
+        .headers
+        .get("soft-purge")
+        .is_some_and(|v| v == "1" || v.as_bytes().eq_ignore_ascii_case(b"true"));
+    let mode = if soft {
+        PurgeMode::Soft
+    } else {
+        PurgeMode::Hard
+    };
+    match cache.purge_target(parts, mode).await {
+        Ok(uri) => json_response(
+            StatusCode::OK,
+            format!(
+                r#"{{"purged":"url","target":{},"mode":"{}"}}"#,
+                json_string(&uri),
+                mode.as_str()
+            ),
+        ),
+        Err(error) => json_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            error_json(&error.to_string()),
+        ),
+    }
+}
+
+fn unauthorized() -> Response<Bytes> {
+    let mut res = json_response(StatusCode::UNAUTHORIZED, error_json("unauthorized"));
+    res.headers_mut()
+        .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    res
 }
 
 /// A JSON response.

@@ -1,5 +1,7 @@
 //! [`AdminServer`]: the operator's listener, apart from the proxied
-//! traffic — `/metrics` (Prometheus text), `/healthz` and `/readyz`.
+//! traffic — `/metrics` (Prometheus text), `/healthz` and `/readyz`, and
+//! with a purge token `/purge/url`, `/purge/tag`, `/purge/flush` (see
+//! [`crate::purge`]).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -142,6 +144,13 @@ impl<S: Store, M: Policy> AdminServer<S, M> {
 
 impl<S: Store, M: Policy> State<S, M> {
     async fn answer(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
+        if request.uri().path().starts_with("/purge/") {
+            let cache = self.proxy.cache();
+            let token = self.proxy.config().purge_token.as_ref();
+            return crate::purge::admin_purge(cache, token, request)
+                .await
+                .map(Full::new);
+        }
         if request.method() != Method::GET && request.method() != Method::HEAD {
             return text(StatusCode::METHOD_NOT_ALLOWED, "GET or HEAD only\n".into());
         }

@@ -130,6 +130,20 @@ pub struct Args {
     #[arg(long, env = "WEBCACHE_ADMIN_LISTEN", value_name = "ADDR")]
     pub admin_listen: Option<SocketAddr>,
 
+    /// Turn purging on, behind `Authorization: Bearer <TOKEN>`: the PURGE
+    /// method on the proxied listener (`Soft-Purge: 1` for a soft purge),
+    /// and POST /purge/url, /purge/tag, /purge/flush (`?soft=true`) on the
+    /// admin listener. Off by default; without it PURGE is forwarded like
+    /// any method the proxy does not know. Prefer the environment variable
+    /// to keep the token out of process listings.
+    #[arg(
+        long,
+        env = "WEBCACHE_PURGE_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub purge_token: Option<String>,
+
     // ---- forwarding -----------------------------------------------------
     /// The Host sent upstream: the client's (`preserve`), or the upstream
     /// URL's (`upstream`).
@@ -727,6 +741,9 @@ impl Args {
         #[cfg(feature = "tls")]
         if let Some(path) = &self.upstream_ca {
             b = b.upstream_ca_file(path);
+        }
+        if let Some(token) = &self.purge_token {
+            b = b.purge_token(token);
         }
         b.access_log(self.access_log).build()
     }

@@ -168,6 +168,7 @@ pub struct ProxyConfig {
     /// for an `http://` one, never used).
     #[cfg(feature = "tls")]
     pub(crate) upstream_tls: std::sync::Arc<rustls::ClientConfig>,
+    pub(crate) purge_token: Option<crate::purge::PurgeToken>,
 }
 
 /// The proxy's limits on clients and on the upstream.
@@ -217,6 +218,7 @@ impl ProxyConfig {
             trusted_proxies: Vec::new(),
             #[cfg(feature = "tls")]
             upstream_ca_file: None,
+            purge_token: None,
         }
     }
 
@@ -300,6 +302,10 @@ impl ProxyConfig {
     pub fn trusted_proxies(&self) -> &[IpNet] {
         &self.trusted_proxies
     }
+    /// True when purging is on (a purge token is configured).
+    pub fn purging(&self) -> bool {
+        self.purge_token.is_some()
+    }
 }
 
 /// Builds a [`ProxyConfig`].
@@ -322,6 +328,7 @@ pub struct ProxyConfigBuilder {
     trusted_proxies: Vec<IpNet>,
     #[cfg(feature = "tls")]
     upstream_ca_file: Option<std::path::PathBuf>,
+    purge_token: Option<crate::purge::PurgeToken>,
 }
 
 impl ProxyConfigBuilder {
@@ -475,8 +482,21 @@ impl ProxyConfigBuilder {
         self
     }
 
+    /// Turns purging on, behind `Authorization: Bearer <token>`: the
+    /// `PURGE` method on the proxied listener and `/purge/…` on the admin
+    /// listener (see [`crate::purge`]). Default off, and then `PURGE` is
+    /// forwarded like any method the proxy does not know. An empty token
+    /// is refused.
+    pub fn purge_token(mut self, token: &str) -> Self {
+        self.purge_token = Some(crate::purge::PurgeToken::new(token));
+        self
+    }
+
     /// Checks the values and returns the configuration.
     pub fn build(self) -> Result<ProxyConfig, Error> {
+        if self.purge_token == Some(crate::purge::PurgeToken::new("")) {
+            return Err(Error::Config("the purge token must not be empty"));
+        }
         let upstream = UpstreamUrl::parse(&self.upstream)?;
         let is_token = !self.via_name.is_empty()
             && self
@@ -531,6 +551,7 @@ impl ProxyConfigBuilder {
             limits: self.limits,
             forwarded: self.forwarded,
             trusted_proxies: self.trusted_proxies,
+            purge_token: self.purge_token,
         })
     }
 }

@@ -71,6 +71,7 @@ mod forwarded;
 mod health;
 mod interim;
 mod proxy;
+pub mod purge;
 mod server;
 mod service;
 #[cfg(feature = "tls")]

@@ -181,6 +181,10 @@ impl<S: Store, M: Policy> Proxy<S, M> {
                 reason: "malformed request body",
             });
         }
+        let token = self.inner.config.purge_token.as_ref();
+        if let Some(purged) = crate::purge::purge_method(&self.inner.cache, token, &parts).await {
+            return purged.map(ResponseBody::generated);
+        }
         if parts.method == Method::CONNECT {
             return self.generated(StatusCode::NOT_IMPLEMENTED, None);
         }

@@ -11,11 +11,18 @@ use webcache_core::headers::{CacheControl, EntityTag};
 use webcache_core::modifiers::CacheHeaders;
 
 /// The fields [`CacheHeaders`] may set.
-const FIELDS: [HeaderName; 5] = [CACHE_CONTROL, EXPIRES, LAST_MODIFIED, ETAG, VARY];
+static FIELDS: [HeaderName; 6] = [
+    CACHE_CONTROL,
+    EXPIRES,
+    LAST_MODIFIED,
+    ETAG,
+    VARY,
+    HeaderName::from_static("surrogate-key"),
+];
 
 /// A responder with caching header fields: wraps any responder `R` and sets
-/// `Cache-Control`, `Expires`, `Last-Modified`, `ETag` and `Vary` as
-/// [`CacheHeaders`] says, over what `R` set.
+/// `Cache-Control`, `Expires`, `Last-Modified`, `ETag`, `Vary` and the
+/// tags (`Surrogate-Key`) as [`CacheHeaders`] says, over what `R` set.
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
@@ -182,6 +189,27 @@ impl<R> Cached<R> {
         N: AsRef<str>,
     {
         self.headers = self.headers.vary(names);
+        self
+    }
+
+    /// Adds tags (`Surrogate-Key`) for
+    /// [`Cache::purge_tag`](webcache_core::Cache::purge_tag); the cache
+    /// removes the field before the response reaches a client. See
+    /// [`CacheHeaders::tags`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use webcache_rocket::Cached;
+    ///
+    /// let page = Cached::cache_for(Duration::from_secs(60), "42").tags(["product-42"]);
+    /// # let _ = page;
+    /// ```
+    pub fn tags<I, T>(mut self, tags: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<str>,
+    {
+        self.headers = self.headers.tags(tags);
         self
     }
 }

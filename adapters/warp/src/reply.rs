@@ -37,6 +37,33 @@ pub struct WithCaching<T> {
     headers: Arc<CacheHeaders>,
 }
 
+impl<T> WithCaching<T> {
+    /// Adds tags (`Surrogate-Key`) for
+    /// [`Cache::purge_tag`](webcache_core::Cache::purge_tag); the cache
+    /// removes the field before the response reaches a client. See
+    /// [`CacheHeaders::tags`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use warp::Filter;
+    ///
+    /// let product = warp::path!("p" / u32).map(|id: u32| {
+    ///     webcache_warp::reply::cache_for(id.to_string(), Duration::from_secs(60))
+    ///         .tags([format!("product-{id}")])
+    /// });
+    /// # let _ = product;
+    /// ```
+    pub fn tags<I, S>(mut self, tags: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let headers = Arc::make_mut(&mut self.headers);
+        *headers = std::mem::take(headers).tags(tags);
+        self
+    }
+}
+
 impl<T: Reply> Reply for WithCaching<T> {
     fn into_response(self) -> warp::reply::Response {
         let mut response = self.reply.into_response();

@@ -51,6 +51,24 @@ impl<S: Store, M: Policy> Cache<S, M> {
         Ok(())
     }
 
+    /// [`purge_url`](Self::purge_url) of the resource the request `parts`
+    /// targets, keyed as [`Retrieval::primary_key`] keys a request to it
+    /// (scheme, Host, path and query): what a `PURGE` request at the edge
+    /// names. Returns the effective URI purged.
+    pub async fn purge_target(
+        &self,
+        parts: &http::request::Parts,
+        mode: PurgeMode,
+    ) -> Result<String, PurgeError> {
+        let key = self
+            .shared
+            .mixins
+            .retrieval()
+            .primary_key(parts, &self.shared.config);
+        self.purge_url(key.uri(), mode).await?;
+        Ok(key.uri().to_owned())
+    }
+
     /// Purges every stored response that carries the tag `tag` (see
     /// [`Config::tag_fields`](crate::Config::tag_fields)); returns how many
     /// resources the tag named. Cost: three store calls, the last one
