@@ -37,6 +37,7 @@ async fn stats_serialise_as_a_map_of_counters() {
         "hits": 1,
         "misses": 1,
         "revalidations": 0,
+        "purges": 0,
         "bypasses": 0,
         "stores": 1,
         "store_errors": 0,

@@ -6,7 +6,7 @@
 //! protocol of [`webcache_core::admin`]).
 //!
 //! `PURGE` is not a method of RFC 9110; an intermediary forwards methods
-//! it does not know (RFC 9110 §9.1), and so does this proxy while no token
+//! it does not know (RFC 9110 §7.6), and so does this proxy while no token
 //! is configured. With a token, `PURGE` is the operator's: the proxy
 //! answers it itself (401 without the right token) and never forwards it.
 

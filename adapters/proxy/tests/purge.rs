@@ -33,7 +33,7 @@ fn tagged()
 }
 
 #[tokio::test]
-async fn without_a_token_purge_is_forwarded_like_any_unknown_method() {
+async fn rfc9110_7_6_without_a_token_purge_is_forwarded_like_any_unknown_method() {
     let origin = Origin::start(tagged()).await;
     let p = proxy_with(
         &origin.url(),
