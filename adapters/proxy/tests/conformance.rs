@@ -84,7 +84,11 @@ async fn start_proxy(
         .config(config)
         .clock(clock.clone())
         .build();
+    // The scenarios judge the cache: the proxy's own forwarding fields
+    // (X-Forwarded-Host replaced for an untrusted client, by default) would
+    // hide what the cache passes on. tests/edge.rs covers them.
     let proxy_config = ProxyConfig::builder(&format!("http://{origin_addr}"))
+        .forwarded(webcache_proxy::ForwardedHeaders::None)
         .build()
         .expect("proxy config");
     let server = Server::bind(
