@@ -190,6 +190,12 @@ impl<S: Store, M: Policy> Connection<S, M> {
             _ = self.stopping.changed() => return,
         };
         let Ok(Ok(_slot)) = slot else {
+            // A plaintext 503 would be garbage to a TLS client: it is only
+            // closed.
+            #[cfg(feature = "tls")]
+            if self.shared.tls.is_some() {
+                return;
+            }
             return refuse(stream).await;
         };
         #[cfg(feature = "tls")]
