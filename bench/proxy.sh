@@ -162,6 +162,9 @@ http {
     }
     server {
         listen 127.0.0.1:$NGINX_H2_PORT http2;
+        # nginx ends an HTTP/2 connection after keepalive_requests (1000)
+        # requests and h2load does not reconnect: lift it for this run.
+        keepalive_requests 100000000;
         location / {
             proxy_pass http://origin;
             proxy_http_version 1.1;
@@ -283,5 +286,5 @@ printf "%-8s | %12s | %12s | %9s\n" object "webcache r/s" "nginx r/s" "vs nginx"
 for path in /1k /64k; do
     w=${H2RPS[webcache$path]}
     n=${H2RPS[nginx$path]}
-    printf "%-8s | %12.0f | %12.0f | %8.2fx\n" "${path#/}" "$w" "$n" "$(awk -v a="$w" -v b="$n" 'BEGIN{print a/b}')"
+    printf "%-8s | %12.0f | %12.0f | %8.2fx\n" "${path#/}" "${w:-0}" "${n:-0}" "$(awk -v a="${w:-0}" -v b="${n:-0}" 'BEGIN{print (b > 0) ? a/b : 0}')"
 done
