@@ -17,6 +17,7 @@
 #   DURATION=10s CONNECTIONS=64 THREADS=1   wrk's run length, connections, threads
 #   STREAMS=10                              h2load's concurrent streams per connection
 #   H2=1                                    0 skips the HTTP/2 runs
+#   BIN=target/release/webcache-proxy       the proxy binary measured
 #   SERVER_CPUS=1 CLIENT_CPUS=0             CPUs the caches and wrk are pinned to
 #                                           (taskset lists; empty = no pinning)
 #   BASE_PORT=18080                         origin; +1 webcache, +2 varnish, +3 nginx
@@ -89,7 +90,9 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 # ---- build -----------------------------------------------------------------
 log "building webcache-proxy and the origin (release)"
 (cd "$ROOT" && cargo build --release -q -p webcache-proxy --bin webcache-proxy --example origin)
-BIN="$ROOT/target/release/webcache-proxy"
+# BIN=path/to/webcache-proxy measures another build (an older commit's, to
+# compare two builds back to back on the same machine).
+BIN=${BIN:-"$ROOT/target/release/webcache-proxy"}
 ORIGIN="$ROOT/target/release/examples/origin"
 
 wait_port() { # port log
@@ -159,6 +162,9 @@ http {
     }
     server {
         listen 127.0.0.1:$NGINX_H2_PORT http2;
+        # nginx ends an HTTP/2 connection after keepalive_requests (1000)
+        # requests and h2load does not reconnect: lift it for this run.
+        keepalive_requests 100000000;
         location / {
             proxy_pass http://origin;
             proxy_http_version 1.1;
@@ -240,7 +246,19 @@ echo "origin requests during the load runs: $((after - before - 1))"
 
 # ---- HTTP/2 ----------------------------------------------------------------
 [ "$H2" = 1 ] || exit 0
-check_hit "$NGINX_H2_PORT" /1k
+check_hit_h2() { # port path
+    local headers
+    for _ in 1 2 3; do curl -s --http2-prior-knowledge -o /dev/null "http://127.0.0.1:$1$2"; done
+    headers=$(curl -s --http2-prior-knowledge -D - -o /dev/null "http://127.0.0.1:$1$2")
+    if ! echo "$headers" | grep -qiE '^(cache-status: .*hit|x-cache-status: hit)'; then
+        echo "port $1 $2 is not answered from cache over HTTP/2:" >&2
+        echo "$headers" >&2
+        return 1
+    fi
+}
+for port in $WEBCACHE_PORT $NGINX_H2_PORT; do
+    for path in /1k /64k; do check_hit_h2 "$port" "$path"; done
+done
 run_h2() { # port path -> "rps"
     local out rps
     out=$( (pin "$CLIENT_CPUS" h2load -t"$THREADS" -c"$CONNECTIONS" -m"$STREAMS" -D "${DURATION%s}" --warm-up-time 1 "http://127.0.0.1:$1$2") )
@@ -268,5 +286,5 @@ printf "%-8s | %12s | %12s | %9s\n" object "webcache r/s" "nginx r/s" "vs nginx"
 for path in /1k /64k; do
     w=${H2RPS[webcache$path]}
     n=${H2RPS[nginx$path]}
-    printf "%-8s | %12.0f | %12.0f | %8.2fx\n" "${path#/}" "$w" "$n" "$(awk -v a="$w" -v b="$n" 'BEGIN{print a/b}')"
+    printf "%-8s | %12.0f | %12.0f | %8.2fx\n" "${path#/}" "${w:-0}" "${n:-0}" "$(awk -v a="${w:-0}" -v b="${n:-0}" 'BEGIN{print (b > 0) ? a/b : 0}')"
 done

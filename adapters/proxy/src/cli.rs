@@ -1,5 +1,12 @@
-//! The command line: every setting as a flag and as a `WEBCACHE_*`
-//! environment variable, with values in human units (`250ms`, `64MiB`).
+//! The command line: every setting as a flag, as a `WEBCACHE_*`
+//! environment variable and as a key of the `--config` TOML file, with
+//! values in human units (`250ms`, `64MiB`).
+//!
+//! To add a setting, add a field to [`Args`] with its `#[arg(long, env =
+//! "WEBCACHE_...")]`: clap gives it its flag and its variable, and the
+//! config file finds it by its long name in the clap command (see
+//! [`with_config_file`]), so the file key needs nothing more. Then pass the
+//! value on in [`Args::proxy_config`] or [`Args::cache_config`].
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -51,8 +58,8 @@ pub struct Args {
     #[arg(long, env = "WEBCACHE_CONFIG", value_name = "FILE")]
     pub config: Option<std::path::PathBuf>,
 
-    /// The origin server: http://host[:port][/base-path]. Request paths are
-    /// appended to it.
+    /// The origin server: http://host[:port][/base-path] (or https://, in
+    /// a build with TLS). Request paths are appended to it.
     #[arg(short, long, env = "WEBCACHE_UPSTREAM", value_name = "URL")]
     pub upstream: String,
 
@@ -860,7 +867,12 @@ impl Args {
             Ok(a) => a,
             Err(_) => return Ok(()),
         };
-        let port = authority.port_u16().unwrap_or(80);
+        let default_port = if config.upstream().is_https() {
+            443
+        } else {
+            80
+        };
+        let port = authority.port_u16().unwrap_or(default_port);
         if port != self.listen.port() {
             return Ok(());
         }

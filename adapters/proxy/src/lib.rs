@@ -55,9 +55,22 @@
 //! target `webcache::access`; upstream failures are warnings on target
 //! `webcache::proxy`, at most one a second with the count not logged.
 //!
-//! The upstream is spoken to in cleartext HTTP/1.1 with a connection pool;
-//! clients in HTTP/1.0 or 1.1. WebSocket upgrades and CONNECT are not
-//! proxied.
+//! ## The edge
+//!
+//! The [`Server`] speaks HTTP/1.0, 1.1 and 2 (prior knowledge in
+//! cleartext; by ALPN over TLS with the `tls` feature, [`Server::with_tls`]).
+//! Before the cache sees a request it refuses what RFC 9112 says a server
+//! must (no Host in HTTP/1.1, two Hosts, an invalid one: 400; a request
+//! line or header section over its limit: 414 or 431; a transfer coding
+//! other than chunked: 501; framing errors hyper catches: 400). It limits
+//! client connections and upstream requests (past a queue timeout: 503
+//! with `Retry-After`), closes idle client connections, and adds
+//! `X-Forwarded-For`/`-Proto`/`-Host` or `Forwarded` (RFC 7239) upstream
+//! ([`ForwardedHeaders`], [`IpNet`] for trusted proxies).
+//!
+//! The upstream is spoken to in HTTP/1.1 (over TLS for `https://` with the
+//! `tls` feature) with a connection pool. WebSocket upgrades and CONNECT
+//! are not proxied.
 #![deny(missing_docs)]
 
 mod access;

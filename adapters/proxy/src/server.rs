@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -190,6 +190,12 @@ impl<S: Store, M: Policy> Connection<S, M> {
             _ = self.stopping.changed() => return,
         };
         let Ok(Ok(_slot)) = slot else {
+            // A plaintext 503 would be garbage to a TLS client: it is only
+            // closed.
+            #[cfg(feature = "tls")]
+            if self.shared.tls.is_some() {
+                return;
+            }
             return refuse(stream).await;
         };
         #[cfg(feature = "tls")]
@@ -207,7 +213,7 @@ impl<S: Store, M: Policy> Connection<S, M> {
         self.serve(stream, peer, false).await;
     }
 
-    async fn serve<T>(mut self, stream: T, peer: SocketAddr, https: bool)
+    async fn serve<T>(self, stream: T, peer: SocketAddr, https: bool)
     where
         T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
@@ -226,31 +232,124 @@ impl<S: Store, M: Policy> Connection<S, M> {
             Some(activity.clone()),
         );
         let connection = self.shared.builder.serve_connection(io, service);
-        tokio::pin!(connection);
-        let idle = activity.idle(config.client_idle_timeout());
-        tokio::pin!(idle);
-        let mut closing = *self.stopping.borrow();
-        if closing {
-            connection.as_mut().graceful_shutdown();
+        // The idle timeout and the shutdown are watched by a task of their
+        // own, which raises `close`: the connection's task then only reads
+        // a flag on each wake-up, not a timer and a channel.
+        let close = Arc::new(CloseSignal::default());
+        let watcher = tokio::spawn(watch_connection(
+            activity,
+            config.client_idle_timeout(),
+            self.stopping.clone(),
+            close.clone(),
+        ));
+        let result = Closable {
+            connection,
+            close,
+            closing: false,
         }
-        loop {
-            tokio::select! {
-                result = connection.as_mut() => {
-                    if let Err(error) = result {
-                        tracing::debug!(target: "webcache::proxy", %peer, %error, "connection ended with an error");
-                    }
-                    return;
-                }
-                () = &mut idle, if !closing => {
-                    closing = true;
-                    connection.as_mut().graceful_shutdown();
-                }
-                _ = self.stopping.changed(), if !closing => {
-                    closing = true;
-                    connection.as_mut().graceful_shutdown();
+        .await;
+        watcher.abort();
+        if let Err(error) = result {
+            tracing::debug!(target: "webcache::proxy", %peer, %error, "connection ended with an error");
+        }
+    }
+}
+
+/// Raises `close` once the connection has been idle for `timeout`, or at
+/// the shutdown.
+async fn watch_connection(
+    activity: Arc<Activity>,
+    timeout: Duration,
+    mut stopping: watch::Receiver<bool>,
+    close: Arc<CloseSignal>,
+) {
+    if !*stopping.borrow_and_update() {
+        tokio::select! {
+            () = activity.idle(timeout) => {}
+            _ = stopping.changed() => {}
+        }
+    }
+    close.raise();
+}
+
+/// A request to close a connection gracefully, from outside its task.
+#[derive(Default)]
+struct CloseSignal {
+    raised: AtomicBool,
+    waker: std::sync::Mutex<Option<std::task::Waker>>,
+}
+
+impl CloseSignal {
+    fn raise(&self) {
+        self.raised.store(true, Ordering::Release);
+        let waker = self.waker.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    fn register(&self, waker: &std::task::Waker) {
+        let mut slot = self.waker.lock().unwrap_or_else(|e| e.into_inner());
+        match &*slot {
+            Some(current) if current.will_wake(waker) => {}
+            _ => *slot = Some(waker.clone()),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A connection that shuts down gracefully once its [`CloseSignal`]
+    /// is raised.
+    struct Closable<C> {
+        #[pin]
+        connection: C,
+        close: Arc<CloseSignal>,
+        closing: bool,
+    }
+}
+
+impl<C: GracefulConnection> Future for Closable<C> {
+    type Output = C::Output;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<C::Output> {
+        let mut this = self.project();
+        if !*this.closing {
+            if this.close.raised.load(Ordering::Acquire) {
+                *this.closing = true;
+                this.connection.as_mut().start_closing();
+            } else {
+                this.close.register(cx.waker());
+                // Raised between the check and the registration.
+                if this.close.raised.load(Ordering::Acquire) {
+                    *this.closing = true;
+                    this.connection.as_mut().start_closing();
                 }
             }
         }
+        this.connection.poll(cx)
+    }
+}
+
+/// hyper-util's connection, as [`Closable`] needs it.
+trait GracefulConnection: Future {
+    fn start_closing(self: std::pin::Pin<&mut Self>);
+}
+
+impl<I, S, E, B> GracefulConnection for auto::Connection<'_, I, S, E>
+where
+    S: hyper::service::Service<http::Request<hyper::body::Incoming>, Response = http::Response<B>>,
+    S::Future: 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: http_body::Body + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + 'static,
+    E: hyper_util::server::conn::auto::HttpServerConnExec<S::Future, B>,
+{
+    fn start_closing(self: std::pin::Pin<&mut Self>) {
+        self.graceful_shutdown();
     }
 }
 
@@ -277,47 +376,43 @@ async fn refuse(mut stream: TcpStream) {
     }
 }
 
-/// Whether a client connection has a request in flight, and since when it
-/// has had none.
-#[derive(Debug)]
+/// Whether a client connection has a request in flight, and whether any
+/// started lately: two counters, so that the request path reads no clock.
+#[derive(Debug, Default)]
 pub(crate) struct Activity {
-    started: Instant,
-    /// Milliseconds from `started` to the last request's start or end.
-    last: AtomicU64,
+    started: AtomicU64,
     in_flight: AtomicUsize,
 }
 
 impl Activity {
     fn new() -> Self {
-        Activity {
-            started: Instant::now(),
-            last: AtomicU64::new(0),
-            in_flight: AtomicUsize::new(0),
-        }
-    }
-
-    fn touch(&self) {
-        let ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.last.store(ms, Ordering::Relaxed);
+        Activity::default()
     }
 
     /// Marks a request in flight until the guard is dropped.
     pub(crate) fn busy(self: &Arc<Self>) -> Busy {
+        self.started.fetch_add(1, Ordering::Relaxed);
         self.in_flight.fetch_add(1, Ordering::Relaxed);
-        self.touch();
         Busy(self.clone())
     }
 
-    /// Completes once the connection has had no request in flight for
-    /// `timeout`.
+    /// Completes once the connection has had no request in flight, and
+    /// none started, for `timeout` — measured in quarters, so between
+    /// `timeout` and 1.25 × `timeout` after the last request ended.
     async fn idle(&self, timeout: Duration) {
+        let step = timeout / 4;
+        let mut quiet = 0;
+        let mut seen = self.started.load(Ordering::Relaxed);
         loop {
-            let last = self.last.load(Ordering::Relaxed);
-            let at = self.started + Duration::from_millis(last) + timeout;
-            tokio::time::sleep_until(at).await;
-            if self.in_flight.load(Ordering::Relaxed) > 0 {
-                self.touch();
-            } else if self.last.load(Ordering::Relaxed) == last {
+            tokio::time::sleep(step).await;
+            let now = self.started.load(Ordering::Relaxed);
+            if now != seen || self.in_flight.load(Ordering::Relaxed) > 0 {
+                seen = now;
+                quiet = 0;
+                continue;
+            }
+            quiet += 1;
+            if quiet >= 4 {
                 return;
             }
         }
@@ -329,7 +424,8 @@ pub(crate) struct Busy(Arc<Activity>);
 
 impl Drop for Busy {
     fn drop(&mut self) {
-        self.0.touch();
+        // Counted as a start too: the quiet time runs from the end.
+        self.0.started.fetch_add(1, Ordering::Relaxed);
         self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }

@@ -182,7 +182,12 @@ impl HttpUpstream {
             .map_err(|e| UpstreamError::Exchange(e.into()))?;
         let target_authority = parts.uri.authority().map(|a| a.as_str().to_owned());
         if let Some(peer) = self.peer {
-            let host = parts.headers.get(http::header::HOST).cloned();
+            // The host the client asked for: an absolute-form or HTTP/2
+            // target's authority, else its Host.
+            let host = target_authority
+                .as_deref()
+                .and_then(|a| http::HeaderValue::from_str(a).ok())
+                .or_else(|| parts.headers.get(http::header::HOST).cloned());
             forwarded::apply(
                 &mut parts.headers,
                 peer,

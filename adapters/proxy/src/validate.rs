@@ -25,7 +25,6 @@
 //! understand SHOULD respond with 501").
 
 use http::header::{HOST, HeaderMap, TRANSFER_ENCODING};
-use http::uri::Authority;
 use http::{StatusCode, Uri, Version};
 
 /// The size limits on a request head.
@@ -121,37 +120,38 @@ fn check_host(uri: &Uri, version: Version, headers: &HeaderMap) -> Result<(), Re
 /// after a colon; no user information. An `http` URI may not have an empty
 /// host (RFC 9110 §4.2.1).
 pub(crate) fn is_valid_host(value: &[u8]) -> bool {
-    if value.is_empty() || value.contains(&b'@') {
+    // Checked byte by byte, with no allocation: this runs on every request.
+    let (host, rest) = if value.first() == Some(&b'[') {
+        let Some(end) = value.iter().position(|&b| b == b']') else {
+            return false;
+        };
+        let literal = &value[1..end];
+        let ok = std::str::from_utf8(literal).is_ok_and(|ip| {
+            ip.parse::<std::net::Ipv6Addr>().is_ok()
+                || (ip.starts_with('v') && ip.bytes().all(is_reg_name_byte))
+        });
+        if !ok {
+            return false;
+        }
+        (&value[..=end], &value[end + 1..])
+    } else {
+        let end = value.iter().position(|&b| b == b':').unwrap_or(value.len());
+        (&value[..end], &value[end..])
+    };
+    if host.is_empty() || !(host[0] == b'[' || host.iter().all(|&b| is_reg_name_byte(b))) {
         return false;
     }
-    let Ok(text) = std::str::from_utf8(value) else {
-        return false;
-    };
-    let Ok(authority) = text.parse::<Authority>() else {
-        return false;
-    };
-    if authority.as_str() != text || authority.host().is_empty() {
-        return false;
+    match rest.split_first() {
+        None => true,
+        Some((b':', port)) => port.iter().all(u8::is_ascii_digit),
+        Some(_) => false,
     }
-    let host = authority.host();
-    let rest = &text[host.len()..];
-    let port_ok = match rest.strip_prefix(':') {
-        None => rest.is_empty(),
-        Some(port) => port.bytes().all(|b| b.is_ascii_digit()),
-    };
-    port_ok && host_chars_ok(host)
 }
 
-/// The characters of a reg-name (unreserved, pct-encoded, sub-delims), or
-/// an IP literal in brackets.
-fn host_chars_ok(host: &str) -> bool {
-    if let Some(literal) = host.strip_prefix('[') {
-        return literal
-            .strip_suffix(']')
-            .is_some_and(|ip| ip.parse::<std::net::Ipv6Addr>().is_ok() || ip.starts_with('v'));
-    }
-    host.bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=".contains(&b))
+/// unreserved / pct-encoded / sub-delims (RFC 3986 §3.2.2), and `:` for
+/// an IPvFuture literal.
+fn is_reg_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=".contains(&b)
 }
 
 /// hyper has checked that chunked is the last coding; any coding before it

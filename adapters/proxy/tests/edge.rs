@@ -444,6 +444,10 @@ async fn rfc9113_3_3_http2_prior_knowledge_gets_the_same_caching() {
     let seen = origin.last();
     assert_eq!(seen.headers["via"], "2 webcache");
     assert_eq!(seen.headers["host"], p.addr.to_string().as_str());
+    assert_eq!(
+        seen.headers["x-forwarded-host"],
+        p.addr.to_string().as_str()
+    );
     // An HTTP/1.1 request for the same URL is a hit on the same entry.
     let hit = p.client.get("/h2").await;
     assert!(hit.is_hit(), "{}", hit.cache_status());

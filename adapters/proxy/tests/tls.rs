@@ -105,6 +105,7 @@ async fn rfc9113_3_2_http2_by_alpn_over_tls_is_cached() {
     assert_eq!(origin.count(), 1);
     let seen = origin.last();
     assert_eq!(seen.headers["x-forwarded-proto"], "https");
+    assert_eq!(seen.headers["x-forwarded-host"], "localhost");
     assert_eq!(seen.headers["via"], "2 webcache");
 }
 
