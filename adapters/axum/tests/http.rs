@@ -378,9 +378,10 @@ async fn rfc9111_4_concurrent_misses_make_one_call_to_the_application() {
     // Every follower is waiting on the one fill before the origin answers:
     // they cannot have run one after the other.
     let cache = layer.cache().clone();
-    until("19 requests wait for the first, which reached the origin", || {
-        cache.stats().collapsed == 19 && calls.get() >= 1
-    })
+    until(
+        "19 requests wait for the first, which reached the origin",
+        || cache.stats().collapsed == 19 && calls.get() >= 1,
+    )
     .await;
     assert_eq!(calls.get(), 1);
     gate.open();
