@@ -492,7 +492,7 @@ impl Store for RedisStore {
         self.run(&cmd, |_| Ok(())).await
     }
 
-    /// One `EVAL` per record, on the record's slot (see [`crate::key`]):
+    /// One `EVAL` per record, on the record's slot (see the keys in [`RedisStore`]):
     /// a pipeline on one server, concurrent requests on a cluster.
     async fn bump(&self, keys: &[StoreKey], bump: Bump) -> Result<Vec<PurgeRecord>, StoreError> {
         self.bump_records(keys, bump).await

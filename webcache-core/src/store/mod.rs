@@ -104,7 +104,7 @@ impl StoreKey {
     }
 
     /// The key of a resource's purge record (a
-    /// [`PurgeRecord`](crate::purge::PurgeRecord)), which a store keeps
+    /// [`PurgeRecord`]), which a store keeps
     /// beside the resource's other keys (the same Redis slot) and never
     /// expires.
     pub fn purge(resource: [u8; DIGEST_LEN]) -> StoreKey {
