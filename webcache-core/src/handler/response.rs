@@ -192,16 +192,8 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
             }
             // RFC 9110 §9.3.3, after RFC 9111 §4.4.
             ResponsePlan::InvalidateAndStore { collect } => {
-                self.invalidate(&pending, &parts).await;
-                // Its own invalidation does not void its store; a later one does.
-                let mut pending = pending;
-                pending.ticket = s.fence.ticket();
-                if collect {
-                    self.collect(pending, parts, body, fill(Ok(())), false)
-                        .await
-                } else {
-                    self.capture(pending, parts, body, fill(Ok(())))
-                }
+                self.invalidate_and_store(pending, parts, body, fill(Ok(())), collect)
+                    .await
             }
             ResponsePlan::Complete => self.complete(pending, parts, body, fill(Ok(()))).await,
             ResponsePlan::Freshen => self.freshen(pending, parts, body, (now, tags)).await,
@@ -230,6 +222,32 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
                 pending.release_flight(false);
                 self.pass_forwarded(pending, parts, streamed(body))
             }
+        }
+    }
+
+    /// Invalidates what an unsafe method changed (RFC 9111 §4.4), then
+    /// stores its response for GET (RFC 9110 §9.3.3): collected first when
+    /// `collect`, else captured while it streams through.
+    async fn invalidate_and_store<B>(
+        &self,
+        mut pending: Pending,
+        parts: Parts,
+        body: Pin<Box<B>>,
+        fill: Fill,
+        collect: bool,
+    ) -> ResponseOutcome<B>
+    where
+        B: Body + Send + 'static,
+        B::Data: Buf + Send,
+        B::Error: Send,
+    {
+        self.invalidate(&pending, &parts).await;
+        // Its own invalidation does not void its store; a later one does.
+        pending.ticket = self.shared.fence.ticket();
+        if collect {
+            self.collect(pending, parts, body, fill, false).await
+        } else {
+            self.capture(pending, parts, body, fill)
         }
     }
 
