@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
+use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -89,7 +90,7 @@ impl<S: Store, M: Policy> Server<S, M> {
         let config = self.proxy.config().clone();
         let listener = self.listener;
         let shared = Arc::new(Shared {
-            builder: connection_builder(&config),
+            builders: Builders::new(&config),
             #[cfg(feature = "tls")]
             tls: self.tls,
             slots: Arc::new(Semaphore::new(config.max_connections())),
@@ -143,31 +144,92 @@ impl<S: Store, M: Policy> Server<S, M> {
     }
 }
 
-/// The HTTP/1.1 and HTTP/2 (prior knowledge) server settings.
-fn connection_builder(config: &ProxyConfig) -> auto::Builder<TokioExecutor> {
-    let head = config.max_request_line() + config.max_header_section();
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    // hyper answers 431 itself to a head that does not fit its buffer;
-    // the proxy's own checks, with their 414 and 431, see everything
-    // smaller.
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(config.header_read_timeout())
-        .keep_alive(true)
-        .auto_date_header(false)
-        .max_buf_size((head + 1024).max(8192));
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .auto_date_header(false)
-        .max_header_list_size(u32::try_from(head + 1024).unwrap_or(u32::MAX));
-    builder
+/// The server settings, once per protocol: a connection whose protocol is
+/// known before hyper reads from it (by ALPN, or by its first bytes) is
+/// served by hyper's own HTTP/1.1 or HTTP/2 connection, with nothing
+/// between hyper and the socket; only one whose first bytes are still
+/// ambiguous goes to hyper-util's auto server, which reads on and decides.
+struct Builders {
+    http1: http1::Builder,
+    http2: http2::Builder<TokioExecutor>,
+    auto: auto::Builder<TokioExecutor>,
+}
+
+impl Builders {
+    fn new(config: &ProxyConfig) -> Self {
+        // hyper answers 431 itself to a head that does not fit its buffer;
+        // the proxy's own checks, with their 414 and 431, see everything
+        // smaller.
+        let head = config.max_request_line() + config.max_header_section();
+        let buffer = (head + 1024).max(8192);
+        let header_list = u32::try_from(head + 1024).unwrap_or(u32::MAX);
+        let mut http1 = http1::Builder::new();
+        http1
+            .timer(TokioTimer::new())
+            .header_read_timeout(config.header_read_timeout())
+            .keep_alive(true)
+            .auto_date_header(false)
+            .max_buf_size(buffer);
+        let mut http2 = http2::Builder::new(TokioExecutor::new());
+        http2
+            .timer(TokioTimer::new())
+            .auto_date_header(false)
+            .max_header_list_size(header_list);
+        let mut auto = auto::Builder::new(TokioExecutor::new());
+        auto.http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(config.header_read_timeout())
+            .keep_alive(true)
+            .auto_date_header(false)
+            .max_buf_size(buffer);
+        auto.http2()
+            .timer(TokioTimer::new())
+            .auto_date_header(false)
+            .max_header_list_size(header_list);
+        Builders { http1, http2, auto }
+    }
+}
+
+/// What a client connection speaks, as far as is known before hyper reads
+/// from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Protocol {
+    Http1,
+    Http2,
+    /// Not known yet: the bytes so far begin the HTTP/2 preface.
+    Either,
+}
+
+/// The first bytes of a cleartext HTTP/2 connection with prior knowledge
+/// (RFC 9113 §3.4).
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// The protocol the first bytes a client sent (at most the preface's
+/// length) announce. An HTTP/1 request line differs from the preface
+/// within its first four bytes ("PRI " is no method a client sends).
+fn protocol_of(first: &[u8]) -> Protocol {
+    if !H2_PREFACE.starts_with(first) {
+        Protocol::Http1
+    } else if first.len() == H2_PREFACE.len() {
+        Protocol::Http2
+    } else {
+        Protocol::Either
+    }
+}
+
+/// Peeks at (does not consume) the first bytes of a cleartext connection;
+/// `None` when the client closes, fails or sends nothing within `wait`.
+async fn sniff(stream: &TcpStream, wait: Duration) -> Option<Protocol> {
+    let mut first = [0u8; H2_PREFACE.len()];
+    match tokio::time::timeout(wait, stream.peek(&mut first)).await {
+        Ok(Ok(n)) if n > 0 => Some(protocol_of(&first[..n])),
+        _ => None,
+    }
 }
 
 /// What every connection task shares.
 struct Shared<S, M> {
-    builder: auto::Builder<TokioExecutor>,
+    builders: Builders,
     #[cfg(feature = "tls")]
     tls: Option<crate::tls::TlsConfig>,
     /// One permit per client connection served.
@@ -202,7 +264,13 @@ impl<S: Store, M: Policy> Connection<S, M> {
         if let Some(tls) = self.shared.tls.clone() {
             let handshake = tls.acceptor().accept(stream);
             match tokio::time::timeout(config.header_read_timeout(), handshake).await {
-                Ok(Ok(stream)) => return self.serve(stream, peer, true).await,
+                Ok(Ok(stream)) => {
+                    let protocol = match stream.get_ref().1.alpn_protocol() {
+                        Some(b"h2") => Protocol::Http2,
+                        _ => Protocol::Http1,
+                    };
+                    return self.serve(stream, peer, true, protocol).await;
+                }
                 Ok(Err(error)) => {
                     tracing::debug!(target: "webcache::proxy", %peer, %error, "TLS handshake failed");
                     return;
@@ -210,10 +278,16 @@ impl<S: Store, M: Policy> Connection<S, M> {
                 Err(_) => return,
             }
         }
-        self.serve(stream, peer, false).await;
+        let sniffed = tokio::select! {
+            sniffed = sniff(&stream, config.header_read_timeout()) => sniffed,
+            _ = self.stopping.changed() => None,
+        };
+        if let Some(protocol) = sniffed {
+            self.serve(stream, peer, false, protocol).await;
+        }
     }
 
-    async fn serve<T>(self, stream: T, peer: SocketAddr, https: bool)
+    async fn serve<T>(self, stream: T, peer: SocketAddr, https: bool, protocol: Protocol)
     where
         T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
@@ -231,7 +305,6 @@ impl<S: Store, M: Policy> Connection<S, M> {
             Some(peer_info),
             Some(activity.clone()),
         );
-        let connection = self.shared.builder.serve_connection(io, service);
         // The idle timeout and the shutdown are watched by a task of their
         // own, which raises `close`: the connection's task then only reads
         // a flag on each wake-up, not a timer and a channel.
@@ -242,12 +315,12 @@ impl<S: Store, M: Policy> Connection<S, M> {
             self.stopping.clone(),
             close.clone(),
         ));
-        let result = Closable {
-            connection,
-            close,
-            closing: false,
-        }
-        .await;
+        let builders = &self.shared.builders;
+        let result = match protocol {
+            Protocol::Http1 => closable(builders.http1.serve_connection(io, service), close).await,
+            Protocol::Http2 => closable(builders.http2.serve_connection(io, service), close).await,
+            Protocol::Either => closable(builders.auto.serve_connection(io, service), close).await,
+        };
         watcher.abort();
         if let Err(error) = result {
             tracing::debug!(target: "webcache::proxy", %peer, %error, "connection ended with an error");
@@ -333,9 +406,53 @@ impl<C: GracefulConnection> Future for Closable<C> {
     }
 }
 
-/// hyper-util's connection, as [`Closable`] needs it.
+/// Serves `connection` until it ends, closing it gracefully once `close`
+/// is raised.
+async fn closable<C, E>(connection: C, close: Arc<CloseSignal>) -> Result<(), BoxError>
+where
+    C: GracefulConnection<Output = Result<(), E>>,
+    E: Into<BoxError>,
+{
+    let closable = Closable {
+        connection,
+        close,
+        closing: false,
+    };
+    closable.await.map_err(Into::into)
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A connection of hyper's or hyper-util's, as [`Closable`] needs it.
 trait GracefulConnection: Future {
     fn start_closing(self: std::pin::Pin<&mut Self>);
+}
+
+impl<I, S, B> GracefulConnection for http1::Connection<I, S>
+where
+    S: hyper::service::HttpService<hyper::body::Incoming, ResBody = B>,
+    S::Error: Into<BoxError>,
+    I: hyper::rt::Read + hyper::rt::Write + Unpin,
+    B: http_body::Body + 'static,
+    B::Error: Into<BoxError>,
+{
+    fn start_closing(self: std::pin::Pin<&mut Self>) {
+        self.graceful_shutdown();
+    }
+}
+
+impl<I, S, E, B> GracefulConnection for http2::Connection<I, S, E>
+where
+    S: hyper::service::HttpService<hyper::body::Incoming, ResBody = B>,
+    S::Error: Into<BoxError>,
+    I: hyper::rt::Read + hyper::rt::Write + Unpin,
+    B: http_body::Body + 'static,
+    B::Error: Into<BoxError>,
+    E: hyper::rt::bounds::Http2ServerConnExec<S::Future, B>,
+{
+    fn start_closing(self: std::pin::Pin<&mut Self>) {
+        self.graceful_shutdown();
+    }
 }
 
 impl<I, S, E, B> GracefulConnection for auto::Connection<'_, I, S, E>
@@ -452,5 +569,41 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {}
         () = terminate => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{H2_PREFACE, Protocol, protocol_of};
+
+    #[test]
+    fn rfc9113_3_4_the_whole_preface_is_http2() {
+        assert_eq!(protocol_of(H2_PREFACE), Protocol::Http2);
+    }
+
+    #[test]
+    fn a_part_of_the_preface_is_not_decided_yet() {
+        assert_eq!(protocol_of(b""), Protocol::Either);
+        assert_eq!(protocol_of(b"P"), Protocol::Either);
+        assert_eq!(protocol_of(b"PRI * HTTP/2.0\r\n"), Protocol::Either);
+    }
+
+    #[test]
+    fn any_method_is_http1_by_its_first_bytes() {
+        for first in [
+            &b"GET / HTTP/1.1\r\n"[..],
+            b"POST",
+            b"PUT /",
+            b"PURGE /x",
+            b"PRX",
+            b"\r\n",
+        ] {
+            assert_eq!(protocol_of(first), Protocol::Http1, "{first:?}");
+        }
+        // The preface's length, one byte off.
+        assert_eq!(
+            protocol_of(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\r"),
+            Protocol::Http1
+        );
     }
 }

@@ -452,3 +452,62 @@ async fn rfc9113_3_3_http2_prior_knowledge_gets_the_same_caching() {
     let hit = p.client.get("/h2").await;
     assert!(hit.is_hit(), "{}", hit.cache_status());
 }
+
+/// A client whose first bytes arrive one write at a time: the proxy cannot
+/// tell the protocol from them yet and must read on, not guess.
+async fn trickled(p: &Running, parts: &[&[u8]]) -> TcpStream {
+    let mut stream = TcpStream::connect(p.addr).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    for part in parts {
+        stream.write_all(part).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stream
+}
+
+#[tokio::test]
+async fn an_http_1_request_whose_first_byte_arrives_alone_is_served() {
+    // "P" could begin the HTTP/2 preface ("PRI * HTTP/2.0 ..."), "POST"
+    // cannot: the proxy decides after the second write.
+    let origin = origin().await;
+    let p = proxy_for(&origin).await;
+    let head = format!(
+        "OST /p HTTP/1.1\r\nHost: {}\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi",
+        p.addr
+    );
+    let mut stream = trickled(&p, &[b"P", head.as_bytes()]).await;
+    let answer = read_all(&mut stream).await;
+    assert_eq!(status(&answer), 200, "{answer}");
+    assert_eq!(origin.count(), 1);
+}
+
+#[tokio::test]
+async fn rfc9113_3_4_a_preface_split_across_writes_is_http2() {
+    // The preface in two writes, then an empty SETTINGS frame (RFC 9113
+    // §6.5): the proxy answers with its own SETTINGS frame first.
+    let origin = origin().await;
+    let p = proxy_for(&origin).await;
+    let settings: &[u8] = &[0, 0, 0, 4, 0, 0, 0, 0, 0];
+    let mut stream = trickled(&p, &[b"PRI * HTTP/2", b".0\r\n\r\nSM\r\n\r\n", settings]).await;
+    let mut frame = [0u8; 9];
+    tokio::time::timeout(Duration::from_secs(10), stream.read_exact(&mut frame))
+        .await
+        .expect("the proxy answers within 10 s")
+        .expect("a frame header");
+    assert_eq!(frame[3], 4, "a SETTINGS frame: {frame:?}");
+    assert_eq!(&frame[5..9], &[0, 0, 0, 0], "on stream 0: {frame:?}");
+}
+
+#[tokio::test]
+async fn a_connection_that_sends_nothing_is_closed_after_the_header_read_timeout() {
+    let origin = origin().await;
+    let p = proxy_set(&origin, |b| {
+        b.header_read_timeout(Duration::from_millis(300))
+    })
+    .await;
+    let mut stream = TcpStream::connect(p.addr).await.unwrap();
+    let started = std::time::Instant::now();
+    let answer = read_all(&mut stream).await;
+    assert!(answer.is_empty(), "{answer}");
+    assert!(started.elapsed() >= Duration::from_millis(250));
+}

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# User-space instructions per 1 KiB cache hit in webcache-proxy, counted by
+# callgrind over real HTTP/1.1 on loopback: the proxy runs under callgrind
+# in front of the `origin` example, h2load (--h1, keep-alive) sends N hits,
+# twice (N and 5N), so that start-up and warming cancel out; prints
+# (Ir(5N) - Ir(N)) / 4N. The kernel's share is not counted (it is the same
+# for any two builds). Counts repeat whatever else the machine is doing, so
+# two builds compare on a busy machine where throughput cannot.
+#
+#   bash bench/proxy_instructions.sh                       # this checkout's build
+#   BIN=/path/to/webcache-proxy bash bench/proxy_instructions.sh   # another build
+#   N=5000 PATH_=/64k bash bench/proxy_instructions.sh
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+N=${N:-5000}
+OBJECT=${PATH_:-/1k}
+PORT=${PORT:-18190}
+for tool in valgrind h2load curl; do
+  if ! command -v "$tool" >/dev/null; then
+    pkg=$tool
+    [ "$tool" = h2load ] && pkg=nghttp2-client
+    echo "installing $pkg" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null
+  fi
+done
+(cd "$ROOT" && cargo build --release -q -p webcache-proxy --bin webcache-proxy --example origin)
+BIN=${BIN:-"$ROOT/target/release/webcache-proxy"}
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+wait_port() { # port
+  for _ in $(seq 1 600); do
+    curl -s -o /dev/null "http://127.0.0.1:$1$OBJECT" && return 0
+    sleep 0.1
+  done
+  echo "nothing answers on port $1" >&2
+  return 1
+}
+
+"$ROOT/target/release/examples/origin" "127.0.0.1:$PORT" 2>/dev/null &
+PIDS+=($!)
+wait_port "$PORT"
+
+count() { # requests -> instructions of the whole proxy run
+  local port=$((PORT + 1)) pid
+  valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.$1" \
+    "$BIN" --upstream "http://127.0.0.1:$PORT" --listen "127.0.0.1:$port" \
+    --threads 1 --log warn 2>"$WORK/valgrind.$1" &
+  pid=$!
+  wait_port "$port"
+  curl -s -o /dev/null "http://127.0.0.1:$port$OBJECT"
+  h2load --h1 -n "$1" -c 4 "http://127.0.0.1:$port$OBJECT" >"$WORK/h2load.$1"
+  if ! grep -qE "^status codes: $1 2xx" "$WORK/h2load.$1"; then
+    cat "$WORK/h2load.$1" >&2
+    return 1
+  fi
+  kill -INT "$pid"
+  wait "$pid" || true
+  awk '/Collected/ {print $NF}' "$WORK/valgrind.$1"
+}
+small=$(count "$N")
+large=$(count $((5 * N)))
+awk -v a="$small" -v b="$large" -v n="$N" 'BEGIN { printf "instructions per hit (user space): %.0f\n", (b - a) / (4 * n) }'
