@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Cache-hit load benchmark: webcache-proxy vs Varnish vs nginx proxy_cache.
+# Cache-hit load benchmark: webcache-proxy vs Varnish vs nginx proxy_cache,
+# and vs the floor: the `floor` example of webcache-proxy, which sends the
+# very bytes of a webcache hit (status line, fields, body) with no cache at
+# all, on the same hyper server and runtime as the proxy.
 #
 #   bash bench/proxy.sh            # from the repository root
 #
@@ -7,7 +10,7 @@
 # `Cache-Control: public, max-age=3600`) runs behind each cache; each cache is
 # warmed, checked to answer from its cache, and then loaded with wrk. Printed:
 # requests/s and p99 latency for 1 KiB and 64 KiB hits, and the ratios of
-# webcache to Varnish and to nginx.
+# webcache to Varnish, to nginx and to the floor.
 #
 # On Debian it installs what is missing (wrk, varnish, nginx) with apt-get.
 # Then the same over HTTP/2 (cleartext, prior knowledge) with h2load, against
@@ -20,7 +23,8 @@
 #   BIN=target/release/webcache-proxy       the proxy binary measured
 #   SERVER_CPUS=1 CLIENT_CPUS=0             CPUs the caches and wrk are pinned to
 #                                           (taskset lists; empty = no pinning)
-#   BASE_PORT=18080                         origin; +1 webcache, +2 varnish, +3 nginx
+#   BASE_PORT=18080                         origin; +1 webcache, +2 varnish, +3 nginx,
+#                                           +4 nginx HTTP/2, +5 the floor
 set -euo pipefail
 
 DURATION=${DURATION:-10s}
@@ -36,6 +40,7 @@ WEBCACHE_PORT=$((BASE_PORT + 1))
 VARNISH_PORT=$((BASE_PORT + 2))
 NGINX_PORT=$((BASE_PORT + 3))
 NGINX_H2_PORT=$((BASE_PORT + 4))
+FLOOR_PORT=$((BASE_PORT + 5))
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WORK=$(mktemp -d /tmp/webcache-bench.XXXXXX)
@@ -89,11 +94,12 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 # ---- build -----------------------------------------------------------------
 log "building webcache-proxy and the origin (release)"
-(cd "$ROOT" && cargo build --release -q -p webcache-proxy --bin webcache-proxy --example origin)
+(cd "$ROOT" && cargo build --release -q -p webcache-proxy --bin webcache-proxy --example origin --example floor)
 # BIN=path/to/webcache-proxy measures another build (an older commit's, to
 # compare two builds back to back on the same machine).
 BIN=${BIN:-"$ROOT/target/release/webcache-proxy"}
 ORIGIN="$ROOT/target/release/examples/origin"
+FLOOR="$ROOT/target/release/examples/floor"
 
 wait_port() { # port log
     for _ in $(seq 1 300); do
@@ -118,6 +124,10 @@ fi
 pin "$SERVER_CPUS" "$BIN" --upstream "http://127.0.0.1:$ORIGIN_PORT" \
     --listen "127.0.0.1:$WEBCACHE_PORT" --threads "$threads" --log warn \
     --memory-capacity 256MiB 2>"$WORK/webcache.log" &
+PIDS+=($!)
+
+# ---- the floor -------------------------------------------------------------
+pin "$SERVER_CPUS" "$FLOOR" "127.0.0.1:$FLOOR_PORT" 2>"$WORK/floor.log" &
 PIDS+=($!)
 
 # ---- varnish ---------------------------------------------------------------
@@ -182,6 +192,7 @@ PIDS+=($!)
 wait_port "$WEBCACHE_PORT" "$WORK/webcache.log"
 wait_port "$VARNISH_PORT" "$WORK/varnish.log"
 wait_port "$NGINX_PORT" "$WORK/nginx.log"
+wait_port "$FLOOR_PORT" "$WORK/floor.log"
 
 # ---- warm and check --------------------------------------------------------
 check_hit() { # port path
@@ -194,7 +205,7 @@ check_hit() { # port path
         return 1
     fi
 }
-for port in $WEBCACHE_PORT $VARNISH_PORT $NGINX_PORT; do
+for port in $WEBCACHE_PORT $VARNISH_PORT $NGINX_PORT $FLOOR_PORT; do
     for path in /1k /64k; do check_hit "$port" "$path"; done
 done
 before=$(curl -s -D - -o /dev/null "http://127.0.0.1:$ORIGIN_PORT/1k" | tr -d '\r' | awk -F': ' 'tolower($1)=="origin-requests"{print $2}')
@@ -215,11 +226,12 @@ run() { # port path -> "rps p99_ms"
 }
 
 declare -A RPS P99
-for name in webcache varnish nginx; do
+for name in webcache varnish nginx floor; do
     case $name in
         webcache) port=$WEBCACHE_PORT ;;
         varnish) port=$VARNISH_PORT ;;
         nginx) port=$NGINX_PORT ;;
+        floor) port=$FLOOR_PORT ;;
     esac
     for path in /1k /64k; do
         log "$name $path: wrk -t$THREADS -c$CONNECTIONS -d$DURATION"
@@ -233,14 +245,15 @@ after=$(curl -s -D - -o /dev/null "http://127.0.0.1:$ORIGIN_PORT/1k" | tr -d '\r
 # ---- report ----------------------------------------------------------------
 echo
 echo "Cache hits; wrk -t$THREADS -c$CONNECTIONS -d$DURATION; caches on CPU(s) '${SERVER_CPUS:-any}', wrk on '${CLIENT_CPUS:-any}'; $(nproc) CPUs"
-printf "%-8s | %12s %9s | %12s %9s | %12s %9s | %9s %9s\n" object "webcache r/s" "p99 ms" "varnish r/s" "p99 ms" "nginx r/s" "p99 ms" "vs varnish" "vs nginx"
+printf "%-8s | %12s %9s | %12s %9s | %12s %9s | %12s %9s | %9s %9s %9s\n" object "webcache r/s" "p99 ms" "varnish r/s" "p99 ms" "nginx r/s" "p99 ms" "floor r/s" "p99 ms" "vs varnish" "vs nginx" "vs floor"
 for path in /1k /64k; do
     w=${RPS[webcache$path]}
     v=${RPS[varnish$path]}
     n=${RPS[nginx$path]}
-    printf "%-8s | %12.0f %9s | %12.0f %9s | %12.0f %9s | %8.2fx %8.2fx\n" \
-        "${path#/}" "$w" "${P99[webcache$path]}" "$v" "${P99[varnish$path]}" "$n" "${P99[nginx$path]}" \
-        "$(awk -v a="$w" -v b="$v" 'BEGIN{print a/b}')" "$(awk -v a="$w" -v b="$n" 'BEGIN{print a/b}')"
+    f=${RPS[floor$path]}
+    printf "%-8s | %12.0f %9s | %12.0f %9s | %12.0f %9s | %12.0f %9s | %8.2fx %8.2fx %8.2fx\n" \
+        "${path#/}" "$w" "${P99[webcache$path]}" "$v" "${P99[varnish$path]}" "$n" "${P99[nginx$path]}" "$f" "${P99[floor$path]}" \
+        "$(awk -v a="$w" -v b="$v" 'BEGIN{print a/b}')" "$(awk -v a="$w" -v b="$n" 'BEGIN{print a/b}')" "$(awk -v a="$w" -v b="$f" 'BEGIN{print a/b}')"
 done
 echo "origin requests during the load runs: $((after - before - 1))"
 
