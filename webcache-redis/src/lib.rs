@@ -57,6 +57,7 @@ mod builder;
 mod connection;
 mod error;
 mod key;
+mod near;
 mod purge;
 mod store;
 
@@ -66,6 +67,7 @@ pub use builder::{
 };
 pub use error::Error;
 pub use key::DEFAULT_PREFIX;
+pub use near::{DEFAULT_NEAR_HEARTBEAT, NearState, NearStats};
 pub use store::RedisStore;
 
 /// The Redis client this crate is built on, for building a
