@@ -415,3 +415,18 @@ async fn an_update_through_one_cache_is_never_served_as_fresh_by_the_other_near_
         assert!(text != second || !status.contains("hit"), "{status}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_a_store_closes_its_tracking_connection() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let b = near_store(&server);
+    near_cached(&b, key(30)).await;
+    assert_eq!(tracking_clients(&server).len(), 1);
+    drop(b);
+    eventually("the tracking connection is closed", async || {
+        tracking_clients(&server).is_empty()
+    })
+    .await;
+}

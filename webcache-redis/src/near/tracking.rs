@@ -5,7 +5,7 @@
 //! through it, a `PING` every heartbeat proves it alive, and anything
 //! wrong with it turns the tier off until a new one is tracking.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -33,6 +33,9 @@ struct Link {
     current: Mutex<Option<(u64, MultiplexedConnection)>>,
     /// Woken when the current connection is found broken.
     broken: Notify,
+    /// The latest session ended, so that one that ends while it is being
+    /// set up is never turned on.
+    ended: AtomicU64,
     /// Set when Redis refused RESP3 or `CLIENT TRACKING`: the tier stays
     /// off for good.
     unsupported: AtomicBool,
@@ -48,6 +51,7 @@ impl Link {
     /// Ends `session`: the tier is turned off and flushed first, then the
     /// connection is forgotten and the watcher woken to make a new one.
     fn end(&self, tier: &Tier, session: u64) {
+        self.ended.fetch_max(session, Ordering::AcqRel);
         if tier.turn_off(session) {
             tracing::warn!(target: "webcache::redis", session, "near tier off: the tracking connection is lost; reads go to Redis until it is re-established");
         }
@@ -134,6 +138,9 @@ impl Drop for Tracking {
         if let Some(task) = self.task.get() {
             task.abort();
         }
+        // The connection's reader holds the push handler, which holds the
+        // link: forgetting the connection here lets the reader end.
+        *self.link.lock() = None;
     }
 }
 
@@ -149,6 +156,11 @@ async fn watch(tier: Arc<Tier>, link: Arc<Link>, client: Client, settings: Setti
             Ok((connection, ping_sent)) => {
                 *link.lock() = Some((session, connection.clone()));
                 tier.turn_on(session, ping_sent);
+                // Ended (a disconnection push) before it was on: off again.
+                if link.ended.load(Ordering::Acquire) >= session {
+                    link.end(&tier, session);
+                    continue;
+                }
                 tracing::info!(target: "webcache::redis", session, "near tier on: invalidations tracked");
                 retry = settings.retry_min.max(floor);
                 heartbeat(connection, &settings, &tier, &link, session).await;
