@@ -409,8 +409,39 @@ impl RedisStore {
             .collect())
     }
 
-    /// Drops `keys` from the near tier before a write or delete of them is
-    /// sent.
+    /// The writes of [`put_many`](Store::put_many), on Redis.
+    async fn put_redis(&self, writes: &[Write]) -> Result<(), StoreError> {
+        let mut buf = Vec::with_capacity(self.inner.prefix.len() + 72);
+        if !self.inner.connection.is_cluster() {
+            let mut pipeline = redis::pipe();
+            for write in writes {
+                self.set_or_unlink(&mut pipeline, write, &mut buf);
+            }
+            return self.run_store_pipeline(&pipeline, writes).await;
+        }
+        let mut groups: Vec<([u8; webcache_core::key::DIGEST_LEN], redis::Pipeline)> = Vec::new();
+        for write in writes {
+            let resource = *write.key.resource();
+            let index = match groups.iter().position(|(r, _)| *r == resource) {
+                Some(i) => i,
+                None => {
+                    groups.push((resource, redis::pipe()));
+                    groups.len() - 1
+                }
+            };
+            self.set_or_unlink(&mut groups[index].1, write, &mut buf);
+        }
+        for (_, pipeline) in &groups {
+            self.run_store_pipeline(pipeline, writes).await?;
+        }
+        Ok(())
+    }
+
+    /// Drops `keys` from the near tier. Called before a write or delete of
+    /// them is sent, so that no read started later inserts the old value,
+    /// and again once it is answered, so that a read that was in flight
+    /// meanwhile cannot leave the old value for this instance's next read
+    /// (Redis's push would remove it, but only after its trip).
     pub(crate) fn invalidate_near<'k>(&self, keys: impl IntoIterator<Item = &'k StoreKey>) {
         if let Some(near) = &self.inner.near {
             let mut buf = Vec::with_capacity(self.inner.prefix.len() + 72);
@@ -531,30 +562,9 @@ impl Store for RedisStore {
             return Ok(());
         }
         self.invalidate_near(writes.iter().map(|w| &w.key));
-        let mut buf = Vec::with_capacity(self.inner.prefix.len() + 72);
-        if !self.inner.connection.is_cluster() {
-            let mut pipeline = redis::pipe();
-            for write in &writes {
-                self.set_or_unlink(&mut pipeline, write, &mut buf);
-            }
-            return self.run_store_pipeline(&pipeline, &writes).await;
-        }
-        let mut groups: Vec<([u8; webcache_core::key::DIGEST_LEN], redis::Pipeline)> = Vec::new();
-        for write in &writes {
-            let resource = *write.key.resource();
-            let index = match groups.iter().position(|(r, _)| *r == resource) {
-                Some(i) => i,
-                None => {
-                    groups.push((resource, redis::pipe()));
-                    groups.len() - 1
-                }
-            };
-            self.set_or_unlink(&mut groups[index].1, write, &mut buf);
-        }
-        for (_, pipeline) in &groups {
-            self.run_store_pipeline(pipeline, &writes).await?;
-        }
-        Ok(())
+        let result = self.put_redis(&writes).await;
+        self.invalidate_near(writes.iter().map(|w| &w.key));
+        result
     }
 
     /// One `UNLINK` (Redis frees the values in the background). On a
@@ -565,7 +575,9 @@ impl Store for RedisStore {
         }
         self.invalidate_near(keys);
         let cmd = self.keys_command("UNLINK", keys);
-        self.run(&cmd, |_| Ok(())).await
+        let result = self.run(&cmd, |_| Ok(())).await;
+        self.invalidate_near(keys);
+        result
     }
 
     /// One `EVAL` on the resource's slot: a script that unlinks the
@@ -595,14 +607,20 @@ impl Store for RedisStore {
             .arg(&metadata[..])
             .arg(&index[..])
             .arg(representation_prefix);
-        self.run(&cmd, |_| Ok(())).await
+        let result = self.run(&cmd, |_| Ok(())).await;
+        if let Some(near) = &self.inner.near {
+            near.tier.invalidate_resource(&metadata);
+        }
+        result
     }
 
     /// One `EVAL` per record, on the record's slot (see the keys in [`RedisStore`]):
     /// a pipeline on one server, concurrent requests on a cluster.
     async fn bump(&self, keys: &[StoreKey], bump: Bump) -> Result<Vec<PurgeRecord>, StoreError> {
         self.invalidate_near(keys);
-        self.bump_records(keys, bump).await
+        let result = self.bump_records(keys, bump).await;
+        self.invalidate_near(keys);
+        result
     }
 
     /// One `EVAL` per tag, on the tag's slot.

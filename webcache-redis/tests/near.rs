@@ -430,3 +430,28 @@ async fn dropping_a_store_closes_its_tracking_connection() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_reads_its_own_write_once_it_returned_even_with_reads_in_flight() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let a = Arc::new(near_store(&server));
+    near_cached(&a, key(40)).await;
+    for i in 0..300u32 {
+        let k = StoreKey::representation([41; 16], [(i % 200) as u8; 16]);
+        // Reads of the key in flight while it is overwritten.
+        let readers: Vec<_> = (0..4)
+            .map(|_| {
+                let a = a.clone();
+                tokio::spawn(async move { a.get(k).await.map(|_| ()) })
+            })
+            .collect();
+        let value = Bytes::from(i.to_string());
+        a.put(k, value.clone(), TTL).await.unwrap();
+        assert_eq!(a.get(k).await.unwrap(), Some(value), "round {i}");
+        for r in readers {
+            r.await.expect("task").expect("read");
+        }
+    }
+}
