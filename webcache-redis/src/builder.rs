@@ -199,7 +199,8 @@ impl RedisStoreBuilder {
     /// invalidation for each key that connection read when the key is
     /// written, deleted, expired, evicted or flushed, by any client. This
     /// instance's own writes drop their keys from the tier before they are
-    /// sent. A write acknowledged to any instance is not served from this
+    /// sent and again once answered, so it reads its own writes at once. A
+    /// write acknowledged to any instance is not served from this
     /// tier as fresh later than the invalidation's trip from Redis (Redis
     /// queues it before it acknowledges the write); and in every case not
     /// later than two [heartbeats](Self::near_heartbeat) (200 ms by

@@ -73,7 +73,8 @@
 //!   notes its keys' shard epochs before its `MGET` is sent and its reply
 //!   is inserted only if no invalidation came meanwhile; this instance's
 //!   own writes, deletes and purge bumps drop their keys before they are
-//!   sent. Absent keys (most purge records) are held as absent too.
+//!   sent and again once answered (so it reads its own writes at once, even
+//!   with reads of the same keys in flight). Absent keys (most purge records) are held as absent too.
 //! - **The bound.** A write acknowledged to any instance is not served as
 //!   fresh from another's near tier later than the invalidation's trip
 //!   from Redis (Redis queues the push before it acknowledges the write,
