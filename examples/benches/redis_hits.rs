@@ -1,5 +1,6 @@
-//! Hit throughput on Redis as a share of hit throughput in memory, measured
-//! in the same run, and the Redis commands each hit costs.
+//! Hit throughput on Redis, and on Redis with the near tier
+//! (`RedisStoreBuilder::near_cache`), as a share of hit throughput in
+//! memory, measured in the same run, and the Redis commands each hit costs.
 //!
 //! ```sh
 //! cargo bench -p webcache-examples --features redis --bench redis_hits
@@ -187,6 +188,81 @@ fn config() -> Config {
     Config::builder().build().expect("config")
 }
 
+/// A Redis store with a near tier of 64 MiB.
+fn near_store(url: &str) -> RedisStore {
+    let client = webcache_redis::redis::Client::open(url).expect("URL");
+    RedisStore::builder(client)
+        .near_cache(64 << 20)
+        .build()
+        .expect("a near tier on one server")
+}
+
+/// Reads every resource until the near tier is on and serves them all.
+async fn warm_near(cache: &Cache<RedisStore>, store: &RedisStore) {
+    for _ in 0..500 {
+        let before = store.near_stats().map_or(0, |s| s.hits);
+        fill(cache).await;
+        let after = store.near_stats().map_or(0, |s| s.hits);
+        if after - before >= RESOURCES as u64 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the near tier did not come on: {:?}", store.near_stats());
+}
+
+/// CPU time (user and system) this process has used so far.
+fn cpu_time() -> Duration {
+    // SAFETY: getrusage(2) fills the struct it is given.
+    let usage = unsafe {
+        let mut usage = std::mem::zeroed::<libc::rusage>();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let tv = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec.unsigned_abs())
+            + Duration::from_micros(t.tv_usec.unsigned_abs())
+    };
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+/// Hits per second through `Cache::serve` on `cache` (already filled), and
+/// this process's CPU time per hit (the cache, the client, the load).
+async fn measured_cache_level<S: Store>(
+    cache: Cache<S>,
+    concurrency: u64,
+    duration: Duration,
+) -> (f64, Duration) {
+    let hits_before = cache.stats().hits;
+    let cpu_before = cpu_time();
+    let rate = cache_level(cache.clone(), concurrency, duration).await;
+    let cpu = cpu_time() - cpu_before;
+    let hits = cache.stats().hits - hits_before;
+    (rate, cpu / u32::try_from(hits.max(1)).unwrap_or(u32::MAX))
+}
+
+/// [`measured_cache_level`] on Redis, with the commands Redis counted per
+/// hit.
+async fn redis_cache_level(
+    server: &RedisServer,
+    cache: Cache<RedisStore>,
+    concurrency: u64,
+    duration: Duration,
+) -> (f64, Duration, String) {
+    server.reset_stats();
+    let hits_before = cache.stats().hits;
+    let (rate, cpu) = measured_cache_level(cache.clone(), concurrency, duration).await;
+    let hits = cache.stats().hits - hits_before;
+    let commands = store_commands(&server.command_calls());
+    let total: u64 = commands.values().sum();
+    assert_eq!(cache.stats().store_errors, 0, "no store errors");
+    let per_hit = format!(
+        "{:.3} ({total} commands for {hits} hits: {commands:?})",
+        total as f64 / hits.max(1) as f64
+    );
+    (rate, cpu, per_hit)
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` runs it once too.
     let quick = std::env::args().all(|a| a != "--bench");
@@ -210,33 +286,51 @@ fn main() {
 
         let memory_cache = Cache::new(memory(), config());
         fill(&memory_cache).await;
-        let mem = cache_level(memory_cache, concurrency, duration).await;
+        let (mem, mem_cpu) = measured_cache_level(memory_cache, concurrency, duration).await;
         let redis_cache = Cache::new(redis(), config());
         fill(&redis_cache).await;
-        server.reset_stats();
-        let hits_before = redis_cache.stats().hits;
-        let red = cache_level(redis_cache.clone(), concurrency, duration).await;
-        let hits = redis_cache.stats().hits - hits_before;
-        let commands = store_commands(&server.command_calls());
-        let total: u64 = commands.values().sum();
-        assert_eq!(redis_cache.stats().store_errors, 0, "no store errors");
-        report("cache", mem, red);
+        let (red, red_cpu, red_per_hit) =
+            redis_cache_level(&server, redis_cache, concurrency, duration).await;
+        let store = near_store(&server.url());
+        let near_cache = Cache::new(store.clone(), config());
+        warm_near(&near_cache, &store).await;
+        let (near, near_cpu, near_per_hit) =
+            redis_cache_level(&server, near_cache, concurrency, duration).await;
+        report("cache", mem, red, near);
         println!(
-            "  commands per hit: {:.3} ({total} commands for {hits} hits: {commands:?})",
-            total as f64 / hits.max(1) as f64
+            "  CPU time per hit in this process (redis-server not counted): memory {mem_cpu:?} | redis {red_cpu:?} | redis + near {near_cpu:?}"
         );
+        println!("  commands per hit, redis:        {red_per_hit}");
+        println!("  commands per hit, redis + near: {near_per_hit}");
+        println!("  near tier: {:?}", store.near_stats());
 
         let mem = http_level(Cache::new(memory(), config()), concurrency, duration).await;
         let redis_cache = Cache::new(redis(), config());
         let red = http_level(redis_cache.clone(), concurrency, duration).await;
         assert_eq!(redis_cache.stats().store_errors, 0, "no store errors");
-        report("http", mem, red);
+        let store = near_store(&server.url());
+        let near_cache = Cache::new(store.clone(), config());
+        let near = http_level_near(near_cache.clone(), &store, concurrency, duration).await;
+        assert_eq!(near_cache.stats().store_errors, 0, "no store errors");
+        report("http", mem, red, near);
     });
 }
 
-fn report(level: &str, memory: f64, redis: f64) {
+/// [`http_level`] with the near tier on before the load starts.
+async fn http_level_near(
+    cache: Cache<RedisStore>,
+    store: &RedisStore,
+    concurrency: u64,
+    duration: Duration,
+) -> f64 {
+    warm_near(&cache, store).await;
+    http_level(cache, concurrency, duration).await
+}
+
+fn report(level: &str, memory: f64, redis: f64, near: f64) {
     println!(
-        "{level:>5}: memory {memory:>9.0} hits/s | redis {redis:>9.0} hits/s | redis/memory {:.2}",
-        redis / memory
+        "{level:>5}: memory {memory:>9.0} hits/s | redis {redis:>9.0} hits/s ({:.2}x memory) | redis + near {near:>9.0} hits/s ({:.2}x memory)",
+        redis / memory,
+        near / memory
     );
 }

@@ -9,6 +9,9 @@ use crate::backoff::Backoff;
 use crate::connection::{Connection, Target};
 use crate::error::Error;
 use crate::key::{DEFAULT_PREFIX, is_valid_prefix};
+use crate::near::DEFAULT_NEAR_HEARTBEAT;
+use crate::near::tier::Tier;
+use crate::near::tracking::{Settings, Tracking};
 use crate::store::{Inner, RedisStore};
 
 /// How long a connection attempt may take by default: 200 ms.
@@ -70,6 +73,8 @@ pub struct RedisStoreBuilder {
     response_timeout: Duration,
     backoff_min: Duration,
     backoff_max: Duration,
+    near_capacity: Option<usize>,
+    near_heartbeat: Duration,
 }
 
 enum TargetClient {
@@ -86,6 +91,8 @@ impl std::fmt::Debug for RedisStoreBuilder {
             .field("response_timeout", &self.response_timeout)
             .field("backoff_min", &self.backoff_min)
             .field("backoff_max", &self.backoff_max)
+            .field("near_capacity", &self.near_capacity)
+            .field("near_heartbeat", &self.near_heartbeat)
             .finish_non_exhaustive()
     }
 }
@@ -99,6 +106,8 @@ impl RedisStoreBuilder {
             response_timeout: DEFAULT_RESPONSE_TIMEOUT,
             backoff_min: DEFAULT_BACKOFF_MIN,
             backoff_max: DEFAULT_BACKOFF_MAX,
+            near_capacity: None,
+            near_heartbeat: DEFAULT_NEAR_HEARTBEAT,
         }
     }
 
@@ -181,8 +190,69 @@ impl RedisStoreBuilder {
         self
     }
 
-    /// Builds the store. Fails only on an invalid prefix; nothing is
-    /// connected until the first operation.
+    /// Turns on the near tier: an in-process copy of up to about
+    /// `capacity` bytes of what this instance read (keys, values and a
+    /// fixed overhead per entry), in front of Redis. Off by default.
+    ///
+    /// Redis keeps it coherent: the store reads through a connection of
+    /// its own with RESP3 and `CLIENT TRACKING ON`, and Redis pushes an
+    /// invalidation for each key that connection read when the key is
+    /// written, deleted, expired, evicted or flushed, by any client. This
+    /// instance's own writes drop their keys from the tier before they are
+    /// sent and again once answered, so it reads its own writes at once. A
+    /// write acknowledged to any instance is not served from this
+    /// tier as fresh later than the invalidation's trip from Redis (Redis
+    /// queues it before it acknowledges the write); and in every case not
+    /// later than two [heartbeats](Self::near_heartbeat) (200 ms by
+    /// default), checked on each near hit, even if the invalidation
+    /// channel dies silently. Whenever the tracking connection breaks
+    /// (disconnection, a failed or late heartbeat, a failed read, Redis
+    /// found unreachable) the tier is emptied and every read goes to Redis
+    /// until a new tracking connection is up.
+    ///
+    /// Needs Redis 6 or later: on a server that refuses RESP3 or `CLIENT
+    /// TRACKING` the tier stays off (logged once, and
+    /// [`NearState::Unsupported`](crate::NearState::Unsupported) in
+    /// [`RedisStore::near_stats`]), and the store works as without it. Not
+    /// available on a Redis Cluster: [`build`](Self::build) fails with
+    /// [`Error::NearCacheOnCluster`].
+    ///
+    /// ```
+    /// let client = redis::Client::open("redis://127.0.0.1/")?;
+    /// let store = webcache_redis::RedisStore::builder(client)
+    ///     .near_cache(64 << 20) // 64 MiB in this process
+    ///     .build()?;
+    /// assert!(store.near_stats().is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn near_cache(mut self, capacity: usize) -> Self {
+        self.near_capacity = Some(capacity);
+        self
+    }
+
+    /// How often the near tier's tracking connection is sent a `PING`
+    /// (default [`DEFAULT_NEAR_HEARTBEAT`](crate::DEFAULT_NEAR_HEARTBEAT),
+    /// 100 ms). A `PING` not answered within one heartbeat turns the tier
+    /// off; a near hit is served only while the last answered `PING` was
+    /// sent less than two heartbeats ago, so twice this is the staleness
+    /// bound when invalidations cannot arrive.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let client = redis::Client::open("redis://127.0.0.1/")?;
+    /// let store = webcache_redis::RedisStore::builder(client)
+    ///     .near_cache(16 << 20)
+    ///     .near_heartbeat(Duration::from_millis(50)) // stale for at most 100 ms
+    ///     .build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn near_heartbeat(mut self, interval: Duration) -> Self {
+        self.near_heartbeat = interval;
+        self
+    }
+
+    /// Builds the store. Fails on an invalid prefix, or a near tier asked
+    /// of a Redis Cluster; nothing is connected until the first operation.
     ///
     /// ```
     /// let client = redis::Client::open("redis://127.0.0.1/")?;
@@ -193,12 +263,36 @@ impl RedisStoreBuilder {
         if !is_valid_prefix(&self.prefix) {
             return Err(Error::Prefix(self.prefix));
         }
-        Ok(self.finish())
+        let near = match (self.near_capacity, &self.target) {
+            (None, _) => None,
+            (Some(capacity), TargetClient::Single(client)) => {
+                Some(self.tracking(client, capacity).map_err(Error::Url)?)
+            }
+            #[cfg(feature = "cluster")]
+            (Some(_), TargetClient::Cluster(_)) => return Err(Error::NearCacheOnCluster),
+        };
+        Ok(self.finish_with(near))
+    }
+
+    fn tracking(&self, client: &Client, capacity: usize) -> redis::RedisResult<Tracking> {
+        let heartbeat = self.near_heartbeat.max(Duration::from_millis(1));
+        let settings = Settings {
+            heartbeat,
+            connection_timeout: self.connection_timeout,
+            response_timeout: self.response_timeout,
+            retry_min: self.backoff_min,
+            retry_max: self.backoff_max,
+        };
+        Tracking::new(client, Tier::new(capacity, 2 * heartbeat), settings)
     }
 
     /// Builds the store without checking the prefix (the default one is
-    /// valid).
+    /// valid) and without a near tier.
     pub(crate) fn finish(self) -> RedisStore {
+        self.finish_with(None)
+    }
+
+    fn finish_with(self, near: Option<Tracking>) -> RedisStore {
         let target = match self.target {
             TargetClient::Single(client) => Target::Single {
                 client,
@@ -222,6 +316,7 @@ impl RedisStoreBuilder {
             prefix: self.prefix,
             connection: Connection::new(target),
             backoff: Backoff::new(self.backoff_min, self.backoff_max),
+            near,
         })
     }
 }

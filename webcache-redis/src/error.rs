@@ -31,6 +31,11 @@ pub enum Error {
     /// A cluster needs at least one node to start from.
     #[error("a Redis Cluster needs at least one node URL")]
     NoClusterNodes,
+    /// [`near_cache`](crate::RedisStoreBuilder::near_cache) was asked of a
+    /// Redis Cluster store: the near tier tracks one server's keys and is
+    /// not supported on a cluster.
+    #[error("the near tier is not supported on a Redis Cluster (it tracks one server's keys)")]
+    NearCacheOnCluster,
 }
 
 /// Maps a Redis error onto the cache's store errors: connection trouble

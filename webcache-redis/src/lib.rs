@@ -41,6 +41,69 @@
 //! - the connection is remade by itself, and the first successful probe
 //!   after Redis is back resumes the cache.
 //!
+//! ## The near tier (opt-in)
+//!
+//! A Redis hit is a network round trip; a memory hit is not.
+//! [`RedisStoreBuilder::near_cache`] adds an in-process copy of what this
+//! instance read, in front of Redis, kept coherent by Redis itself
+//! (server-assisted client-side caching, Redis 6 or later):
+//!
+//! ```no_run
+//! use webcache_core::{Cache, Config};
+//! use webcache_redis::RedisStore;
+//!
+//! # fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = redis::Client::open("redis://127.0.0.1:6379")?;
+//! let store = RedisStore::builder(client)
+//!     .near_cache(64 << 20) // at most about 64 MiB in this process
+//!     .build()?;
+//! let cache = Cache::new(store.clone(), Config::default());
+//! // Later: store.near_stats() has its hits, misses, invalidations, state.
+//! # let _ = cache;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! - **How it stays coherent.** Reads that may fill the tier go through a
+//!   connection of their own, in RESP3 with `CLIENT TRACKING ON`: Redis
+//!   remembers the keys that connection read and pushes an `invalidate`
+//!   message when one is written, deleted, expired or evicted by anyone
+//!   (a null one on `FLUSHALL`: everything is dropped). The connection's
+//!   reader applies each push before it hands over any later reply. A read
+//!   notes its keys' shard epochs before its `MGET` is sent and its reply
+//!   is inserted only if no invalidation came meanwhile; this instance's
+//!   own writes, deletes and purge bumps drop their keys before they are
+//!   sent and again once answered (so it reads its own writes at once, even
+//!   with reads of the same keys in flight). Absent keys (most purge records) are held as absent too.
+//! - **The bound.** A write acknowledged to any instance is not served as
+//!   fresh from another's near tier later than the invalidation's trip
+//!   from Redis (Redis queues the push before it acknowledges the write,
+//!   so this is one one-way network trip), while Redis is reachable; and
+//!   in every case not later than **two heartbeats** (200 ms by default,
+//!   [`RedisStoreBuilder::near_heartbeat`]): the tracking connection is
+//!   sent a `PING` every heartbeat, and a near hit is served only while the
+//!   last answered `PING` was sent less than two heartbeats ago (an answer
+//!   comes after every push Redis queued before it).
+//! - **When the channel breaks** (the connection drops, a `PING` fails or
+//!   takes longer than a heartbeat, a read fails, Redis is found
+//!   unreachable), the tier is emptied and turned off, and every read goes
+//!   to Redis (failing open as usual) until a new tracking connection is
+//!   up, with tracking enabled on it again.
+//! - **Memory**: a byte capacity over keys, values and a fixed overhead
+//!   per entry, in 64 shards, with CLOCK (second-chance) eviction. Repeated
+//!   hits return clones of the same [`Bytes`](bytes::Bytes), never copies.
+//! - **Limits**: a server without RESP3 or `CLIENT TRACKING` (Redis before
+//!   6, or the command renamed away) leaves the tier off
+//!   ([`NearState::Unsupported`], logged once) and the store works as
+//!   without it; a Redis Cluster store refuses it
+//!   ([`Error::NearCacheOnCluster`]). An entry is dropped when Redis
+//!   actually deletes its expired key (its expiry cycle may lag the TTL);
+//!   until then the core judges it by its own freshness rules, which make
+//!   it stale by then, never fresh.
+//! - **Cost**: one more connection per store, and Redis's tracking table
+//!   (bounded by its `tracking-table-max-keys`; when full Redis drops keys
+//!   from it and sends their invalidations).
+//!
 //! ## Keys
 //!
 //! `<prefix>{<resource hex>}` holds a resource's metadata and
@@ -57,6 +120,7 @@ mod builder;
 mod connection;
 mod error;
 mod key;
+mod near;
 mod purge;
 mod store;
 
@@ -66,6 +130,7 @@ pub use builder::{
 };
 pub use error::Error;
 pub use key::DEFAULT_PREFIX;
+pub use near::{DEFAULT_NEAR_HEARTBEAT, NearState, NearStats};
 pub use store::RedisStore;
 
 /// The Redis client this crate is built on, for building a

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -15,6 +16,8 @@ use crate::builder::RedisStoreBuilder;
 use crate::connection::Connection;
 use crate::error::{Error, is_outage, store_error};
 use crate::key::{redis_key, write_hex, write_index_key, write_key};
+use crate::near::NearStats;
+use crate::near::tracking::Tracking;
 
 /// The longest time-to-live sent to Redis: about a hundred years. Longer
 /// ones are cut (a store may evict early, never serve late), which keeps
@@ -70,6 +73,8 @@ pub(crate) struct Inner {
     pub(crate) prefix: String,
     pub(crate) connection: Connection,
     pub(crate) backoff: Backoff,
+    /// The near tier, when [configured](RedisStoreBuilder::near_cache).
+    pub(crate) near: Option<Tracking>,
 }
 
 impl fmt::Debug for RedisStore {
@@ -77,6 +82,7 @@ impl fmt::Debug for RedisStore {
         f.debug_struct("RedisStore")
             .field("prefix", &self.inner.prefix)
             .field("cluster", &self.inner.connection.is_cluster())
+            .field("near", &self.near_stats())
             .finish_non_exhaustive()
     }
 }
@@ -226,6 +232,23 @@ impl RedisStore {
         String::from_utf8_lossy(&redis_key(&self.inner.prefix, key)).into_owned()
     }
 
+    /// The near tier's state and counters; `None` when the store has no
+    /// near tier (see [`RedisStoreBuilder::near_cache`]).
+    ///
+    /// ```
+    /// use webcache_redis::{NearState, RedisStore};
+    ///
+    /// let client = redis::Client::open("redis://127.0.0.1/")?;
+    /// let store = RedisStore::builder(client).near_cache(16 << 20).build()?;
+    /// // Off until the first read has made the tracking connection.
+    /// assert_eq!(store.near_stats().map(|s| s.state), Some(NearState::Off));
+    /// assert!(RedisStore::open("redis://127.0.0.1/")?.near_stats().is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn near_stats(&self) -> Option<NearStats> {
+        self.inner.near.as_ref().map(Tracking::stats)
+    }
+
     /// Sends `PING`: `Ok` when Redis answers. For readiness checks and
     /// start-up logs; the cache itself never needs it.
     ///
@@ -317,9 +340,116 @@ impl RedisStore {
     fn record<T>(&self, result: &redis::RedisResult<T>) {
         match result {
             Ok(_) => self.inner.backoff.succeeded(),
-            Err(e) if is_outage(e) => self.inner.backoff.failed(),
+            Err(e) if is_outage(e) => {
+                self.inner.backoff.failed();
+                // Redis unreachable or late: the invalidation channel may
+                // be too; stop serving near hits until it is proven.
+                if let Some(near) = &self.inner.near {
+                    near.broken(near.tier.session());
+                }
+            }
             // Redis answered, with an error: it is up.
             Err(_) => self.inner.backoff.succeeded(),
+        }
+    }
+
+    /// One `MGET` on the shared connection.
+    async fn get_redis(&self, keys: &[StoreKey]) -> Result<Vec<Option<Bytes>>, StoreError> {
+        let cmd = self.keys_command("MGET", keys);
+        self.run(&cmd, |reply| mget_values(reply, keys.len())).await
+    }
+
+    /// The near tier's values for `keys`, and one `MGET` on the tracking
+    /// connection for those it lacks, inserted unless invalidated while in
+    /// flight. With the tier off, [`get_redis`](Self::get_redis).
+    async fn get_near(
+        &self,
+        near: &Tracking,
+        keys: &[StoreKey],
+    ) -> Result<Vec<Option<Bytes>>, StoreError> {
+        near.start();
+        let redis_keys: Vec<Vec<u8>> = keys
+            .iter()
+            .map(|k| redis_key(&self.inner.prefix, k))
+            .collect();
+        let lookup = near.tier.lookup(&redis_keys);
+        let counters = &near.tier.counters;
+        if lookup.is_complete() {
+            counters.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(lookup.found.into_iter().map(Option::flatten).collect());
+        }
+        counters.misses.fetch_add(1, Ordering::Relaxed);
+        let Some(mut connection) = near.connection(lookup.session) else {
+            return self.get_redis(keys).await;
+        };
+        let mut cmd = redis::cmd("MGET");
+        let mut missing = 0;
+        for (key, found) in redis_keys.iter().zip(&lookup.found) {
+            if found.is_none() {
+                cmd.arg(&key[..]);
+                missing += 1;
+            }
+        }
+        self.fail_fast()?;
+        let result = cmd.query_async::<Value>(&mut connection).await;
+        self.record(&result);
+        let values = match result {
+            Ok(reply) => mget_values(reply, missing)?,
+            Err(e) => {
+                near.broken(lookup.session);
+                return Err(store_error(e));
+            }
+        };
+        near.tier.insert(&lookup, &redis_keys, &values);
+        let mut read = values.into_iter();
+        Ok(lookup
+            .found
+            .into_iter()
+            .map(|found| found.unwrap_or_else(|| read.next().flatten()))
+            .collect())
+    }
+
+    /// The writes of [`put_many`](Store::put_many), on Redis.
+    async fn put_redis(&self, writes: &[Write]) -> Result<(), StoreError> {
+        let mut buf = Vec::with_capacity(self.inner.prefix.len() + 72);
+        if !self.inner.connection.is_cluster() {
+            let mut pipeline = redis::pipe();
+            for write in writes {
+                self.set_or_unlink(&mut pipeline, write, &mut buf);
+            }
+            return self.run_store_pipeline(&pipeline, writes).await;
+        }
+        let mut groups: Vec<([u8; webcache_core::key::DIGEST_LEN], redis::Pipeline)> = Vec::new();
+        for write in writes {
+            let resource = *write.key.resource();
+            let index = match groups.iter().position(|(r, _)| *r == resource) {
+                Some(i) => i,
+                None => {
+                    groups.push((resource, redis::pipe()));
+                    groups.len() - 1
+                }
+            };
+            self.set_or_unlink(&mut groups[index].1, write, &mut buf);
+        }
+        for (_, pipeline) in &groups {
+            self.run_store_pipeline(pipeline, writes).await?;
+        }
+        Ok(())
+    }
+
+    /// Drops `keys` from the near tier. Called before a write or delete of
+    /// them is sent, so that no read started later inserts the old value,
+    /// and again once it is answered, so that a read that was in flight
+    /// meanwhile cannot leave the old value for this instance's next read
+    /// (Redis's push would remove it, but only after its trip).
+    pub(crate) fn invalidate_near<'k>(&self, keys: impl IntoIterator<Item = &'k StoreKey>) {
+        if let Some(near) = &self.inner.near {
+            let mut buf = Vec::with_capacity(self.inner.prefix.len() + 72);
+            for key in keys {
+                buf.clear();
+                write_key(&self.inner.prefix, key, &mut buf);
+                near.tier.invalidate(&buf);
+            }
         }
     }
 
@@ -418,8 +548,10 @@ impl Store for RedisStore {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        let cmd = self.keys_command("MGET", keys);
-        self.run(&cmd, |reply| mget_values(reply, keys.len())).await
+        match &self.inner.near {
+            Some(near) => self.get_near(near, keys).await,
+            None => self.get_redis(keys).await,
+        }
     }
 
     /// One pipeline of `SET key value PX ttl` (an `UNLINK` for a zero
@@ -429,30 +561,10 @@ impl Store for RedisStore {
         if writes.is_empty() {
             return Ok(());
         }
-        let mut buf = Vec::with_capacity(self.inner.prefix.len() + 72);
-        if !self.inner.connection.is_cluster() {
-            let mut pipeline = redis::pipe();
-            for write in &writes {
-                self.set_or_unlink(&mut pipeline, write, &mut buf);
-            }
-            return self.run_store_pipeline(&pipeline, &writes).await;
-        }
-        let mut groups: Vec<([u8; webcache_core::key::DIGEST_LEN], redis::Pipeline)> = Vec::new();
-        for write in &writes {
-            let resource = *write.key.resource();
-            let index = match groups.iter().position(|(r, _)| *r == resource) {
-                Some(i) => i,
-                None => {
-                    groups.push((resource, redis::pipe()));
-                    groups.len() - 1
-                }
-            };
-            self.set_or_unlink(&mut groups[index].1, write, &mut buf);
-        }
-        for (_, pipeline) in &groups {
-            self.run_store_pipeline(pipeline, &writes).await?;
-        }
-        Ok(())
+        self.invalidate_near(writes.iter().map(|w| &w.key));
+        let result = self.put_redis(&writes).await;
+        self.invalidate_near(writes.iter().map(|w| &w.key));
+        result
     }
 
     /// One `UNLINK` (Redis frees the values in the background). On a
@@ -461,8 +573,11 @@ impl Store for RedisStore {
         if keys.is_empty() {
             return Ok(());
         }
+        self.invalidate_near(keys);
         let cmd = self.keys_command("UNLINK", keys);
-        self.run(&cmd, |_| Ok(())).await
+        let result = self.run(&cmd, |_| Ok(())).await;
+        self.invalidate_near(keys);
+        result
     }
 
     /// One `EVAL` on the resource's slot: a script that unlinks the
@@ -480,6 +595,9 @@ impl Store for RedisStore {
             &StoreKey::metadata(*resource),
             &mut metadata,
         );
+        if let Some(near) = &self.inner.near {
+            near.tier.invalidate_resource(&metadata);
+        }
         // A representation's key is the index key without its final `v`,
         // then the variant's hex.
         let representation_prefix = &index[..index.len() - 1];
@@ -489,13 +607,20 @@ impl Store for RedisStore {
             .arg(&metadata[..])
             .arg(&index[..])
             .arg(representation_prefix);
-        self.run(&cmd, |_| Ok(())).await
+        let result = self.run(&cmd, |_| Ok(())).await;
+        if let Some(near) = &self.inner.near {
+            near.tier.invalidate_resource(&metadata);
+        }
+        result
     }
 
     /// One `EVAL` per record, on the record's slot (see the keys in [`RedisStore`]):
     /// a pipeline on one server, concurrent requests on a cluster.
     async fn bump(&self, keys: &[StoreKey], bump: Bump) -> Result<Vec<PurgeRecord>, StoreError> {
-        self.bump_records(keys, bump).await
+        self.invalidate_near(keys);
+        let result = self.bump_records(keys, bump).await;
+        self.invalidate_near(keys);
+        result
     }
 
     /// One `EVAL` per tag, on the tag's slot.
