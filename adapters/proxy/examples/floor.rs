@@ -34,13 +34,22 @@ fn hit_fields(len: usize) -> HeaderMap {
     let mut put = |name: &'static str, value: HeaderValue| {
         fields.insert(name, value);
     };
-    put("cache-control", HeaderValue::from_static("public, max-age=3600"));
-    put("content-type", HeaderValue::from_static("application/octet-stream"));
+    put(
+        "cache-control",
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    put(
+        "content-type",
+        HeaderValue::from_static("application/octet-stream"),
+    );
     put("origin-requests", HeaderValue::from_static("1"));
     put("content-length", HeaderValue::from(len));
     put("via", HeaderValue::from_static("1.1 webcache"));
     put("age", HeaderValue::from_static("0"));
-    put("cache-status", HeaderValue::from_static("webcache; hit; ttl=3600"));
+    put(
+        "cache-status",
+        HeaderValue::from_static("webcache; hit; ttl=3600"),
+    );
     fields
 }
 
@@ -66,7 +75,11 @@ impl Clock {
     }
 }
 
-fn answer(objects: &[(&str, HeaderMap, Bytes)], clock: &Clock, path: &str) -> Response<Full<Bytes>> {
+fn answer(
+    objects: &[(&str, HeaderMap, Bytes)],
+    clock: &Clock,
+    path: &str,
+) -> Response<Full<Bytes>> {
     let Some((_, fields, body)) = objects.iter().find(|(p, _, _)| *p == path) else {
         let mut response = Response::new(Full::new(Bytes::from_static(b"not found\n")));
         *response.status_mut() = StatusCode::NOT_FOUND;

@@ -94,6 +94,20 @@ pub struct Args {
     )]
     pub memory_capacity: ByteSize,
 
+    /// With a Redis store: the size of a near tier, an in-process copy of
+    /// what this proxy read from Redis, so that a hit sends Redis no command
+    /// (Redis 6 or later; one server, not a cluster). Redis keeps it
+    /// coherent with client tracking: a write through any proxy is not
+    /// served by another more than 200 ms after it is acknowledged, and
+    /// far sooner while Redis is reachable. 0 (the default) turns it off.
+    #[arg(
+        long,
+        env = "WEBCACHE_REDIS_NEAR_CACHE",
+        value_name = "SIZE",
+        default_value = "0"
+    )]
+    pub redis_near_cache: ByteSize,
+
     /// The largest size of the SQLite store's file; past it the least
     /// recently used responses are evicted.
     #[arg(

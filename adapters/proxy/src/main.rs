@@ -60,8 +60,7 @@ async fn run(args: Args) -> Result<(), Error> {
         }
         #[cfg(feature = "redis")]
         StoreChoice::Redis(url) => {
-            let store = webcache_redis::RedisStore::open(&url)
-                .map_err(|e| Error::Store(format!("cannot use the Redis store at {url}: {e}")))?;
+            let store = open_redis(&url, args.redis_near_cache.usize())?;
             let cache = Cache::new(store, cache_config);
             serve(&args, cache, proxy_config, metrics, None).await
         }
@@ -72,6 +71,20 @@ async fn run(args: Args) -> Result<(), Error> {
             serve(&args, cache, proxy_config, metrics, None).await
         }
     }
+}
+
+/// The Redis store at `url`, with a near tier of `near` bytes unless 0.
+#[cfg(feature = "redis")]
+fn open_redis(url: &str, near: usize) -> Result<webcache_redis::RedisStore, Error> {
+    let failed = |e: &dyn std::fmt::Display| {
+        Error::Store(format!("cannot use the Redis store at {url}: {e}"))
+    };
+    let client = webcache_redis::redis::Client::open(url).map_err(|e| failed(&e))?;
+    let mut builder = webcache_redis::RedisStore::builder(client);
+    if near > 0 {
+        builder = builder.near_cache(near);
+    }
+    builder.build().map_err(|e| failed(&e))
 }
 
 /// Opens the SQLite store off the runtime's threads (opening may migrate

@@ -290,17 +290,7 @@ async fn two_proxies_share_a_redis_store() {
     let Some((_redis, redis_port)) = redis_server() else {
         return;
     };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while tokio::net::TcpStream::connect(("127.0.0.1", redis_port))
-        .await
-        .is_err()
-    {
-        assert!(
-            Instant::now() < deadline,
-            "redis-server listens within 10 s"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_redis(redis_port).await;
     let origin = cacheable_origin().await;
     let env = [
         ("WEBCACHE_UPSTREAM", origin.url()),
@@ -317,6 +307,116 @@ async fn two_proxies_share_a_redis_store() {
     assert!(hit.is_hit(), "{}", hit.cache_status());
     assert_eq!(origin.count(), 1);
     assert_eq!(hit.body, "origin says /shared");
+}
+
+#[tokio::test]
+async fn rfc9111_4_4_a_post_through_one_proxy_reaches_the_others_near_tier() {
+    let Some((_redis, redis_port)) = redis_server() else {
+        return;
+    };
+    wait_for_redis(redis_port).await;
+    let origin = cacheable_origin().await;
+    let env = [
+        ("WEBCACHE_UPSTREAM", origin.url()),
+        ("WEBCACHE_STORE", format!("redis://127.0.0.1:{redis_port}")),
+        ("WEBCACHE_REDIS_NEAR_CACHE", "16MiB".to_owned()),
+    ];
+    let (_a, addr_a) = start_binary(&env).await;
+    let (_b, addr_b) = start_binary(&env).await;
+    let headers = [("host", "shop.test")];
+    let (a, b) = (Client::new(addr_a), Client::new(addr_b));
+    assert_eq!(
+        a.get_with("/near", &headers).await.body,
+        "origin says /near"
+    );
+    // Once B's near tier is on (its tracking connection set up), a hit
+    // reads Redis once and fills it; the next hits come from it and send
+    // Redis no MGET.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut mgets = redis_calls(redis_port, "mget").await;
+    loop {
+        let hit = b.get_with("/near", &headers).await;
+        assert!(hit.is_hit(), "{}", hit.cache_status());
+        let now = redis_calls(redis_port, "mget").await;
+        if now == mgets {
+            break;
+        }
+        assert!(Instant::now() < deadline, "B's near tier serves within 5 s");
+        mgets = now;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for _ in 0..3 {
+        let hit = b.get_with("/near", &headers).await;
+        assert!(hit.is_hit(), "{}", hit.cache_status());
+    }
+    assert_eq!(redis_calls(redis_port, "mget").await, mgets, "near hits");
+    assert_eq!(origin.count(), 1);
+    // RFC 9111 §4.4: a successful POST invalidates the target, in Redis,
+    // and Redis tells B's near tier.
+    let posted = a.method_with("POST", "/near", &headers).await;
+    assert_eq!(posted.status, http::StatusCode::OK);
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        let got = b.get_with("/near", &headers).await;
+        if !got.is_hit() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "B still serves the invalidated response"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        origin.count(),
+        3,
+        "the POST and B's refill reached the origin"
+    );
+}
+
+/// How many times Redis has run `command` (`INFO commandstats`).
+async fn redis_calls(port: u16, command: &str) -> u64 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut redis = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("redis-server");
+    redis.write_all(b"INFO commandstats\r\n").await.unwrap();
+    // A bulk string: "$<len>\r\n<text>\r\n".
+    let mut reply = Vec::new();
+    let mut buf = [0u8; 4096];
+    let complete = |reply: &[u8]| {
+        let Some(end) = reply.windows(2).position(|w| w == b"\r\n") else {
+            return false;
+        };
+        let len: usize = String::from_utf8_lossy(&reply[1..end]).parse().unwrap_or(0);
+        reply.len() >= end + 2 + len + 2
+    };
+    while !complete(&reply) {
+        let n = redis.read(&mut buf).await.unwrap();
+        assert!(n > 0, "redis closed the connection");
+        reply.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&reply);
+    let prefix = format!("cmdstat_{command}:calls=");
+    text.lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+async fn wait_for_redis(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "redis-server listens within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// Sends SIGTERM to `child` and waits for it to exit.
