@@ -24,7 +24,7 @@
 //! receives a request message with a transfer coding it does not
 //! understand SHOULD respond with 501").
 
-use http::header::{HOST, HeaderMap, TRANSFER_ENCODING};
+use http::header::{HOST, HeaderMap, HeaderValue, TRANSFER_ENCODING};
 use http::{StatusCode, Uri, Version};
 
 /// The size limits on a request head.
@@ -61,18 +61,50 @@ pub(crate) fn check(
     if line > limits.request_line {
         return Err(reject(StatusCode::URI_TOO_LONG, "request line too long"));
     }
-    let section: usize = headers
-        .iter()
-        .map(|(name, value)| name.as_str().len() + value.len() + 4)
-        .sum();
-    if section > limits.header_section {
+    let fields = Fields::of(headers);
+    if fields.section > limits.header_section {
         return Err(reject(
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             "header section too large",
         ));
     }
-    check_host(uri, version, headers)?;
-    check_transfer_coding(headers)
+    check_host(uri, version, &fields)?;
+    if fields.transfer_encoding {
+        check_transfer_coding(headers)?;
+    }
+    Ok(())
+}
+
+/// What the checks need of the header section, read in one pass (no
+/// lookup by name: this runs on every request).
+struct Fields<'a> {
+    /// The section's size: every field line with its ": " and CRLF.
+    section: usize,
+    /// The Host field lines, and the first one's value.
+    hosts: usize,
+    host: Option<&'a HeaderValue>,
+    transfer_encoding: bool,
+}
+
+impl<'a> Fields<'a> {
+    fn of(headers: &'a HeaderMap) -> Self {
+        let mut fields = Fields {
+            section: 0,
+            hosts: 0,
+            host: None,
+            transfer_encoding: false,
+        };
+        for (name, value) in headers {
+            fields.section += name.as_str().len() + value.len() + 4;
+            if name == HOST {
+                fields.hosts += 1;
+                fields.host = fields.host.or(Some(value));
+            } else if name == TRANSFER_ENCODING {
+                fields.transfer_encoding = true;
+            }
+        }
+        fields
+    }
 }
 
 /// The length of the request target as received: the URI's text.
@@ -87,13 +119,11 @@ fn target_len(uri: &Uri) -> usize {
 /// in HTTP/1.0. In HTTP/2 the authority comes in `:authority` (the URI
 /// here); a Host beside it must be valid and name the same authority (RFC
 /// 9113 §8.3.1).
-fn check_host(uri: &Uri, version: Version, headers: &HeaderMap) -> Result<(), Rejection> {
-    let mut hosts = headers.get_all(HOST).iter();
-    let host = hosts.next();
-    if hosts.next().is_some() {
+fn check_host(uri: &Uri, version: Version, fields: &Fields<'_>) -> Result<(), Rejection> {
+    if fields.hosts > 1 {
         return Err(reject(StatusCode::BAD_REQUEST, "more than one Host"));
     }
-    let Some(host) = host else {
+    let Some(host) = fields.host else {
         if version == Version::HTTP_11 {
             return Err(reject(StatusCode::BAD_REQUEST, "no Host"));
         }
@@ -151,8 +181,38 @@ pub(crate) fn is_valid_host(value: &[u8]) -> bool {
 /// unreserved / pct-encoded / sub-delims (RFC 3986 §3.2.2), and `:` for
 /// an IPvFuture literal.
 fn is_reg_name_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=".contains(&b)
+    REG_NAME[usize::from(b)]
 }
+
+/// [`is_reg_name_byte`] as a table, so that a Host costs one load per byte.
+const REG_NAME: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        table[i] = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'%'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+            );
+        i += 1;
+    }
+    table
+};
 
 /// hyper has checked that chunked is the last coding; any coding before it
 /// would reach the upstream undecoded (Transfer-Encoding is hop-by-hop),
@@ -195,6 +255,28 @@ mod tests {
         }
         let uri: Uri = uri.parse().unwrap();
         check(&Method::GET, &uri, version, &headers, LIMITS).map_err(|r| r.status)
+    }
+
+    #[test]
+    fn rfc3986_3_2_2_reg_name_bytes_are_unreserved_pct_encoded_or_sub_delims() {
+        for b in 0..=255u8 {
+            let expected = b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=".contains(&b);
+            assert_eq!(is_reg_name_byte(b), expected, "byte {b:#04x}");
+        }
+    }
+
+    #[test]
+    fn one_pass_over_the_fields_counts_hosts_and_the_section() {
+        let mut headers = HeaderMap::new();
+        headers.append(HOST, HeaderValue::from_static("a.test"));
+        headers.append("x-one", HeaderValue::from_static("1"));
+        headers.append(HOST, HeaderValue::from_static("b.test"));
+        let fields = Fields::of(&headers);
+        assert_eq!(fields.hosts, 2);
+        assert_eq!(fields.host.map(HeaderValue::as_bytes), Some(&b"a.test"[..]));
+        assert!(!fields.transfer_encoding);
+        // "host: a.test\r\n" twice (b.test is as long) and "x-one: 1\r\n".
+        assert_eq!(fields.section, 2 * (4 + 6 + 4) + (5 + 1 + 4));
     }
 
     #[test]
