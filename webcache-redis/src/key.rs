@@ -91,8 +91,8 @@ fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
 }
 
 /// The part of a Redis key that Redis Cluster hashes (the first
-/// non-empty `{…}`, else the whole key), as Redis defines it.
-#[cfg(test)]
+/// non-empty `{…}`, else the whole key), as Redis defines it. The near
+/// tier shards by it, so that a resource's keys share a shard.
 pub(crate) fn hash_tag(key: &[u8]) -> &[u8] {
     if let Some(open) = key.iter().position(|&b| b == b'{')
         && let Some(len) = key[open + 1..].iter().position(|&b| b == b'}')

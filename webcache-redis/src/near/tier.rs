@@ -23,6 +23,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
+use crate::key::hash_tag;
+
 /// Shards: invalidations and inserts of one shard serialise on its lock.
 const SHARDS: usize = 64;
 
@@ -338,18 +340,6 @@ impl Tier {
         }
         (entries, bytes)
     }
-}
-
-/// The part of a Redis key that Redis Cluster hashes (the first non-empty
-/// `{…}`), else the whole key.
-fn hash_tag(key: &[u8]) -> &[u8] {
-    if let Some(open) = key.iter().position(|&b| b == b'{')
-        && let Some(len) = key[open + 1..].iter().position(|&b| b == b'}')
-        && len > 0
-    {
-        return &key[open + 1..open + 1 + len];
-    }
-    key
 }
 
 #[cfg(test)]
