@@ -282,7 +282,8 @@ impl<S, M> Clone for RequestHandler<S, M> {
 pub(crate) struct Found {
     pub(crate) metadata: Option<Metadata>,
     pub(crate) secondary: SecondaryKey,
-    pub(crate) stored: Option<StoredResponse>,
+    /// Shared with the decoded entries: copied before any change.
+    pub(crate) stored: Option<Arc<StoredResponse>>,
     /// The purge records as the lookup read them; `None` when it could not.
     pub(crate) seen: Option<Seen>,
 }
@@ -374,9 +375,9 @@ impl<S: Store, M: Policy> Shared<S, M> {
             self.hints.remove(&resource);
             return miss(self.secondary_key(primary, &[], request), seen);
         };
-        let (secondary, representation) =
+        let (secondary, key, representation) =
             if hint.as_deref().unwrap_or(&[]) == metadata.vary.as_slice() {
-                (guess, representation)
+                (guess, keys[1], representation)
             } else {
                 self.hints.set(&resource, &metadata.vary);
                 let secondary = self.secondary_key(primary, &metadata.vary, request);
@@ -385,27 +386,36 @@ impl<S: Store, M: Policy> Shared<S, M> {
                     .get_many(&[key])
                     .await
                     .and_then(|mut v| v.pop().flatten());
-                (secondary, representation)
+                (secondary, key, representation)
             };
-        let stored = representation
-            .and_then(|bytes| match StoredResponse::decode(bytes) {
-                Ok(s) => Some(s),
-                Err(error) => {
-                    tracing::debug!(target: "webcache::core", %error, "undecodable entry: a miss");
-                    None
-                }
-            })
-            .filter(|s| {
-                s.salt == metadata.salt
-                    && s.uri == primary.uri()
-                    && s.selecting == secondary.selecting()
-            });
+        let stored = self.decode_stored(&key, representation).filter(|s| {
+            s.salt == metadata.salt
+                && s.uri == primary.uri()
+                && s.selecting == secondary.selecting()
+        });
         let (stored, metadata) = purged(stored, seen.as_ref(), metadata);
         Found {
             metadata: Some(metadata),
             secondary,
             stored,
             seen,
+        }
+    }
+
+    /// The stored response read at `key`: decoded, or as decoded last time
+    /// when the store returned the very same buffer (see `decoded`);
+    /// `None` when absent or undecodable (a miss).
+    fn decode_stored(&self, key: &StoreKey, bytes: Option<Bytes>) -> Option<Arc<StoredResponse>> {
+        let Some(bytes) = bytes else {
+            self.decoded.forget(key);
+            return None;
+        };
+        match self.decoded.decode(key, bytes) {
+            Ok(stored) => Some(stored),
+            Err(error) => {
+                tracing::debug!(target: "webcache::core", %error, "undecodable entry: a miss");
+                None
+            }
         }
     }
 
@@ -417,13 +427,13 @@ impl<S: Store, M: Policy> Shared<S, M> {
     /// [`can_answer`](crate::partial::can_answer) holds.
     pub(crate) fn respond_from_storage(
         &self,
-        stored: StoredResponse,
+        stored: &StoredResponse,
         f: &Freshness,
         method: &Method,
         request: &HeaderMap,
         status: CacheStatus,
     ) -> Response<Bytes> {
-        let precondition = self.precondition_on_stored(&stored, method, request);
+        let precondition = self.precondition_on_stored(stored, method, request);
         let age = HeaderValue::from(f.age_secs());
         let (status_code, mut headers, body) = match (precondition, &stored.partial) {
             // RFC 9111 §3.3: an incomplete response answers with a 206.
@@ -453,14 +463,14 @@ impl<S: Store, M: Policy> Shared<S, M> {
                 &stored.body,
             )
             .unwrap_or_else(|| {
-                // The stored response is ours: its fields and body move
-                // into the response, nothing is copied.
+                // The body is shared, not copied; the fields are the
+                // stored ones, their values shared too.
                 let body = if *method == Method::HEAD {
                     Bytes::new()
                 } else {
-                    stored.body
+                    stored.body.clone()
                 };
-                (stored.status, stored.headers, body)
+                (stored.status, stored.headers.clone(), body)
             }),
             (Precondition::NotModified, _) => {
                 self.metrics.precondition(true);
@@ -569,7 +579,7 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
         for _ in 0..3 {
             let found = s.lookup(&request.primary, &parts.headers).await;
             let plan = plan_request(
-                found.stored.as_ref(),
+                found.stored.as_deref(),
                 found.metadata.is_some(),
                 &parts.headers,
                 &request.facts,
@@ -646,7 +656,7 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
         let status =
             CacheStatus::hit(s.status_name(), hit.freshness.ttl_secs()).collapsed(hit.collapsed);
         let response = s.respond_from_storage(
-            stored,
+            &stored,
             &hit.freshness,
             &request.parts.method,
             &request.parts.headers,
@@ -789,7 +799,7 @@ impl Looked<'_> {
             self.now,
         );
         pending.metadata = found.metadata;
-        pending.stored = found.stored;
+        pending.stored = found.stored.map(Arc::unwrap_or_clone);
         pending.seen = found.seen;
         pending.stale_if_error = stale_if_error;
         pending.ticket = self.ticket;
@@ -803,10 +813,10 @@ impl Looked<'_> {
 /// dropped, so that the request goes forward as a plain miss.
 #[inline]
 fn purged(
-    stored: Option<StoredResponse>,
+    stored: Option<Arc<StoredResponse>>,
     seen: Option<&Seen>,
     mut metadata: Metadata,
-) -> (Option<StoredResponse>, Metadata) {
+) -> (Option<Arc<StoredResponse>>, Metadata) {
     let Some(mut stored) = stored else {
         return (None, metadata);
     };
@@ -817,7 +827,7 @@ fn purged(
             (None, metadata)
         }
         stale => {
-            stored.purged = stale;
+            Arc::make_mut(&mut stored).purged = stale;
             (Some(stored), metadata)
         }
     }
@@ -922,7 +932,7 @@ impl<S: Store, M: Policy> Shared<S, M> {
         }
         tracing::debug!(target: "webcache::core", uri = pending.uri(), outcome = "stale-if-error");
         Some(self.respond_from_storage(
-            stored.clone(),
+            stored,
             &f,
             &pending.facts.method,
             &pending.request_headers,

@@ -763,7 +763,7 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
         status: CacheStatus,
     ) -> Response<Bytes> {
         self.shared.respond_from_storage(
-            stored,
+            &stored,
             f,
             &pending.facts.method,
             &pending.request_headers,
