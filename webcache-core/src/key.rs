@@ -15,9 +15,9 @@
 use bytes::{BufMut, Bytes, BytesMut};
 use http::header::{HOST, HeaderMap, HeaderName, HeaderValue};
 use http::request::Parts;
-use sha2::{Digest, Sha256};
 
 use crate::config::Config;
+use crate::digests::digest16;
 use crate::headers::normalized_value;
 
 /// Length of the digests that name resources and representations.
@@ -31,30 +31,25 @@ pub struct PrimaryKey {
     digest: [u8; DIGEST_LEN],
 }
 
-fn digest16(parts: &[&[u8]]) -> [u8; DIGEST_LEN] {
-    let mut hasher = Sha256::new();
-    for p in parts {
-        hasher.update((p.len() as u64).to_be_bytes());
-        hasher.update(p);
-    }
-    let full = hasher.finalize();
-    let mut out = [0u8; DIGEST_LEN];
-    out.copy_from_slice(&full[..DIGEST_LEN]);
-    out
-}
-
 /// The digest naming the tag `tag` in the store: its index and marks
 /// ([`Store::tag`](crate::store::Store::tag)), salted with the master salt
 /// like every key.
 pub fn tag_digest(config: &Config, tag: &str) -> [u8; DIGEST_LEN] {
-    digest16(&[config.master_salt(), b"tag", tag.as_bytes()])
+    digest16(|d| {
+        d.part(config.master_salt());
+        d.part(b"tag");
+        d.part(tag.as_bytes());
+    })
 }
 
 /// The namespace of a cache's global purge record
 /// ([`StoreKey::global`](crate::store::StoreKey::global)): a digest of the
 /// master salt.
 pub fn namespace(config: &Config) -> [u8; DIGEST_LEN] {
-    digest16(&[config.master_salt(), b"global"])
+    digest16(|d| {
+        d.part(config.master_salt());
+        d.part(b"global");
+    })
 }
 
 /// Lower-cases the host and drops a port that is the scheme's default.
@@ -121,7 +116,10 @@ impl PrimaryKey {
         uri.push_str("://");
         uri.push_str(&authority);
         uri.push_str(path_and_query);
-        let digest = digest16(&[config.master_salt(), uri.as_bytes()]);
+        let digest = digest16(|d| {
+            d.part(config.master_salt());
+            d.part(uri.as_bytes());
+        });
         PrimaryKey { uri, digest }
     }
 
@@ -177,22 +175,21 @@ impl SecondaryKey {
                 selecting,
             };
         }
-        let mut parts: Vec<&[u8]> = vec![primary.digest()];
-        for (name, value) in &selecting {
-            parts.push(name.as_str().as_bytes());
-            match value {
-                // Absent and present-but-empty must differ.
-                None => parts.push(b"\x00absent"),
-                Some(v) => {
-                    parts.push(b"\x01");
-                    parts.push(v);
+        let digest = digest16(|d| {
+            d.part(primary.digest());
+            for (name, value) in &selecting {
+                d.part(name.as_str().as_bytes());
+                match value {
+                    // Absent and present-but-empty must differ.
+                    None => d.part(b"\x00absent"),
+                    Some(v) => {
+                        d.part(b"\x01");
+                        d.part(v);
+                    }
                 }
             }
-        }
-        SecondaryKey {
-            digest: digest16(&parts),
-            selecting,
-        }
+        });
+        SecondaryKey { digest, selecting }
     }
 
     /// The digest naming this representation in the store.
