@@ -22,8 +22,22 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 
+use crate::config::Config;
 use crate::error::DecodeError;
+use crate::headers::CacheControl;
 use crate::store::{StoreKey, StoredResponse};
+use crate::targeted::response_cache_control;
+
+/// A stored response as decoded, with what every lookup of it reads from
+/// its fields.
+#[derive(Clone, Debug)]
+pub(crate) struct Decoded {
+    pub(crate) stored: StoredResponse,
+    /// Its Cache-Control as this cache reads it (a targeted field first,
+    /// RFC 9213): a function of the fields and of the cache's
+    /// configuration, which the entries, one set per cache, share.
+    pub(crate) cache_control: CacheControl,
+}
 
 /// The number of sets (two slots each).
 pub(crate) const SETS: usize = 2048;
@@ -36,7 +50,7 @@ pub(crate) const MAX_PINNED: usize = 16 << 20;
 struct Slot {
     key: StoreKey,
     bytes: Bytes,
-    decoded: Arc<StoredResponse>,
+    decoded: Arc<Decoded>,
 }
 
 /// Two slots, the most recently used first.
@@ -63,13 +77,15 @@ fn same(a: &Bytes, b: &Bytes) -> bool {
 }
 
 impl DecodedEntries {
-    /// `bytes`, read at `key`, decoded: as remembered when they are the
-    /// very buffer decoded last time, else decoded now and remembered.
+    /// `bytes`, read at `key`, decoded (and their Cache-Control read under
+    /// `config`): as remembered when they are the very buffer decoded last
+    /// time, else decoded now and remembered.
     pub(crate) fn decode(
         &self,
         key: &StoreKey,
         bytes: Bytes,
-    ) -> Result<Arc<StoredResponse>, DecodeError> {
+        config: &Config,
+    ) -> Result<Arc<Decoded>, DecodeError> {
         let mut set = self.set(key);
         if let Some(i) = set
             .iter()
@@ -81,7 +97,12 @@ impl DecodedEntries {
             }
         }
         drop(set);
-        let decoded = Arc::new(StoredResponse::decode(bytes.clone())?);
+        let stored = StoredResponse::decode(bytes.clone())?;
+        let cache_control = response_cache_control(&stored.headers, config);
+        let decoded = Arc::new(Decoded {
+            stored,
+            cache_control,
+        });
         self.remember(*key, bytes, decoded.clone());
         Ok(decoded)
     }
@@ -100,7 +121,7 @@ impl DecodedEntries {
 
     /// Puts a decode first in its set, evicting the set's least recently
     /// used slot (and any older slot for the same key), within the bounds.
-    fn remember(&self, key: StoreKey, bytes: Bytes, decoded: Arc<StoredResponse>) {
+    fn remember(&self, key: StoreKey, bytes: Bytes, decoded: Arc<Decoded>) {
         if bytes.len() > MAX_BUFFER {
             return;
         }
@@ -165,19 +186,27 @@ mod tests {
     fn the_same_buffer_is_decoded_once() {
         let entries = DecodedEntries::default();
         let bytes = encoded("one");
-        let first = entries.decode(&key(1), bytes.clone()).unwrap();
-        let again = entries.decode(&key(1), bytes.clone()).unwrap();
+        let first = entries
+            .decode(&key(1), bytes.clone(), &Config::default())
+            .unwrap();
+        let again = entries
+            .decode(&key(1), bytes.clone(), &Config::default())
+            .unwrap();
         assert!(Arc::ptr_eq(&first, &again));
-        assert_eq!(first.body, "one");
+        assert_eq!(first.stored.body, "one");
     }
 
     #[test]
     fn a_new_buffer_with_the_same_bytes_is_decoded_again() {
         let entries = DecodedEntries::default();
-        let first = entries.decode(&key(1), encoded("one")).unwrap();
-        let other = entries.decode(&key(1), encoded("two")).unwrap();
+        let first = entries
+            .decode(&key(1), encoded("one"), &Config::default())
+            .unwrap();
+        let other = entries
+            .decode(&key(1), encoded("two"), &Config::default())
+            .unwrap();
         assert!(!Arc::ptr_eq(&first, &other));
-        assert_eq!(other.body, "two");
+        assert_eq!(other.stored.body, "two");
         // The replaced buffer is no longer kept.
         assert_eq!(entries.pinned.load(Ordering::Relaxed), encoded("two").len());
     }
@@ -186,10 +215,14 @@ mod tests {
     fn a_slice_of_the_buffer_is_not_the_buffer() {
         let entries = DecodedEntries::default();
         let bytes = encoded("one");
-        entries.decode(&key(1), bytes.clone()).unwrap();
+        entries
+            .decode(&key(1), bytes.clone(), &Config::default())
+            .unwrap();
         let shorter = bytes.slice(..bytes.len() - 1);
         assert!(
-            entries.decode(&key(1), shorter).is_err(),
+            entries
+                .decode(&key(1), shorter, &Config::default())
+                .is_err(),
             "decoded, not remembered"
         );
     }
@@ -197,7 +230,9 @@ mod tests {
     #[test]
     fn forgetting_a_key_releases_its_buffer() {
         let entries = DecodedEntries::default();
-        entries.decode(&key(1), encoded("one")).unwrap();
+        entries
+            .decode(&key(1), encoded("one"), &Config::default())
+            .unwrap();
         entries.forget(&key(1));
         assert_eq!(entries.pinned.load(Ordering::Relaxed), 0);
         assert!(
@@ -213,7 +248,7 @@ mod tests {
         let entries = DecodedEntries::default();
         assert!(
             entries
-                .decode(&key(1), Bytes::from_static(b"WC\x09R"))
+                .decode(&key(1), Bytes::from_static(b"WC\x09R"), &Config::default())
                 .is_err()
         );
         assert_eq!(entries.pinned.load(Ordering::Relaxed), 0);
@@ -225,9 +260,15 @@ mod tests {
         // The same set: the same resource digest, no variant digest bits.
         let (a, b) = (key(1), StoreKey::metadata([1; 16]));
         let (x, y) = (encoded("x"), encoded("y"));
-        let first_x = entries.decode(&a, x.clone()).unwrap();
-        let first_y = entries.decode(&b, y.clone()).unwrap();
-        assert!(Arc::ptr_eq(&first_x, &entries.decode(&a, x).unwrap()));
-        assert!(Arc::ptr_eq(&first_y, &entries.decode(&b, y).unwrap()));
+        let first_x = entries.decode(&a, x.clone(), &Config::default()).unwrap();
+        let first_y = entries.decode(&b, y.clone(), &Config::default()).unwrap();
+        assert!(Arc::ptr_eq(
+            &first_x,
+            &entries.decode(&a, x, &Config::default()).unwrap()
+        ));
+        assert!(Arc::ptr_eq(
+            &first_y,
+            &entries.decode(&b, y, &Config::default()).unwrap()
+        ));
     }
 }

@@ -9,9 +9,10 @@ use http::header::{AGE, CONTENT_LENGTH, DATE, HeaderMap, HeaderValue};
 use http::request::Parts;
 use http::{Method, Request, Response, StatusCode, Uri, Version};
 
+use super::decoded::Decoded;
 use super::flight::{FillOutcome, FlightKey, Join, wait};
 use super::mixins::{Policy, Retrieval, Validation};
-use super::plan::{RequestPlan, Served, plan_request, validates_variants};
+use super::plan::{RequestPlan, Served, plan_parsed, validates_variants};
 use super::{Counters, Shared};
 use crate::config::{Config, Role};
 use crate::freshness::Freshness;
@@ -283,7 +284,7 @@ pub(crate) struct Found {
     pub(crate) metadata: Option<Metadata>,
     pub(crate) secondary: SecondaryKey,
     /// Shared with the decoded entries: copied before any change.
-    pub(crate) stored: Option<Arc<StoredResponse>>,
+    pub(crate) stored: Option<Arc<Decoded>>,
     /// The purge records as the lookup read them; `None` when it could not.
     pub(crate) seen: Option<Seen>,
 }
@@ -388,7 +389,8 @@ impl<S: Store, M: Policy> Shared<S, M> {
                     .and_then(|mut v| v.pop().flatten());
                 (secondary, key, representation)
             };
-        let stored = self.decode_stored(&key, representation).filter(|s| {
+        let stored = self.decode_stored(&key, representation).filter(|d| {
+            let s = &d.stored;
             s.salt == metadata.salt
                 && s.uri == primary.uri()
                 && s.selecting == secondary.selecting()
@@ -405,12 +407,12 @@ impl<S: Store, M: Policy> Shared<S, M> {
     /// The stored response read at `key`: decoded, or as decoded last time
     /// when the store returned the very same buffer (see `decoded`);
     /// `None` when absent or undecodable (a miss).
-    fn decode_stored(&self, key: &StoreKey, bytes: Option<Bytes>) -> Option<Arc<StoredResponse>> {
+    fn decode_stored(&self, key: &StoreKey, bytes: Option<Bytes>) -> Option<Arc<Decoded>> {
         let Some(bytes) = bytes else {
             self.decoded.forget(key);
             return None;
         };
-        match self.decoded.decode(key, bytes) {
+        match self.decoded.decode(key, bytes, &self.config) {
             Ok(stored) => Some(stored),
             Err(error) => {
                 tracing::debug!(target: "webcache::core", %error, "undecodable entry: a miss");
@@ -578,8 +580,11 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
         let mut collapsed = false;
         for _ in 0..3 {
             let found = s.lookup(&request.primary, &parts.headers).await;
-            let plan = plan_request(
-                found.stored.as_deref(),
+            let plan = plan_parsed(
+                found
+                    .stored
+                    .as_deref()
+                    .map(|d| (&d.stored, &d.cache_control)),
                 found.metadata.is_some(),
                 &parts.headers,
                 &request.facts,
@@ -633,7 +638,7 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
     #[inline(always)]
     fn serve(&self, request: &Looked<'_>, mut found: Found, hit: Hit) -> RequestOutcome {
         let s = &*self.shared;
-        let Some(stored) = found.stored.take() else {
+        let Some(decoded) = found.stored.take() else {
             // Not reached: a plan serves only a stored response.
             return RequestOutcome::Respond(s.gateway_timeout(request.primary.uri(), "lost"), None);
         };
@@ -649,14 +654,14 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
         tracing::debug!(target: "webcache::core", uri = request.primary.uri(), outcome);
         let refresh = if hit.refresh {
             let key = (*request.primary.digest(), *found.secondary.digest());
-            self.refresh(request, &found, &stored, key)
+            self.refresh(request, &found, &decoded.stored, key)
         } else {
             None
         };
         let status =
             CacheStatus::hit(s.status_name(), hit.freshness.ttl_secs()).collapsed(hit.collapsed);
         let response = s.respond_from_storage(
-            &stored,
+            &decoded.stored,
             &hit.freshness,
             &request.parts.method,
             &request.parts.headers,
@@ -799,7 +804,7 @@ impl Looked<'_> {
             self.now,
         );
         pending.metadata = found.metadata;
-        pending.stored = found.stored.map(Arc::unwrap_or_clone);
+        pending.stored = found.stored.map(|d| Arc::unwrap_or_clone(d).stored);
         pending.seen = found.seen;
         pending.stale_if_error = stale_if_error;
         pending.ticket = self.ticket;
@@ -813,21 +818,21 @@ impl Looked<'_> {
 /// dropped, so that the request goes forward as a plain miss.
 #[inline]
 fn purged(
-    stored: Option<Arc<StoredResponse>>,
+    stored: Option<Arc<Decoded>>,
     seen: Option<&Seen>,
     mut metadata: Metadata,
-) -> (Option<Arc<StoredResponse>>, Metadata) {
+) -> (Option<Arc<Decoded>>, Metadata) {
     let Some(mut stored) = stored else {
         return (None, metadata);
     };
-    match seen.map_or(Verdict::Valid, |seen| seen.verdict(&stored)) {
+    match seen.map_or(Verdict::Valid, |seen| seen.verdict(&stored.stored)) {
         Verdict::Valid => (Some(stored), metadata),
         Verdict::Gone => {
             metadata.variants = Default::default();
             (None, metadata)
         }
         stale => {
-            Arc::make_mut(&mut stored).purged = stale;
+            Arc::make_mut(&mut stored).stored.purged = stale;
             (Some(stored), metadata)
         }
     }

@@ -99,16 +99,29 @@ pub fn plan_request(
     config: &Config,
     now: SystemTime,
 ) -> RequestPlan {
+    let cc = stored.map(|s| crate::targeted::response_cache_control(&s.headers, config));
+    plan_parsed(stored.zip(cc.as_ref()), known, request, facts, config, now)
+}
+
+/// [`plan_request`] for a stored response whose Cache-Control is read
+/// already (as [`response_cache_control`](crate::targeted::response_cache_control)
+/// reads it under `config`).
+#[inline]
+pub(crate) fn plan_parsed(
+    stored: Option<(&StoredResponse, &CacheControl)>,
+    known: bool,
+    request: &HeaderMap,
+    facts: &RequestFacts,
+    config: &Config,
+    now: SystemTime,
+) -> RequestPlan {
     let plan = match stored {
         None if known => RequestPlan::Forward(Forward::VaryMiss),
         None => RequestPlan::Forward(Forward::UriMiss),
-        Some(stored) if !can_answer(stored, &facts.method, request) => {
+        Some((stored, _)) if !can_answer(stored, &facts.method, request) => {
             plan_incomplete(stored, request, facts, config)
         }
-        Some(stored) => {
-            let cc = crate::targeted::response_cache_control(&stored.headers, config);
-            from_reuse(reuse(stored, &cc, facts, config, now), &cc, config)
-        }
+        Some((stored, cc)) => from_reuse(reuse(stored, cc, facts, config, now), cc, config),
     };
     match plan {
         RequestPlan::Serve { .. } => plan,
