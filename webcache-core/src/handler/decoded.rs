@@ -25,6 +25,7 @@ use bytes::Bytes;
 use crate::config::Config;
 use crate::error::DecodeError;
 use crate::headers::CacheControl;
+use crate::reuse::Timing;
 use crate::store::{StoreKey, StoredResponse};
 use crate::targeted::response_cache_control;
 
@@ -37,6 +38,9 @@ pub(crate) struct Decoded {
     /// RFC 9213): a function of the fields and of the cache's
     /// configuration, which the entries, one set per cache, share.
     pub(crate) cache_control: CacheControl,
+    /// Its freshness lifetime and initial age, read under the same
+    /// configuration.
+    pub(crate) timing: Timing,
 }
 
 /// The number of sets (two slots each).
@@ -99,9 +103,11 @@ impl DecodedEntries {
         drop(set);
         let stored = StoredResponse::decode(bytes.clone())?;
         let cache_control = response_cache_control(&stored.headers, config);
+        let timing = Timing::of(&stored, &cache_control, config);
         let decoded = Arc::new(Decoded {
             stored,
             cache_control,
+            timing,
         });
         self.remember(*key, bytes, decoded.clone());
         Ok(decoded)

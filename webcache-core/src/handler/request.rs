@@ -584,7 +584,7 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
                 found
                     .stored
                     .as_deref()
-                    .map(|d| (&d.stored, &d.cache_control)),
+                    .map(|d| (&d.stored, &d.cache_control, d.timing)),
                 found.metadata.is_some(),
                 &parts.headers,
                 &request.facts,
