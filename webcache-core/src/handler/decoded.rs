@@ -21,11 +21,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
+use http::header::{AGE, HeaderMap, HeaderValue};
 
 use crate::config::Config;
 use crate::error::DecodeError;
 use crate::headers::CacheControl;
 use crate::reuse::Timing;
+use crate::status::CACHE_STATUS;
 use crate::store::{StoreKey, StoredResponse};
 use crate::targeted::response_cache_control;
 
@@ -41,6 +43,35 @@ pub(crate) struct Decoded {
     /// Its freshness lifetime and initial age, read under the same
     /// configuration.
     pub(crate) timing: Timing,
+    /// Its fields as a hit sends them.
+    pub(crate) served: ServedFields,
+}
+
+/// The stored fields as a hit sends them, made once: with a placeholder
+/// Age, and a placeholder Cache-Status when the cache adds one and the
+/// stored response has none, so that a hit's clone has room for both (a
+/// clone of a header map has none to grow into): the hit replaces the Age
+/// and removes the placeholder before appending its member.
+#[derive(Clone, Debug)]
+pub(crate) struct ServedFields {
+    pub(crate) fields: HeaderMap,
+    /// True when `fields` holds the Cache-Status placeholder.
+    pub(crate) status_slot: bool,
+}
+
+impl ServedFields {
+    fn of(stored: &HeaderMap, config: &Config) -> ServedFields {
+        let mut fields = stored.clone();
+        fields.insert(AGE, HeaderValue::from_static("0"));
+        let status_slot = config.cache_status().is_some() && !fields.contains_key(CACHE_STATUS);
+        if status_slot {
+            fields.insert(CACHE_STATUS, HeaderValue::from_static(""));
+        }
+        ServedFields {
+            fields,
+            status_slot,
+        }
+    }
 }
 
 /// The number of sets (two slots each).
@@ -104,10 +135,12 @@ impl DecodedEntries {
         let stored = StoredResponse::decode(bytes.clone())?;
         let cache_control = response_cache_control(&stored.headers, config);
         let timing = Timing::of(&stored, &cache_control, config);
+        let served = ServedFields::of(&stored.headers, config);
         let decoded = Arc::new(Decoded {
             stored,
             cache_control,
             timing,
+            served,
         });
         self.remember(*key, bytes, decoded.clone());
         Ok(decoded)
@@ -166,7 +199,7 @@ impl DecodedEntries {
 mod tests {
     use std::time::SystemTime;
 
-    use http::{HeaderMap, StatusCode};
+    use http::StatusCode;
 
     use super::*;
 

@@ -9,7 +9,7 @@ use http::header::{AGE, CONTENT_LENGTH, DATE, HeaderMap, HeaderValue};
 use http::request::Parts;
 use http::{Method, Request, Response, StatusCode, Uri, Version};
 
-use super::decoded::Decoded;
+use super::decoded::{Decoded, ServedFields};
 use super::flight::{FillOutcome, FlightKey, Join, wait};
 use super::mixins::{Policy, Retrieval, Validation};
 use super::plan::{RequestPlan, Served, plan_parsed, validates_variants};
@@ -427,9 +427,12 @@ impl<S: Store, M: Policy> Shared<S, M> {
     /// RFC 9110 §13.2). An incomplete response answers with a 206 (RFC
     /// 9111 §3.3): callers serve one only where
     /// [`can_answer`](crate::partial::can_answer) holds.
+    /// `served`, when given, holds the stored fields as a hit sends them
+    /// (see [`ServedFields`]).
     pub(crate) fn respond_from_storage(
         &self,
         stored: &StoredResponse,
+        served: Option<&ServedFields>,
         f: &Freshness,
         method: &Method,
         request: &HeaderMap,
@@ -437,6 +440,7 @@ impl<S: Store, M: Policy> Shared<S, M> {
     ) -> Response<Bytes> {
         let precondition = self.precondition_on_stored(stored, method, request);
         let age = HeaderValue::from(f.age_secs());
+        let mut status_slot = false;
         let (status_code, mut headers, body) = match (precondition, &stored.partial) {
             // RFC 9111 §3.3: an incomplete response answers with a 206.
             (Precondition::Proceed, Some(partial)) => {
@@ -465,14 +469,9 @@ impl<S: Store, M: Policy> Shared<S, M> {
                 &stored.body,
             )
             .unwrap_or_else(|| {
-                // The body is shared, not copied; the fields are the
-                // stored ones, their values shared too.
-                let body = if *method == Method::HEAD {
-                    Bytes::new()
-                } else {
-                    stored.body.clone()
-                };
-                (stored.status, stored.headers.clone(), body)
+                let (answer, slot) = whole_answer(stored, served, method);
+                status_slot = slot;
+                answer
             }),
             (Precondition::NotModified, _) => {
                 self.metrics.precondition(true);
@@ -491,6 +490,10 @@ impl<S: Store, M: Policy> Shared<S, M> {
         };
         self.metrics.served(body.len());
         headers.insert(AGE, age);
+        if status_slot {
+            // Room for the member appended next, not a field to send.
+            headers.remove(crate::status::CACHE_STATUS);
+        }
         self.add_status(&mut headers, status, &stored.uri);
         let mut response = Response::new(body);
         *response.status_mut() = status_code;
@@ -662,6 +665,7 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
             CacheStatus::hit(s.status_name(), hit.freshness.ttl_secs()).collapsed(hit.collapsed);
         let response = s.respond_from_storage(
             &decoded.stored,
+            Some(&decoded.served),
             &hit.freshness,
             &request.parts.method,
             &request.parts.headers,
@@ -838,6 +842,27 @@ fn purged(
     }
 }
 
+/// The stored response whole, as a hit sends it: its status, its fields
+/// (from `served` when given) and, but to HEAD, its body; the body and the
+/// field values are shared, not copied. True when the fields hold a
+/// Cache-Status placeholder.
+fn whole_answer(
+    stored: &StoredResponse,
+    served: Option<&ServedFields>,
+    method: &Method,
+) -> ((StatusCode, HeaderMap, Bytes), bool) {
+    let body = if *method == Method::HEAD {
+        Bytes::new()
+    } else {
+        stored.body.clone()
+    };
+    let (fields, slot) = match served {
+        Some(served) => (served.fields.clone(), served.status_slot),
+        None => (stored.headers.clone(), false),
+    };
+    ((stored.status, fields, body), slot)
+}
+
 /// The outcome of a request answered stale without going forward, in
 /// place of an upstream that failed (for it, or for the request it waited
 /// on).
@@ -938,6 +963,7 @@ impl<S: Store, M: Policy> Shared<S, M> {
         tracing::debug!(target: "webcache::core", uri = pending.uri(), outcome = "stale-if-error");
         Some(self.respond_from_storage(
             stored,
+            None,
             &f,
             &pending.facts.method,
             &pending.request_headers,

@@ -764,6 +764,7 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
     ) -> Response<Bytes> {
         self.shared.respond_from_storage(
             &stored,
+            None,
             f,
             &pending.facts.method,
             &pending.request_headers,
