@@ -79,7 +79,7 @@ pub(crate) const SETS: usize = 2048;
 /// The largest buffer remembered.
 pub(crate) const MAX_BUFFER: usize = 256 << 10;
 /// About the most bytes of buffers the slots keep alive.
-pub(crate) const MAX_PINNED: usize = 16 << 20;
+pub(crate) const MAX_PINNED: usize = 8 << 20;
 
 /// One remembered decode.
 struct Slot {
