@@ -18,7 +18,7 @@
 //! new buffer on every read (SQLite, Redis) only pays a slot update.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use bytes::Bytes;
 use http::header::{AGE, HeaderMap, HeaderValue};
@@ -43,8 +43,10 @@ pub(crate) struct Decoded {
     /// Its freshness lifetime and initial age, read under the same
     /// configuration.
     pub(crate) timing: Timing,
-    /// Its fields as a hit sends them.
-    pub(crate) served: ServedFields,
+    /// Its fields as a hit sends them, made when the decode is first
+    /// reused: a store that never returns the same buffer never pays for
+    /// them.
+    pub(crate) served: OnceLock<ServedFields>,
 }
 
 /// The stored fields as a hit sends them, made once: with a placeholder
@@ -128,19 +130,22 @@ impl DecodedEntries {
         {
             set.swap(0, i);
             if let Some(slot) = &set[0] {
-                return Ok(slot.decoded.clone());
+                let decoded = &slot.decoded;
+                decoded
+                    .served
+                    .get_or_init(|| ServedFields::of(&decoded.stored.headers, config));
+                return Ok(decoded.clone());
             }
         }
         drop(set);
         let stored = StoredResponse::decode(bytes.clone())?;
         let cache_control = response_cache_control(&stored.headers, config);
         let timing = Timing::of(&stored, &cache_control, config);
-        let served = ServedFields::of(&stored.headers, config);
         let decoded = Arc::new(Decoded {
             stored,
             cache_control,
             timing,
-            served,
+            served: OnceLock::new(),
         });
         self.remember(*key, bytes, decoded.clone());
         Ok(decoded)

@@ -665,7 +665,7 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
             CacheStatus::hit(s.status_name(), hit.freshness.ttl_secs()).collapsed(hit.collapsed);
         let response = s.respond_from_storage(
             &decoded.stored,
-            Some(&decoded.served),
+            decoded.served.get(),
             &hit.freshness,
             &request.parts.method,
             &request.parts.headers,
