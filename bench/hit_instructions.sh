@@ -6,18 +6,21 @@
 #   bash bench/hit_instructions.sh
 #   HIT_RECORDER=1 bash bench/hit_instructions.sh   # a counting metrics recorder installed
 #   HIT_VIA=serve bash bench/hit_instructions.sh    # hits through Cache::serve (request span)
+#   HIT_STORE=memory bash bench/hit_instructions.sh # over webcache-memory's MemoryStore (moka)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v valgrind >/dev/null; then
   echo "installing valgrind" >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y valgrind >/dev/null
 fi
-cargo build --release -q -p webcache-core --example hit_instructions
+crate=webcache-core example=hit_instructions
+if [ "${HIT_STORE:-}" = memory ]; then crate=webcache-memory example=memory_hit_instructions; fi
+cargo build --release -q -p "$crate" --example "$example"
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 ir() {
   valgrind --tool=callgrind --callgrind-out-file="$out/cg.$1" \
-    target/release/examples/hit_instructions "$1" 2>&1 |
+    target/release/examples/$example "$1" 2>&1 |
     awk '/Collected/ {print $NF}'
 }
 small=$(ir 1000)

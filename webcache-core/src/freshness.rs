@@ -124,6 +124,17 @@ pub fn current_age(
     response_time: SystemTime,
     now: SystemTime,
 ) -> Duration {
+    let initial = corrected_initial_age(headers, request_time, response_time);
+    age_at(initial, response_time, now)
+}
+
+/// The `corrected_initial_age` of [`current_age`]: the part of the age
+/// fixed when the response was received.
+pub(crate) fn corrected_initial_age(
+    headers: &HeaderMap,
+    request_time: SystemTime,
+    response_time: SystemTime,
+) -> Duration {
     let apparent_age = match date_field_at(headers, &DATE, response_time) {
         Some(Some(date)) => response_time.duration_since(date).unwrap_or(Duration::ZERO),
         _ => Duration::ZERO,
@@ -133,7 +144,16 @@ pub fn current_age(
         .duration_since(request_time)
         .unwrap_or(Duration::ZERO);
     let corrected_age_value = age_value.saturating_add(response_delay);
-    let corrected_initial_age = apparent_age.max(corrected_age_value);
+    apparent_age.max(corrected_age_value)
+}
+
+/// The [`current_age`] at `now` of a response received at
+/// `response_time` with `corrected_initial_age`.
+pub(crate) fn age_at(
+    corrected_initial_age: Duration,
+    response_time: SystemTime,
+    now: SystemTime,
+) -> Duration {
     let resident_time = now.duration_since(response_time).unwrap_or(Duration::ZERO);
     corrected_initial_age
         .saturating_add(resident_time)

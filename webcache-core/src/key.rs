@@ -15,9 +15,9 @@
 use bytes::{BufMut, Bytes, BytesMut};
 use http::header::{HOST, HeaderMap, HeaderName, HeaderValue};
 use http::request::Parts;
-use sha2::{Digest, Sha256};
 
 use crate::config::Config;
+use crate::digests::digest16;
 use crate::headers::normalized_value;
 
 /// Length of the digests that name resources and representations.
@@ -31,43 +31,41 @@ pub struct PrimaryKey {
     digest: [u8; DIGEST_LEN],
 }
 
-fn digest16(parts: &[&[u8]]) -> [u8; DIGEST_LEN] {
-    let mut hasher = Sha256::new();
-    for p in parts {
-        hasher.update((p.len() as u64).to_be_bytes());
-        hasher.update(p);
-    }
-    let full = hasher.finalize();
-    let mut out = [0u8; DIGEST_LEN];
-    out.copy_from_slice(&full[..DIGEST_LEN]);
-    out
-}
-
 /// The digest naming the tag `tag` in the store: its index and marks
 /// ([`Store::tag`](crate::store::Store::tag)), salted with the master salt
 /// like every key.
 pub fn tag_digest(config: &Config, tag: &str) -> [u8; DIGEST_LEN] {
-    digest16(&[config.master_salt(), b"tag", tag.as_bytes()])
+    digest16(|d| {
+        d.part(config.master_salt());
+        d.part(b"tag");
+        d.part(tag.as_bytes());
+    })
 }
 
 /// The namespace of a cache's global purge record
 /// ([`StoreKey::global`](crate::store::StoreKey::global)): a digest of the
 /// master salt.
 pub fn namespace(config: &Config) -> [u8; DIGEST_LEN] {
-    digest16(&[config.master_salt(), b"global"])
+    digest16(|d| {
+        d.part(config.master_salt());
+        d.part(b"global");
+    })
 }
 
-/// Lower-cases the host and drops a port that is the scheme's default.
-fn normalize_authority(scheme: &str, authority: &str) -> String {
-    let authority = authority.trim().to_ascii_lowercase();
+/// Appends `authority` to `out` with the host lower-cased and a port that
+/// is `scheme`'s default dropped.
+fn push_normalized_authority(out: &mut String, scheme: &str, authority: &str) {
+    let start = out.len();
+    out.push_str(authority.trim());
+    out[start..].make_ascii_lowercase();
     let default_port = match scheme {
         "https" => ":443",
         _ => ":80",
     };
-    match authority.strip_suffix(default_port) {
-        // Keep "[::1]:80" → "[::1]" correct and never strip from "host:8080".
-        Some(host) if !host.is_empty() && !host.ends_with(':') => host.to_owned(),
-        _ => authority,
+    let host = out[start..].strip_suffix(default_port);
+    // Keep "[::1]:80" → "[::1]" correct and never strip from "host:8080".
+    if let Some(host) = host.filter(|h| !h.is_empty() && !h.ends_with(':')) {
+        out.truncate(start + host.len());
     }
 }
 
@@ -79,16 +77,14 @@ impl PrimaryKey {
         let scheme = parts
             .uri
             .scheme_str()
-            .map(str::to_ascii_lowercase)
-            .unwrap_or_else(|| config.default_scheme().to_owned());
+            .unwrap_or_else(|| config.default_scheme());
         let authority = match parts.uri.authority() {
-            Some(a) => a.as_str().to_owned(),
+            Some(a) => a.as_str(),
             None => parts
                 .headers
                 .get(HOST)
                 .and_then(|h| h.to_str().ok())
-                .unwrap_or("")
-                .to_owned(),
+                .unwrap_or(""),
         };
         let path_and_query = parts
             .uri
@@ -96,32 +92,42 @@ impl PrimaryKey {
             .map(|pq| pq.as_str())
             .filter(|pq| !pq.is_empty())
             .unwrap_or("/");
-        Self::from_parts(&scheme, &authority, path_and_query, config)
+        Self::from_parts(scheme, authority, path_and_query, config)
     }
 
     /// The key of an absolute URI such as `https://example.com/a?b`; `None`
     /// when `uri` is not absolute.
     pub fn from_uri(uri: &str, config: &Config) -> Option<PrimaryKey> {
         let parsed: http::Uri = uri.parse().ok()?;
-        let scheme = parsed.scheme_str()?.to_ascii_lowercase();
-        let authority = parsed.authority()?.as_str().to_owned();
         let pq = parsed
             .path_and_query()
             .map(|pq| pq.as_str())
             .filter(|pq| !pq.is_empty())
             .unwrap_or("/");
-        Some(Self::from_parts(&scheme, &authority, pq, config))
+        let authority = parsed.authority()?.as_str();
+        Some(Self::from_parts(
+            parsed.scheme_str()?,
+            authority,
+            pq,
+            config,
+        ))
     }
 
+    /// The key of `scheme://authority` + `path_and_query`, the scheme and
+    /// host lower-cased, written into one string.
     fn from_parts(scheme: &str, authority: &str, path_and_query: &str, config: &Config) -> Self {
-        let authority = normalize_authority(scheme, authority);
         let mut uri =
             String::with_capacity(scheme.len() + authority.len() + path_and_query.len() + 3);
         uri.push_str(scheme);
+        uri.make_ascii_lowercase();
+        let scheme = if uri == "https" { "https" } else { "" };
         uri.push_str("://");
-        uri.push_str(&authority);
+        push_normalized_authority(&mut uri, scheme, authority);
         uri.push_str(path_and_query);
-        let digest = digest16(&[config.master_salt(), uri.as_bytes()]);
+        let digest = digest16(|d| {
+            d.part(config.master_salt());
+            d.part(uri.as_bytes());
+        });
         PrimaryKey { uri, digest }
     }
 
@@ -177,22 +183,21 @@ impl SecondaryKey {
                 selecting,
             };
         }
-        let mut parts: Vec<&[u8]> = vec![primary.digest()];
-        for (name, value) in &selecting {
-            parts.push(name.as_str().as_bytes());
-            match value {
-                // Absent and present-but-empty must differ.
-                None => parts.push(b"\x00absent"),
-                Some(v) => {
-                    parts.push(b"\x01");
-                    parts.push(v);
+        let digest = digest16(|d| {
+            d.part(primary.digest());
+            for (name, value) in &selecting {
+                d.part(name.as_str().as_bytes());
+                match value {
+                    // Absent and present-but-empty must differ.
+                    None => d.part(b"\x00absent"),
+                    Some(v) => {
+                        d.part(b"\x01");
+                        d.part(v);
+                    }
                 }
             }
-        }
-        SecondaryKey {
-            digest: digest16(&parts),
-            selecting,
-        }
+        });
+        SecondaryKey { digest, selecting }
     }
 
     /// The digest naming this representation in the store.
@@ -494,6 +499,21 @@ mod tests {
         assert_ne!(key("/p", Some("a"), &c), key("/p", Some("b"), &c));
         assert_ne!(key("/p?x", Some("a"), &c), key("/p?y", Some("a"), &c));
         assert_eq!(key("/p", Some("a"), &c).origin(), "http://a");
+    }
+
+    #[test]
+    fn rfc9110_4_2_3_scheme_and_host_compare_case_insensitively_default_ports_dropped() {
+        let c = Config::default();
+        let uri = |u: &str| PrimaryKey::from_uri(u, &c).unwrap().uri().to_owned();
+        assert_eq!(uri("HTTPS://A.Example:443/X"), "https://a.example/X");
+        assert_eq!(uri("HTTP://[::1]:80/"), "http://[::1]/");
+        assert_eq!(uri("https://a.example:80/"), "https://a.example:80/");
+        assert_eq!(uri("http://a.example:8080"), "http://a.example:8080/");
+        assert_eq!(
+            key("/p", Some(" Host.Example:80 "), &c).uri(),
+            "http://host.example/p"
+        );
+        assert_eq!(key("/p", Some(":80"), &c).uri(), "http://:80/p");
     }
 
     #[test]

@@ -122,6 +122,7 @@ pub mod config;
 // The shared scenario list every adapter runs; documented in the module.
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod digests;
 pub mod error;
 pub mod freshness;
 pub mod handler;

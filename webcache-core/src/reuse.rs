@@ -4,7 +4,9 @@
 use std::time::{Duration, SystemTime};
 
 use crate::config::Config;
-use crate::freshness::{Freshness, current_age, freshness_lifetime};
+use crate::freshness::{
+    Freshness, LifetimeSource, age_at, corrected_initial_age, freshness_lifetime,
+};
 use crate::headers::{CacheControl, MaxStale};
 use crate::request::RequestFacts;
 use crate::store::StoredResponse;
@@ -81,30 +83,53 @@ pub fn freshness(
     config: &Config,
     now: SystemTime,
 ) -> Freshness {
-    let (lifetime, source) = freshness_lifetime(
-        stored.status,
-        &stored.headers,
-        cc,
-        stored.response_time,
-        config,
-    );
-    let age = current_age(
-        &stored.headers,
-        stored.request_time,
-        stored.response_time,
-        now,
-    );
-    // A soft purge cuts the lifetime (see `crate::purge`).
-    let lifetime = match stored.purged {
-        crate::purge::Verdict::Stale { since } => {
-            crate::purge::purged_lifetime(lifetime, age, now, since)
+    Timing::of(stored, cc, config).at(stored, now)
+}
+
+/// What the freshness of a stored response at any moment is made of, read
+/// from its fields once: its freshness lifetime (RFC 9111 §4.2.1) and the
+/// part of its age fixed on receipt (§4.2.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Timing {
+    lifetime: Duration,
+    source: LifetimeSource,
+    initial_age: Duration,
+}
+
+impl Timing {
+    /// The timing of `stored`, whose Cache-Control is `cc`, under `config`.
+    pub(crate) fn of(stored: &StoredResponse, cc: &CacheControl, config: &Config) -> Timing {
+        let (lifetime, source) = freshness_lifetime(
+            stored.status,
+            &stored.headers,
+            cc,
+            stored.response_time,
+            config,
+        );
+        let initial_age =
+            corrected_initial_age(&stored.headers, stored.request_time, stored.response_time);
+        Timing {
+            lifetime,
+            source,
+            initial_age,
         }
-        _ => lifetime,
-    };
-    Freshness {
-        lifetime,
-        source,
-        age,
+    }
+
+    /// The freshness at `now` of `stored`, whose timing this is.
+    pub(crate) fn at(&self, stored: &StoredResponse, now: SystemTime) -> Freshness {
+        let age = age_at(self.initial_age, stored.response_time, now);
+        // A soft purge cuts the lifetime (see `crate::purge`).
+        let lifetime = match stored.purged {
+            crate::purge::Verdict::Stale { since } => {
+                crate::purge::purged_lifetime(self.lifetime, age, now, since)
+            }
+            _ => self.lifetime,
+        };
+        Freshness {
+            lifetime,
+            source: self.source,
+            age,
+        }
     }
 }
 
@@ -141,7 +166,23 @@ pub fn reuse(
     config: &Config,
     now: SystemTime,
 ) -> Reuse {
-    let f = freshness(stored, cc, config, now);
+    reuse_at(
+        stored,
+        cc,
+        freshness(stored, cc, config, now),
+        request,
+        config,
+    )
+}
+
+/// [`reuse`] for `stored` whose freshness now is `f`.
+pub(crate) fn reuse_at(
+    stored: &StoredResponse,
+    cc: &CacheControl,
+    f: Freshness,
+    request: &RequestFacts,
+    config: &Config,
+) -> Reuse {
     let req = &request.cache_control;
     let prohibited = stale_prohibited(cc, config);
     let staleness = f.staleness();

@@ -65,6 +65,7 @@
 //! ```
 
 mod body;
+mod decoded;
 mod fence;
 mod flight;
 mod mixins;
@@ -148,6 +149,8 @@ pub(crate) struct Shared<S, M> {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) flights: Arc<Flights>,
     pub(crate) hints: VaryHints,
+    /// Stored responses as last decoded, by the buffer they came from.
+    pub(crate) decoded: decoded::DecodedEntries,
     /// Invalidations, so that forwards they overtook store nothing.
     pub(crate) fence: fence::Fence,
     pub(crate) tasks: Arc<Tasks>,
@@ -378,6 +381,7 @@ impl<S, M> CacheBuilder<S, M> {
                 clock: self.clock,
                 flights: Arc::new(Flights::default()),
                 hints: VaryHints::default(),
+                decoded: decoded::DecodedEntries::default(),
                 fence: fence::Fence::default(),
                 tasks: Arc::new(Tasks::default()),
                 counters: Counters::default(),

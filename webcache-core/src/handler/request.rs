@@ -9,9 +9,10 @@ use http::header::{AGE, CONTENT_LENGTH, DATE, HeaderMap, HeaderValue};
 use http::request::Parts;
 use http::{Method, Request, Response, StatusCode, Uri, Version};
 
+use super::decoded::{Decoded, ServedFields};
 use super::flight::{FillOutcome, FlightKey, Join, wait};
 use super::mixins::{Policy, Retrieval, Validation};
-use super::plan::{RequestPlan, Served, plan_request, validates_variants};
+use super::plan::{RequestPlan, Served, plan_parsed, validates_variants};
 use super::{Counters, Shared};
 use crate::config::{Config, Role};
 use crate::freshness::Freshness;
@@ -282,7 +283,8 @@ impl<S, M> Clone for RequestHandler<S, M> {
 pub(crate) struct Found {
     pub(crate) metadata: Option<Metadata>,
     pub(crate) secondary: SecondaryKey,
-    pub(crate) stored: Option<StoredResponse>,
+    /// Shared with the decoded entries: copied before any change.
+    pub(crate) stored: Option<Arc<Decoded>>,
     /// The purge records as the lookup read them; `None` when it could not.
     pub(crate) seen: Option<Seen>,
 }
@@ -374,9 +376,9 @@ impl<S: Store, M: Policy> Shared<S, M> {
             self.hints.remove(&resource);
             return miss(self.secondary_key(primary, &[], request), seen);
         };
-        let (secondary, representation) =
+        let (secondary, key, representation) =
             if hint.as_deref().unwrap_or(&[]) == metadata.vary.as_slice() {
-                (guess, representation)
+                (guess, keys[1], representation)
             } else {
                 self.hints.set(&resource, &metadata.vary);
                 let secondary = self.secondary_key(primary, &metadata.vary, request);
@@ -385,21 +387,14 @@ impl<S: Store, M: Policy> Shared<S, M> {
                     .get_many(&[key])
                     .await
                     .and_then(|mut v| v.pop().flatten());
-                (secondary, representation)
+                (secondary, key, representation)
             };
-        let stored = representation
-            .and_then(|bytes| match StoredResponse::decode(bytes) {
-                Ok(s) => Some(s),
-                Err(error) => {
-                    tracing::debug!(target: "webcache::core", %error, "undecodable entry: a miss");
-                    None
-                }
-            })
-            .filter(|s| {
-                s.salt == metadata.salt
-                    && s.uri == primary.uri()
-                    && s.selecting == secondary.selecting()
-            });
+        let stored = self.decode_stored(&key, representation).filter(|d| {
+            let s = &d.stored;
+            s.salt == metadata.salt
+                && s.uri == primary.uri()
+                && s.selecting == secondary.selecting()
+        });
         let (stored, metadata) = purged(stored, seen.as_ref(), metadata);
         Found {
             metadata: Some(metadata),
@@ -409,22 +404,43 @@ impl<S: Store, M: Policy> Shared<S, M> {
         }
     }
 
+    /// The stored response read at `key`: decoded, or as decoded last time
+    /// when the store returned the very same buffer (see `decoded`);
+    /// `None` when absent or undecodable (a miss).
+    fn decode_stored(&self, key: &StoreKey, bytes: Option<Bytes>) -> Option<Arc<Decoded>> {
+        let Some(bytes) = bytes else {
+            self.decoded.forget(key);
+            return None;
+        };
+        match self.decoded.decode(key, bytes, &self.config) {
+            Ok(stored) => Some(stored),
+            Err(error) => {
+                tracing::debug!(target: "webcache::core", %error, "undecodable entry: a miss");
+                None
+            }
+        }
+    }
+
     /// Builds the response for a stored response served to `parts`: the
     /// stored status, fields and body with a fresh Age (RFC 9111 §4), or a
     /// 304 / 412 when the request's preconditions say so (RFC 9111 §4.3.2,
     /// RFC 9110 §13.2). An incomplete response answers with a 206 (RFC
     /// 9111 §3.3): callers serve one only where
     /// [`can_answer`](crate::partial::can_answer) holds.
+    /// `served`, when given, holds the stored fields as a hit sends them
+    /// (see [`ServedFields`]).
     pub(crate) fn respond_from_storage(
         &self,
-        stored: StoredResponse,
+        stored: &StoredResponse,
+        served: Option<&ServedFields>,
         f: &Freshness,
         method: &Method,
         request: &HeaderMap,
         status: CacheStatus,
     ) -> Response<Bytes> {
-        let precondition = self.precondition_on_stored(&stored, method, request);
+        let precondition = self.precondition_on_stored(stored, method, request);
         let age = HeaderValue::from(f.age_secs());
+        let mut status_slot = false;
         let (status_code, mut headers, body) = match (precondition, &stored.partial) {
             // RFC 9111 §3.3: an incomplete response answers with a 206.
             (Precondition::Proceed, Some(partial)) => {
@@ -453,14 +469,9 @@ impl<S: Store, M: Policy> Shared<S, M> {
                 &stored.body,
             )
             .unwrap_or_else(|| {
-                // The stored response is ours: its fields and body move
-                // into the response, nothing is copied.
-                let body = if *method == Method::HEAD {
-                    Bytes::new()
-                } else {
-                    stored.body
-                };
-                (stored.status, stored.headers, body)
+                let (answer, slot) = whole_answer(stored, served, method);
+                status_slot = slot;
+                answer
             }),
             (Precondition::NotModified, _) => {
                 self.metrics.precondition(true);
@@ -479,6 +490,10 @@ impl<S: Store, M: Policy> Shared<S, M> {
         };
         self.metrics.served(body.len());
         headers.insert(AGE, age);
+        if status_slot {
+            // Room for the member appended next, not a field to send.
+            headers.remove(crate::status::CACHE_STATUS);
+        }
         self.add_status(&mut headers, status, &stored.uri);
         let mut response = Response::new(body);
         *response.status_mut() = status_code;
@@ -568,8 +583,11 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
         let mut collapsed = false;
         for _ in 0..3 {
             let found = s.lookup(&request.primary, &parts.headers).await;
-            let plan = plan_request(
-                found.stored.as_ref(),
+            let plan = plan_parsed(
+                found
+                    .stored
+                    .as_deref()
+                    .map(|d| (&d.stored, &d.cache_control, d.timing)),
                 found.metadata.is_some(),
                 &parts.headers,
                 &request.facts,
@@ -623,7 +641,7 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
     #[inline(always)]
     fn serve(&self, request: &Looked<'_>, mut found: Found, hit: Hit) -> RequestOutcome {
         let s = &*self.shared;
-        let Some(stored) = found.stored.take() else {
+        let Some(decoded) = found.stored.take() else {
             // Not reached: a plan serves only a stored response.
             return RequestOutcome::Respond(s.gateway_timeout(request.primary.uri(), "lost"), None);
         };
@@ -639,14 +657,15 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
         tracing::debug!(target: "webcache::core", uri = request.primary.uri(), outcome);
         let refresh = if hit.refresh {
             let key = (*request.primary.digest(), *found.secondary.digest());
-            self.refresh(request, &found, &stored, key)
+            self.refresh(request, &found, &decoded.stored, key)
         } else {
             None
         };
         let status =
             CacheStatus::hit(s.status_name(), hit.freshness.ttl_secs()).collapsed(hit.collapsed);
         let response = s.respond_from_storage(
-            stored,
+            &decoded.stored,
+            decoded.served.get(),
             &hit.freshness,
             &request.parts.method,
             &request.parts.headers,
@@ -789,7 +808,7 @@ impl Looked<'_> {
             self.now,
         );
         pending.metadata = found.metadata;
-        pending.stored = found.stored;
+        pending.stored = found.stored.map(|d| Arc::unwrap_or_clone(d).stored);
         pending.seen = found.seen;
         pending.stale_if_error = stale_if_error;
         pending.ticket = self.ticket;
@@ -803,24 +822,45 @@ impl Looked<'_> {
 /// dropped, so that the request goes forward as a plain miss.
 #[inline]
 fn purged(
-    stored: Option<StoredResponse>,
+    stored: Option<Arc<Decoded>>,
     seen: Option<&Seen>,
     mut metadata: Metadata,
-) -> (Option<StoredResponse>, Metadata) {
+) -> (Option<Arc<Decoded>>, Metadata) {
     let Some(mut stored) = stored else {
         return (None, metadata);
     };
-    match seen.map_or(Verdict::Valid, |seen| seen.verdict(&stored)) {
+    match seen.map_or(Verdict::Valid, |seen| seen.verdict(&stored.stored)) {
         Verdict::Valid => (Some(stored), metadata),
         Verdict::Gone => {
             metadata.variants = Default::default();
             (None, metadata)
         }
         stale => {
-            stored.purged = stale;
+            Arc::make_mut(&mut stored).stored.purged = stale;
             (Some(stored), metadata)
         }
     }
+}
+
+/// The stored response whole, as a hit sends it: its status, its fields
+/// (from `served` when given) and, but to HEAD, its body; the body and the
+/// field values are shared, not copied. True when the fields hold a
+/// Cache-Status placeholder.
+fn whole_answer(
+    stored: &StoredResponse,
+    served: Option<&ServedFields>,
+    method: &Method,
+) -> ((StatusCode, HeaderMap, Bytes), bool) {
+    let body = if *method == Method::HEAD {
+        Bytes::new()
+    } else {
+        stored.body.clone()
+    };
+    let (fields, slot) = match served {
+        Some(served) => (served.fields.clone(), served.status_slot),
+        None => (stored.headers.clone(), false),
+    };
+    ((stored.status, fields, body), slot)
 }
 
 /// The outcome of a request answered stale without going forward, in
@@ -922,7 +962,8 @@ impl<S: Store, M: Policy> Shared<S, M> {
         }
         tracing::debug!(target: "webcache::core", uri = pending.uri(), outcome = "stale-if-error");
         Some(self.respond_from_storage(
-            stored.clone(),
+            stored,
+            None,
             &f,
             &pending.facts.method,
             &pending.request_headers,

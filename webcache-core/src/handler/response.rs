@@ -763,7 +763,8 @@ impl<S: Store, M: Policy> ResponseHandler<S, M> {
         status: CacheStatus,
     ) -> Response<Bytes> {
         self.shared.respond_from_storage(
-            stored,
+            &stored,
+            None,
             f,
             &pending.facts.method,
             &pending.request_headers,

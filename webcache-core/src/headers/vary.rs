@@ -67,23 +67,38 @@ fn is_case_insensitive_list(name: &HeaderName) -> bool {
 pub fn normalized_value(headers: &HeaderMap, name: &HeaderName) -> Option<Vec<u8>> {
     let mut lines = headers.get_all(name).iter().peekable();
     lines.peek()?;
-    let mut members: Vec<Vec<u8>> = Vec::new();
     let fold = is_case_insensitive_list(name);
+    // The members written one after another, a comma between, and where
+    // each lies: sorted already (or not to be sorted), that is the value.
+    let mut joined = Vec::new();
+    let mut spans: Vec<std::ops::Range<usize>> = Vec::new();
     for line in lines {
         for member in split_members(line.as_bytes()) {
-            let mut m = Vec::with_capacity(member.len());
-            if fold {
-                push_folded(member, &mut m);
-            } else {
-                m.extend_from_slice(member);
+            if !spans.is_empty() {
+                joined.push(b',');
             }
-            members.push(m);
+            let start = joined.len();
+            if fold {
+                push_folded(member, &mut joined);
+            } else {
+                joined.extend_from_slice(member);
+            }
+            spans.push(start..joined.len());
         }
     }
-    if fold {
-        members.sort();
+    let member = |span: &std::ops::Range<usize>| &joined[span.clone()];
+    if fold && !spans.windows(2).all(|w| member(&w[0]) <= member(&w[1])) {
+        spans.sort_by(|a, b| member(a).cmp(member(b)));
+        let mut sorted = Vec::with_capacity(joined.len());
+        for (i, span) in spans.iter().enumerate() {
+            if i > 0 {
+                sorted.push(b',');
+            }
+            sorted.extend_from_slice(member(span));
+        }
+        return Some(sorted);
     }
-    Some(members.join(&b',')[..].to_vec())
+    Some(joined)
 }
 
 /// Appends `member` lower-cased, without whitespace around `;` and `=`.
@@ -171,6 +186,56 @@ mod tests {
         );
         // Unknown fields keep their order.
         assert_ne!(norm(&["a, b"], "x-foo"), norm(&["b, a"], "x-foo"));
+    }
+
+    /// The normalisation as first written: each member folded on its own,
+    /// sorted, joined.
+    fn reference(lines: &[&str], name: &str) -> Option<String> {
+        let name = HeaderName::from_bytes(name.as_bytes()).unwrap();
+        if lines.is_empty() {
+            return None;
+        }
+        let fold = is_case_insensitive_list(&name);
+        let mut members: Vec<Vec<u8>> = Vec::new();
+        for line in lines {
+            for member in split_members(line.as_bytes()) {
+                let mut m = Vec::new();
+                if fold {
+                    push_folded(member, &mut m);
+                } else {
+                    m.extend_from_slice(member);
+                }
+                members.push(m);
+            }
+        }
+        if fold {
+            members.sort();
+        }
+        Some(String::from_utf8(members.join(&b',')).unwrap())
+    }
+
+    #[test]
+    fn rfc9111_4_1_normalised_values_are_those_first_specified() {
+        // Secondary keys hash these values: they must not change.
+        let cases: [&[&str]; 8] = [
+            &["gzip, br"],
+            &["gzip, deflate, br, zstd"],
+            &["br", "GZIP ;Q=0.5", " deflate"],
+            &["en-US,en;q=0.9, de ; q = 0.8"],
+            &["text/html, application/xhtml+xml, */*;q=0.8"],
+            &["a, a, b"],
+            &[""],
+            &[" , x ,"],
+        ];
+        for lines in cases {
+            for name in ["accept-encoding", "accept-language", "accept", "x-foo"] {
+                assert_eq!(
+                    norm(lines, name),
+                    reference(lines, name),
+                    "{lines:?} {name}"
+                );
+            }
+        }
     }
 
     #[test]

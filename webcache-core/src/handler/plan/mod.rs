@@ -26,5 +26,6 @@
 mod request;
 mod response;
 
+pub(crate) use request::plan_parsed;
 pub use request::{RequestPlan, Served, plan_request, validates_variants};
 pub use response::{ResponsePlan, plan_response};

@@ -13,7 +13,7 @@ use crate::key::Metadata;
 use crate::partial::{can_answer, missing_range};
 use crate::range::ByteRange;
 use crate::request::RequestFacts;
-use crate::reuse::{Reuse, ValidateReason, may_serve_unreachable, reuse};
+use crate::reuse::{Reuse, Timing, ValidateReason, may_serve_unreachable, reuse_at};
 use crate::status::Forward;
 use crate::store::StoredResponse;
 use crate::validation::has_preconditions;
@@ -99,15 +99,35 @@ pub fn plan_request(
     config: &Config,
     now: SystemTime,
 ) -> RequestPlan {
+    let cc = stored.map(|s| crate::targeted::response_cache_control(&s.headers, config));
+    let read = stored
+        .zip(cc.as_ref())
+        .map(|(s, cc)| (s, cc, Timing::of(s, cc, config)));
+    plan_parsed(read, known, request, facts, config, now)
+}
+
+/// [`plan_request`] for a stored response whose fields are read already:
+/// its Cache-Control (as
+/// [`response_cache_control`](crate::targeted::response_cache_control)
+/// reads it under `config`) and its [`Timing`].
+#[inline]
+pub(crate) fn plan_parsed(
+    stored: Option<(&StoredResponse, &CacheControl, Timing)>,
+    known: bool,
+    request: &HeaderMap,
+    facts: &RequestFacts,
+    config: &Config,
+    now: SystemTime,
+) -> RequestPlan {
     let plan = match stored {
         None if known => RequestPlan::Forward(Forward::VaryMiss),
         None => RequestPlan::Forward(Forward::UriMiss),
-        Some(stored) if !can_answer(stored, &facts.method, request) => {
+        Some((stored, _, _)) if !can_answer(stored, &facts.method, request) => {
             plan_incomplete(stored, request, facts, config)
         }
-        Some(stored) => {
-            let cc = crate::targeted::response_cache_control(&stored.headers, config);
-            from_reuse(reuse(stored, &cc, facts, config, now), &cc, config)
+        Some((stored, cc, timing)) => {
+            let verdict = reuse_at(stored, cc, timing.at(stored, now), facts, config);
+            from_reuse(verdict, cc, config)
         }
     };
     match plan {

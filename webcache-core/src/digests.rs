@@ -1,0 +1,176 @@
+//! The digests that name what the cache stores — SHA-256 of length-prefixed
+//! parts, cut to [`DIGEST_LEN`] bytes — with the most recent ones
+//! remembered per thread, so that a hit on a hot resource hashes its key
+//! with a cheap mix and a comparison rather than SHA-256.
+//!
+//! The digest of an input is always the same (stored keys do not change):
+//! a remembered digest is returned only for an input equal byte for byte to
+//! the one it was computed from. Bounded: [`SLOTS`] slots per thread,
+//! chosen by the mix, inputs of at most [`MAX_INPUT`] bytes.
+
+use std::cell::RefCell;
+
+use sha2::{Digest, Sha256};
+
+use crate::key::DIGEST_LEN;
+
+/// Remembered digests per thread.
+const SLOTS: usize = 1024;
+/// The longest input remembered (a long URI is hashed every time).
+const MAX_INPUT: usize = 512;
+
+/// The input of a digest being written: each part is prefixed with its
+/// length (8 bytes, big-endian), so that parts cannot run into each other.
+pub(crate) struct Input(Vec<u8>);
+
+impl Input {
+    /// Appends one part.
+    pub(crate) fn part(&mut self, part: &[u8]) {
+        self.0.extend_from_slice(&(part.len() as u64).to_be_bytes());
+        self.0.extend_from_slice(part);
+    }
+}
+
+/// One remembered digest: the input it was computed from and its mix.
+#[derive(Default)]
+struct Slot {
+    mix: u64,
+    input: Vec<u8>,
+    digest: [u8; DIGEST_LEN],
+}
+
+struct Recent {
+    slots: Box<[Slot]>,
+    /// The input being written, kept for its allocation.
+    scratch: Input,
+}
+
+thread_local! {
+    static RECENT: RefCell<Recent> = RefCell::new(Recent {
+        slots: (0..SLOTS).map(|_| Slot::default()).collect(),
+        scratch: Input(Vec::with_capacity(128)),
+    });
+}
+
+/// The digest of the parts `write` appends: the first [`DIGEST_LEN`] bytes
+/// of the SHA-256 of the length-prefixed parts.
+pub(crate) fn digest16(write: impl Fn(&mut Input)) -> [u8; DIGEST_LEN] {
+    RECENT
+        .try_with(|recent| recent.try_borrow_mut().ok().map(|mut r| r.digest(&write)))
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| {
+            // The thread is ending: computed without the slots.
+            let mut input = Input(Vec::new());
+            write(&mut input);
+            sha256_16(&input.0)
+        })
+}
+
+impl Recent {
+    fn digest(&mut self, write: &impl Fn(&mut Input)) -> [u8; DIGEST_LEN] {
+        self.scratch.0.clear();
+        write(&mut self.scratch);
+        let input = &self.scratch.0;
+        if input.len() > MAX_INPUT {
+            return sha256_16(input);
+        }
+        let mix = mix(input);
+        let slot = &mut self.slots[(mix % SLOTS as u64) as usize];
+        if slot.mix == mix && slot.input == *input {
+            return slot.digest;
+        }
+        slot.digest = sha256_16(input);
+        slot.mix = mix;
+        std::mem::swap(&mut slot.input, &mut self.scratch.0);
+        slot.digest
+    }
+}
+
+/// The first [`DIGEST_LEN`] bytes of the SHA-256 of `input`.
+fn sha256_16(input: &[u8]) -> [u8; DIGEST_LEN] {
+    let full = Sha256::digest(input);
+    let mut out = [0u8; DIGEST_LEN];
+    out.copy_from_slice(&full[..DIGEST_LEN]);
+    out
+}
+
+/// A cheap mix of `bytes`, to choose a slot (equal inputs are compared
+/// whole: collisions cost a SHA-256, never a wrong digest).
+fn mix(bytes: &[u8]) -> u64 {
+    let mut h = bytes.len() as u64;
+    for chunk in bytes.chunks(8) {
+        let mut word = [0u8; 8];
+        word[..chunk.len()].copy_from_slice(chunk);
+        h = (h ^ u64::from_le_bytes(word)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        h ^= h >> 29;
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The digest as first specified: SHA-256 over each part's length and
+    /// bytes, streamed.
+    fn reference(parts: &[&[u8]]) -> [u8; DIGEST_LEN] {
+        let mut hasher = Sha256::new();
+        for p in parts {
+            hasher.update((p.len() as u64).to_be_bytes());
+            hasher.update(p);
+        }
+        let mut out = [0u8; DIGEST_LEN];
+        out.copy_from_slice(&hasher.finalize()[..DIGEST_LEN]);
+        out
+    }
+
+    fn digest(parts: &[&[u8]]) -> [u8; DIGEST_LEN] {
+        digest16(|input| parts.iter().for_each(|p| input.part(p)))
+    }
+
+    #[test]
+    fn remembered_digests_are_the_computed_ones() {
+        let long = vec![b'x'; MAX_INPUT];
+        let inputs: [&[&[u8]]; 5] = [
+            &[b"", b"http://a.test/"],
+            &[b"salt", b"http://a.test/"],
+            &[b"", b"http://a.test/b"],
+            &[b"salta", b"http://a.test/"],
+            &[b"", &long],
+        ];
+        for _ in 0..2 {
+            for parts in inputs {
+                assert_eq!(digest(parts), reference(parts));
+            }
+        }
+    }
+
+    #[test]
+    fn the_digest_of_a_known_key_does_not_change() {
+        // Stored keys name entries in persistent stores: this value (the
+        // primary key of http://example.com/ without a master salt) must
+        // never change.
+        for _ in 0..2 {
+            let d = digest(&[b"", b"http://example.com/"]);
+            assert_eq!(crate::store::hex(&d), "209146b9068a324cdde015b23cf412cc");
+        }
+    }
+
+    #[test]
+    fn parts_do_not_run_into_each_other() {
+        assert_ne!(digest(&[b"ab", b"c"]), digest(&[b"a", b"bc"]));
+    }
+
+    #[test]
+    fn colliding_slots_give_each_input_its_own_digest() {
+        // Many more inputs than slots: every one still gets its digest.
+        for n in 0..(3 * SLOTS) {
+            let uri = format!("http://a.test/{n}");
+            assert_eq!(
+                digest(&[b"", uri.as_bytes()]),
+                reference(&[b"", uri.as_bytes()])
+            );
+        }
+    }
+}
