@@ -126,8 +126,15 @@ pub(crate) enum Fault {
     Other,
 }
 
-/// Classifies `error`.
+/// Classifies `error`. A table of the store's own schema that is gone
+/// counts as corrupt: the schema was checked when the file was opened, so
+/// the file has been damaged or overwritten since (which of the two
+/// errors SQLite reports for damaged pages depends on whether the
+/// connection had read the schema before the damage).
 pub(crate) fn fault(error: &rusqlite::Error) -> Fault {
+    if is_missing_table(error) {
+        return Fault::Corrupt;
+    }
     match error.sqlite_error_code() {
         Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => Fault::Corrupt,
         Some(ErrorCode::ReadOnly | ErrorCode::CannotOpen | ErrorCode::SystemIoFailure) => {
@@ -136,6 +143,16 @@ pub(crate) fn fault(error: &rusqlite::Error) -> Fault {
         Some(ErrorCode::DiskFull) => Fault::Full,
         _ => Fault::Other,
     }
+}
+
+/// SQLite's generic error for a statement naming a table the file does
+/// not have ("no such table: <name>").
+fn is_missing_table(error: &rusqlite::Error) -> bool {
+    matches!(
+        error,
+        rusqlite::Error::SqliteFailure(e, Some(message))
+            if e.code == ErrorCode::Unknown && message.starts_with("no such table")
+    )
 }
 
 #[cfg(test)]
@@ -165,6 +182,13 @@ mod tests {
             Fault::Corrupt
         );
         assert_eq!(fault(&sqlite(rusqlite::ffi::SQLITE_NOTADB)), Fault::Corrupt);
+        let with = |code, message: &str| {
+            rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), Some(message.into()))
+        };
+        let missing = with(rusqlite::ffi::SQLITE_ERROR, "no such table: entries");
+        assert_eq!(fault(&missing), Fault::Corrupt);
+        let other = with(rusqlite::ffi::SQLITE_ERROR, "near \"x\": syntax error");
+        assert_eq!(fault(&other), Fault::Other);
         assert_eq!(
             fault(&sqlite(rusqlite::ffi::SQLITE_READONLY)),
             Fault::Unwritable
