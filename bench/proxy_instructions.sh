@@ -10,6 +10,7 @@
 #   bash bench/proxy_instructions.sh                       # this checkout's build
 #   BIN=/path/to/webcache-proxy bash bench/proxy_instructions.sh   # another build
 #   N=5000 PATH_=/64k bash bench/proxy_instructions.sh
+#   FLOOR=1 bash bench/proxy_instructions.sh   # the `floor` example instead (no cache)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 N=${N:-5000}
@@ -23,7 +24,7 @@ for tool in valgrind h2load curl; do
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null
   fi
 done
-(cd "$ROOT" && cargo build --release -q -p webcache-proxy --bin webcache-proxy --example origin)
+(cd "$ROOT" && cargo build --release -q -p webcache-proxy --bin webcache-proxy --example origin --example floor)
 BIN=${BIN:-"$ROOT/target/release/webcache-proxy"}
 WORK=$(mktemp -d)
 PIDS=()
@@ -49,9 +50,14 @@ wait_port "$PORT"
 
 count() { # requests -> instructions of the whole proxy run
   local port=$((PORT + 1)) pid
-  valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.$1" \
-    "$BIN" --upstream "http://127.0.0.1:$PORT" --listen "127.0.0.1:$port" \
-    --threads 1 --log warn 2>"$WORK/valgrind.$1" &
+  if [ "${FLOOR:-0}" = 1 ]; then
+    valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.$1" \
+      "$ROOT/target/release/examples/floor" "127.0.0.1:$port" 2>"$WORK/valgrind.$1" &
+  else
+    valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.$1" \
+      "$BIN" --upstream "http://127.0.0.1:$PORT" --listen "127.0.0.1:$port" \
+      --threads 1 --log warn 2>"$WORK/valgrind.$1" &
+  fi
   pid=$!
   wait_port "$port"
   curl -s -o /dev/null "http://127.0.0.1:$port$OBJECT"
@@ -60,7 +66,10 @@ count() { # requests -> instructions of the whole proxy run
     cat "$WORK/h2load.$1" >&2
     return 1
   fi
-  kill -INT "$pid"
+  # The proxy stops on SIGINT; the floor has no handler (and a background
+  # job ignores SIGINT), so it gets SIGTERM; valgrind writes its counts
+  # either way.
+  if [ "${FLOOR:-0}" = 1 ]; then kill -TERM "$pid"; else kill -INT "$pid"; fi
   wait "$pid" || true
   awk '/Collected/ {print $NF}' "$WORK/valgrind.$1"
 }
