@@ -552,7 +552,7 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
     /// non-GET/HEAD methods are written through; otherwise the stored
     /// response selected by the URI and Vary is served when fresh or
     /// allowed stale, validated when not, and a miss goes forward —
-    /// collapsed with concurrent misses for the same key. [`plan_request`]
+    /// collapsed with concurrent misses for the same key. [`plan_request`](super::plan::plan_request)
     /// decides; this does the lookups, the waiting and the counting.
     pub async fn handle(&self, parts: &Parts) -> RequestOutcome {
         let s = &*self.shared;

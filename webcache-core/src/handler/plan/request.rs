@@ -87,7 +87,7 @@ pub enum RequestPlan {
 /// In order: an incomplete response that cannot answer the request is
 /// completed when it can be, forwarded otherwise (RFC 9111 §3.3, §3.4;
 /// see `plan_incomplete`);
-/// otherwise [`reuse`] decides between serving,
+/// otherwise [`reuse`](crate::reuse::reuse) decides between serving,
 /// serving stale and validating; a request that would go forward with
 /// `only-if-cached` gets a 504 instead.
 #[inline]
