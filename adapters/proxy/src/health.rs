@@ -2,7 +2,7 @@
 //! when an exchange last failed, and a log of failures that says at most
 //! once a second how many there were.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use crate::error::UpstreamError;
@@ -12,11 +12,12 @@ use crate::error::UpstreamError;
 pub(crate) struct UpstreamHealth {
     /// The origin of the millisecond counts below.
     epoch: Instant,
-    /// Milliseconds since `epoch` (plus one; 0: never) of the last answer.
-    last_ok: AtomicU64,
-    /// The same for the last failed exchange.
-    last_error: AtomicU64,
-    /// When a failure was last logged, same unit.
+    /// Whether the exchange that ended last failed: a flag, not two
+    /// timestamps, so that an answer and a failure in the same millisecond
+    /// still tell which came last.
+    last_failed: AtomicBool,
+    /// When a failure was last logged: milliseconds since `epoch`, plus
+    /// one (0: never).
     last_logged: AtomicU64,
     /// Failures not logged since then.
     unlogged: AtomicU64,
@@ -26,8 +27,7 @@ impl Default for UpstreamHealth {
     fn default() -> Self {
         UpstreamHealth {
             epoch: Instant::now(),
-            last_ok: AtomicU64::new(0),
-            last_error: AtomicU64::new(0),
+            last_failed: AtomicBool::new(false),
             last_logged: AtomicU64::new(0),
             unlogged: AtomicU64::new(0),
         }
@@ -41,14 +41,14 @@ impl UpstreamHealth {
 
     /// The upstream sent a response head.
     pub(crate) fn answered(&self) {
-        self.last_ok.store(self.now(), Ordering::Relaxed);
+        self.last_failed.store(false, Ordering::Relaxed);
     }
 
     /// An exchange failed: counted, and logged at most once a second with
     /// the number of failures not logged since.
     pub(crate) fn failed(&self, error: &UpstreamError) {
+        self.last_failed.store(true, Ordering::Relaxed);
         let now = self.now();
-        self.last_error.store(now, Ordering::Relaxed);
         let last = self.last_logged.load(Ordering::Relaxed);
         let due = (last == 0 || now.saturating_sub(last) >= 1000)
             && self
@@ -72,6 +72,25 @@ impl UpstreamHealth {
     /// Whether the last exchange with the upstream failed (false when it
     /// was never asked).
     pub(crate) fn last_failed(&self) -> bool {
-        self.last_error.load(Ordering::Relaxed) > self.last_ok.load(Ordering::Relaxed)
+        self.last_failed.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::UpstreamHealth;
+    use crate::error::UpstreamError;
+
+    #[test]
+    fn the_exchange_that_ended_last_decides_even_within_one_millisecond() {
+        let health = UpstreamHealth::default();
+        assert!(!health.last_failed(), "never asked");
+        health.answered();
+        health.failed(&UpstreamError::Timeout(Duration::from_secs(1)));
+        assert!(health.last_failed());
+        health.answered();
+        assert!(!health.last_failed());
     }
 }
