@@ -287,17 +287,16 @@ fn redis_server() -> Option<(Running, u16)> {
 
 #[tokio::test]
 async fn two_proxies_share_a_redis_store() {
-    let Some((_redis, redis_port)) = redis_server() else {
+    let Some(TwoOnRedis {
+        a: addr_a,
+        b: addr_b,
+        origin,
+        _running: _keep,
+        ..
+    }) = two_proxies_on_redis(&[]).await
+    else {
         return;
     };
-    wait_for_redis(redis_port).await;
-    let origin = cacheable_origin().await;
-    let env = [
-        ("WEBCACHE_UPSTREAM", origin.url()),
-        ("WEBCACHE_STORE", format!("redis://127.0.0.1:{redis_port}")),
-    ];
-    let (_a, addr_a) = start_binary(&env).await;
-    let (_b, addr_b) = start_binary(&env).await;
     // The cache key holds the Host the client used: the same for both.
     let headers = [("host", "shop.test")];
     let miss = Client::new(addr_a).get_with("/shared", &headers).await;
@@ -311,18 +310,18 @@ async fn two_proxies_share_a_redis_store() {
 
 #[tokio::test]
 async fn rfc9111_4_4_a_post_through_one_proxy_reaches_the_others_near_tier() {
-    let Some((_redis, redis_port)) = redis_server() else {
+    let near = [("WEBCACHE_REDIS_NEAR_CACHE", "16MiB".to_owned())];
+    let Some(TwoOnRedis {
+        redis_port,
+        a: addr_a,
+        b: addr_b,
+        origin,
+        _running: _keep,
+        ..
+    }) = two_proxies_on_redis(&near).await
+    else {
         return;
     };
-    wait_for_redis(redis_port).await;
-    let origin = cacheable_origin().await;
-    let env = [
-        ("WEBCACHE_UPSTREAM", origin.url()),
-        ("WEBCACHE_STORE", format!("redis://127.0.0.1:{redis_port}")),
-        ("WEBCACHE_REDIS_NEAR_CACHE", "16MiB".to_owned()),
-    ];
-    let (_a, addr_a) = start_binary(&env).await;
-    let (_b, addr_b) = start_binary(&env).await;
     let headers = [("host", "shop.test")];
     let (a, b) = (Client::new(addr_a), Client::new(addr_b));
     assert_eq!(
@@ -372,6 +371,39 @@ async fn rfc9111_4_4_a_post_through_one_proxy_reaches_the_others_near_tier() {
         3,
         "the POST and B's refill reached the origin"
     );
+}
+
+/// A redis-server, and two proxy binaries on it in front of one cacheable
+/// origin. Bind `_running` where it is taken apart: the processes are
+/// killed when it is dropped.
+struct TwoOnRedis {
+    redis_port: u16,
+    a: std::net::SocketAddr,
+    b: std::net::SocketAddr,
+    origin: Origin,
+    _running: [Running; 3],
+}
+
+/// Starts [`TwoOnRedis`] with the settings `extra`; `None` when
+/// redis-server is not installed (outside CI).
+async fn two_proxies_on_redis(extra: &[(&str, String)]) -> Option<TwoOnRedis> {
+    let (redis, redis_port) = redis_server()?;
+    wait_for_redis(redis_port).await;
+    let origin = cacheable_origin().await;
+    let mut env = vec![
+        ("WEBCACHE_UPSTREAM", origin.url()),
+        ("WEBCACHE_STORE", format!("redis://127.0.0.1:{redis_port}")),
+    ];
+    env.extend(extra.iter().cloned());
+    let (proxy_a, a) = start_binary(&env).await;
+    let (proxy_b, b) = start_binary(&env).await;
+    Some(TwoOnRedis {
+        redis_port,
+        a,
+        b,
+        origin,
+        _running: [redis, proxy_a, proxy_b],
+    })
 }
 
 /// How many times Redis has run `command` (`INFO commandstats`).

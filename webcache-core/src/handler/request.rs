@@ -621,8 +621,14 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
                 Err(()) => collapsed = true,
             }
         }
-        // Collapsed too many times: go forward alone.
-        let found = s.lookup(&request.primary, &parts.headers).await;
+        self.forward_alone(&request).await
+    }
+
+    /// After collapsing onto other requests' fills too many times: goes
+    /// forward alone, as a miss.
+    async fn forward_alone(&self, request: &Looked<'_>) -> RequestOutcome {
+        let s = &*self.shared;
+        let found = s.lookup(&request.primary, &request.parts.headers).await;
         let why = if found.metadata.is_none() {
             Forward::UriMiss
         } else {
@@ -632,7 +638,7 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
             stored: None,
             ..found
         };
-        let pending = request.pending(Kind::Miss(why), found, false, config);
+        let pending = request.pending(Kind::Miss(why), found, false, &s.config);
         RequestOutcome::Forward(s.forwarding(pending))
     }
 
