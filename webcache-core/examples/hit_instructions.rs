@@ -14,11 +14,8 @@
 mod support;
 
 use std::hint::black_box;
-use std::time::SystemTime;
 
-use webcache_core::clock::ManualClock;
 use webcache_core::handler::RequestOutcome;
-use webcache_core::{Cache, Config};
 
 use support::{MapStore, Origin, request};
 
@@ -71,15 +68,7 @@ fn main() {
         .nth(1)
         .and_then(|n| n.parse().ok())
         .unwrap_or(10_000);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a current-thread runtime");
-    let cache = Cache::builder(MapStore::default())
-        .config(Config::default())
-        .clock(ManualClock::new(SystemTime::now()))
-        .build();
-    rt.block_on(async { cache.serve(request(), Origin).await.expect("the miss") });
+    let (rt, cache) = support::warmed(MapStore::default());
     let (parts, _) = request().into_parts();
     let handler = cache.request_handler();
     if via_serve {

@@ -11,13 +11,10 @@ mod support;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::SystemTime;
 
-use webcache_core::clock::ManualClock;
 use webcache_core::handler::RequestOutcome;
-use webcache_core::{Cache, Config};
 
-use support::{MapStore, Origin, request};
+use support::{MapStore, request};
 
 struct Counting;
 
@@ -66,14 +63,7 @@ const MAX_ALLOCATIONS_PER_HIT: usize = 14;
 
 #[test]
 fn a_hit_through_the_request_handler_allocates_at_most_the_bound() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("a current-thread runtime");
-    let cache = Cache::builder(MapStore::default())
-        .config(Config::default())
-        .clock(ManualClock::new(SystemTime::now()))
-        .build();
-    rt.block_on(async { cache.serve(request(), Origin).await.expect("the miss") });
+    let (rt, cache) = support::warmed(MapStore::default());
     let (parts, _) = request().into_parts();
     let handler = cache.request_handler();
     let hits = 10;

@@ -73,3 +73,26 @@ pub fn request() -> Request<Full<Bytes>> {
         .body(Full::default())
         .unwrap()
 }
+
+/// A current-thread runtime and a cache over `store` (default config, a
+/// manual clock) whose one miss for [`request`] has been stored: what a hit
+/// measurement starts from.
+pub fn warmed<S: Store>(
+    store: S,
+) -> (
+    tokio::runtime::Runtime,
+    webcache_core::Cache<S, webcache_core::handler::Mixins>,
+) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a current-thread runtime");
+    let cache = webcache_core::Cache::builder(store)
+        .config(webcache_core::Config::default())
+        .clock(webcache_core::clock::ManualClock::new(
+            std::time::SystemTime::now(),
+        ))
+        .build();
+    rt.block_on(async { cache.serve(request(), Origin).await.expect("the miss") });
+    (rt, cache)
+}
