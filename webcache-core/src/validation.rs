@@ -172,12 +172,18 @@ fn single_date(request: &HeaderMap, name: &HeaderName) -> Option<SystemTime> {
     parse_http_date(first.as_bytes())
 }
 
+/// The precondition fields of RFC 9110 §13.1 a cache evaluates (If-Range
+/// belongs to Range, §13.1.5).
+pub(crate) const PRECONDITIONS: [HeaderName; 4] = [
+    IF_NONE_MATCH,
+    IF_MODIFIED_SINCE,
+    IF_MATCH,
+    IF_UNMODIFIED_SINCE,
+];
+
 /// True when the request carries any precondition field.
 pub fn has_preconditions(request: &HeaderMap) -> bool {
-    request.contains_key(IF_NONE_MATCH)
-        || request.contains_key(IF_MODIFIED_SINCE)
-        || request.contains_key(IF_MATCH)
-        || request.contains_key(IF_UNMODIFIED_SINCE)
+    PRECONDITIONS.iter().any(|name| request.contains_key(name))
 }
 
 /// Removes the cache-validation preconditions (If-None-Match,

@@ -39,9 +39,10 @@ struct Running {
     clock: ManualClock,
 }
 
-/// `Cache::serve` with a map store.
+/// `Cache::serve` with a map store; `immediate`: one that says its reads
+/// never wait, so that hits are answered by `Cache::serve_now`.
 #[derive(Default)]
-struct InProcess(Option<Running>);
+struct InProcess(Option<Running>, bool);
 
 impl InProcess {
     fn running(&self) -> &Running {
@@ -58,7 +59,11 @@ fn build(store: &MapStore, config: Config, clock: &ManualClock) -> Cache<MapStor
 
 impl Harness for InProcess {
     async fn start(&mut self, config: Config, clock: ManualClock, origin: Origin) {
-        let store = MapStore::default();
+        let store = if self.1 {
+            MapStore::immediate()
+        } else {
+            MapStore::default()
+        };
         self.0 = Some(Running {
             cache: build(&store, config, &clock),
             app: App(origin),
@@ -104,6 +109,11 @@ impl Harness for InProcess {
 #[tokio::test]
 async fn every_scenario_passes_through_cache_serve() {
     conformance::assert_all(&mut InProcess::default()).await;
+}
+
+#[tokio::test]
+async fn every_scenario_passes_with_hits_answered_without_a_future() {
+    conformance::assert_all(&mut InProcess(None, true)).await;
 }
 
 #[tokio::test]

@@ -224,6 +224,102 @@ async fn config_coalesce_false_sends_every_miss_forward() {
     assert_eq!(cache.stats().collapsed, 0);
 }
 
+// ---- hits answered without a future (Cache::serve_now) ----------------------
+
+/// A map store that counts its reads.
+#[derive(Clone)]
+struct CountingReads(MapStore, Counter);
+
+impl Store for CountingReads {
+    fn reads_without_waiting(&self) -> bool {
+        self.0.reads_without_waiting()
+    }
+    async fn get_many(
+        &self,
+        keys: &[webcache_core::StoreKey],
+    ) -> Result<Vec<Option<Bytes>>, webcache_core::StoreError> {
+        self.1.bump();
+        self.0.get_many(keys).await
+    }
+    async fn put_many(
+        &self,
+        writes: Vec<webcache_core::store::Write>,
+    ) -> Result<(), webcache_core::StoreError> {
+        self.0.put_many(writes).await
+    }
+    async fn delete_many(
+        &self,
+        keys: &[webcache_core::StoreKey],
+    ) -> Result<(), webcache_core::StoreError> {
+        self.0.delete_many(keys).await
+    }
+}
+
+#[tokio::test]
+async fn serve_now_answers_hits_and_serve_later_goes_on_from_its_lookup() {
+    let reads = Counter::default();
+    let cache = Cache::new(
+        CountingReads(MapStore::immediate(), reads.clone()),
+        Config::default(),
+    );
+    let app = App::new(|_, _| full("max-age=60", "body"));
+    let Err(later) = cache.serve_now(get("/n"), || app.clone()) else {
+        panic!("a miss cannot be answered without forwarding");
+    };
+    assert_eq!(reads.get(), 1, "the miss was looked up once");
+    let miss = cache
+        .serve_later(later, app.clone())
+        .await
+        .expect("infallible");
+    assert_eq!(collect(miss).await.body(), "body");
+    assert_eq!(reads.get(), 1, "serve_later reused the lookup");
+    let Ok(hit) = cache.serve_now(get("/n"), || app.clone()) else {
+        panic!("a fresh hit is answered at once");
+    };
+    assert_eq!(cache_status(&hit), "webcache; hit; ttl=60");
+    assert_eq!(hit.headers()["content-length"], "4");
+    assert_eq!(collect(hit).await.body(), "body");
+    let stats = cache.stats();
+    assert_eq!((stats.misses, stats.hits, app.calls.get()), (1, 1, 1));
+}
+
+#[tokio::test]
+async fn serve_now_leaves_bypasses_and_stores_that_may_wait_to_serve_later() {
+    let reads = Counter::default();
+    let cache = Cache::new(
+        CountingReads(MapStore::default(), reads.clone()),
+        Config::default(),
+    );
+    let app = App::new(|_, _| full("max-age=60", "body"));
+    cache
+        .serve(get("/w"), app.clone())
+        .await
+        .expect("infallible");
+    let before = reads.get();
+    let Err(later) = cache.serve_now(get("/w"), || app.clone()) else {
+        panic!("a store that may wait is never read without a future");
+    };
+    assert_eq!(reads.get(), before, "nothing read");
+    let hit = cache
+        .serve_later(later, app.clone())
+        .await
+        .expect("infallible");
+    assert_eq!(cache_status(&hit), "webcache; hit; ttl=60");
+
+    let immediate = Cache::new(MapStore::immediate(), Config::default());
+    let post = Request::post("http://example.com/w")
+        .body(Bytes::new())
+        .expect("a valid request");
+    let Err(later) = immediate.serve_now(post, || app.clone()) else {
+        panic!("a POST is forwarded");
+    };
+    immediate
+        .serve_later(later, app.clone())
+        .await
+        .expect("infallible");
+    assert_eq!(immediate.stats().bypasses, 1, "counted once");
+}
+
 // ---- refresh ahead ---------------------------------------------------------
 
 #[tokio::test]

@@ -240,6 +240,11 @@ impl MemoryStore {
 }
 
 impl Store for MemoryStore {
+    /// True: every read is a lookup in memory.
+    fn reads_without_waiting(&self) -> bool {
+        true
+    }
+
     async fn get_many(&self, keys: &[StoreKey]) -> Result<Vec<Option<Bytes>>, StoreError> {
         let mut out = Vec::with_capacity(keys.len());
         for key in keys {

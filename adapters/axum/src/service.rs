@@ -104,9 +104,13 @@ where
     }
 
     fn call(&mut self, request: Request<ReqB>) -> Self::Future {
+        let later = match self.cache.serve_now(request, || Next(self.inner.clone())) {
+            Ok(hit) => return ResponseFuture::ready(Ok(hit)),
+            Err(later) => later,
+        };
         let cache = self.cache.clone();
         let next = Next(self.inner.clone());
-        ResponseFuture::new(async move { cache.serve(request, next).await })
+        ResponseFuture::new(async move { cache.serve_later(later, next).await })
     }
 }
 

@@ -21,7 +21,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use bytes::Bytes;
-use http::header::{AGE, HeaderMap, HeaderValue};
+use http::StatusCode;
+use http::header::{AGE, CONTENT_LENGTH, HeaderMap, HeaderValue};
 
 use crate::config::Config;
 use crate::error::DecodeError;
@@ -59,11 +60,65 @@ pub(crate) struct ServedFields {
     pub(crate) fields: HeaderMap,
     /// True when `fields` holds the Cache-Status placeholder.
     pub(crate) status_slot: bool,
+    /// The fields a whole hit sent last, with their Age and Cache-Status.
+    pub(crate) prepared: Prepared,
+}
+
+/// What a hit's fields depend on beyond the stored response: its Age and
+/// Cache-Status `ttl` in seconds, and whether it was `collapsed`.
+pub(crate) type PreparedKey = (u64, i64, bool);
+
+/// The last fields made for a hit, with their key: hits in the same
+/// second clone them instead of rendering Age and Cache-Status again.
+/// Not carried over by a clone (a clone is made to be changed).
+#[derive(Debug, Default)]
+pub(crate) struct Prepared(Mutex<Option<(PreparedKey, HeaderMap)>>);
+
+impl Clone for Prepared {
+    fn clone(&self) -> Self {
+        Prepared::default()
+    }
+}
+
+impl Prepared {
+    /// The fields for `key`: a clone of the last made when its key was
+    /// `key`, otherwise `make`'s, kept for the next.
+    pub(crate) fn get_or_make(
+        &self,
+        key: PreparedKey,
+        make: impl FnOnce() -> HeaderMap,
+    ) -> HeaderMap {
+        let lock = || self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((made, fields)) = lock().as_ref() {
+            if *made == key {
+                return fields.clone();
+            }
+        }
+        let fields = make();
+        *lock() = Some((key, fields.clone()));
+        fields
+    }
+}
+
+/// The fields of `stored` as a whole answer sends them: its stored fields,
+/// and Content-Length when they lack it and the status allows it (RFC 9110
+/// §8.6: not for 1xx or 204). The cache stores a whole body only when it
+/// is complete, so its length is the content's: sent to HEAD too, it is
+/// the length a GET would have had, as RFC 9110 §8.6 and §9.3.2 require,
+/// and a framework that measures the (empty) body of a HEAD hit does not
+/// put 0 in its place.
+pub(crate) fn whole_fields(stored: &StoredResponse) -> HeaderMap {
+    let mut fields = stored.headers.clone();
+    let no_content = stored.status.is_informational() || stored.status == StatusCode::NO_CONTENT;
+    if stored.partial.is_none() && !no_content && !fields.contains_key(CONTENT_LENGTH) {
+        fields.insert(CONTENT_LENGTH, HeaderValue::from(stored.body.len()));
+    }
+    fields
 }
 
 impl ServedFields {
-    fn of(stored: &HeaderMap, config: &Config) -> ServedFields {
-        let mut fields = stored.clone();
+    fn of(stored: &StoredResponse, config: &Config) -> ServedFields {
+        let mut fields = whole_fields(stored);
         fields.insert(AGE, HeaderValue::from_static("0"));
         let status_slot = config.cache_status().is_some() && !fields.contains_key(CACHE_STATUS);
         if status_slot {
@@ -72,6 +127,7 @@ impl ServedFields {
         ServedFields {
             fields,
             status_slot,
+            prepared: Prepared::default(),
         }
     }
 }
@@ -133,7 +189,7 @@ impl DecodedEntries {
                 let decoded = &slot.decoded;
                 decoded
                     .served
-                    .get_or_init(|| ServedFields::of(&decoded.stored.headers, config));
+                    .get_or_init(|| ServedFields::of(&decoded.stored, config));
                 return Ok(decoded.clone());
             }
         }

@@ -96,7 +96,7 @@ pub use mixins::{
 };
 pub use request::{Pending, RequestHandler, RequestOutcome};
 pub use response::{ResponseHandler, ResponseOutcome};
-pub use serve::Upstream;
+pub use serve::{Later, Upstream};
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;

@@ -9,7 +9,7 @@ use http::header::{AGE, CONTENT_LENGTH, DATE, HeaderMap, HeaderValue};
 use http::request::Parts;
 use http::{Method, Request, Response, StatusCode, Uri, Version};
 
-use super::decoded::{Decoded, ServedFields};
+use super::decoded::{Decoded, ServedFields, whole_fields};
 use super::flight::{FillOutcome, FlightKey, Join, wait};
 use super::mixins::{Policy, Retrieval, Validation};
 use super::plan::{RequestPlan, Served, plan_parsed, validates_variants};
@@ -20,7 +20,7 @@ use crate::headers::fmt_http_date;
 use crate::key::{Metadata, PrimaryKey, SecondaryKey};
 use crate::partial::can_answer;
 use crate::purge::{Generations, PurgeRecord, Verdict, verdict};
-use crate::request::RequestFacts;
+use crate::request::{Present, RequestFacts};
 use crate::reuse::{ValidateReason, freshness};
 use crate::status::{CacheStatus, Forward};
 use crate::store::{Store, StoreKey, StoredResponse};
@@ -289,6 +289,53 @@ pub(crate) struct Found {
     pub(crate) seen: Option<Seen>,
 }
 
+/// A lookup made by [`RequestHandler::handle_now`] for a request it could
+/// not answer, with the time and fence ticket taken before it: where
+/// [`RequestHandler::handle_from`] goes on.
+pub(crate) struct Early {
+    found: Found,
+    now: SystemTime,
+    ticket: super::fence::Ticket,
+}
+
+/// A request answered without going forward: the response, and the
+/// background refresh to start, if any. Small, unlike [`RequestOutcome`],
+/// since it is moved along the hit path.
+pub(crate) struct Answer(pub(crate) Response<Bytes>, pub(crate) Option<Box<Pending>>);
+
+impl From<Answer> for RequestOutcome {
+    fn from(Answer(response, refresh): Answer) -> Self {
+        RequestOutcome::Respond(response, refresh.map(|r| *r))
+    }
+}
+
+/// What [`RequestHandler::decide`] made of a lookup.
+enum Decision {
+    /// Answered from storage (or with a 504).
+    Answer(Answer),
+    /// To go forward as planned, with what the lookup found.
+    Forward(RequestPlan, Found),
+}
+
+/// What [`RequestHandler::handle_now`] did.
+pub(crate) enum Now {
+    /// Answered from storage (or with a 504).
+    Answered(Answer),
+    /// Not answered: go on with [`RequestHandler::handle_from`].
+    Later(Option<Early>),
+}
+
+/// The output of `future` if it is ready at its first poll; otherwise it
+/// is dropped. Used only on lookups of stores that read without waiting.
+fn ready_now<F: std::future::Future>(future: F) -> Option<F::Output> {
+    let future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.poll(&mut cx) {
+        std::task::Poll::Ready(output) => Some(output),
+        std::task::Poll::Pending => None,
+    }
+}
+
 /// The purge records a lookup read: what a response it sends forward
 /// records when stored (see [`crate::purge`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -488,15 +535,61 @@ impl<S: Store, M: Policy> Shared<S, M> {
                 (StatusCode::PRECONDITION_FAILED, h, Bytes::new())
             }
         };
-        self.metrics.served(body.len());
         headers.insert(AGE, age);
         if status_slot {
             // Room for the member appended next, not a field to send.
             headers.remove(crate::status::CACHE_STATUS);
         }
         self.add_status(&mut headers, status, &stored.uri);
+        self.served(status_code, headers, body)
+    }
+
+    /// A hit's response: [`respond_from_storage`](Self::respond_from_storage)'s,
+    /// with the fields of a whole answer (a request with no precondition
+    /// and no Range, a complete stored response) made once per second of
+    /// age: the same Age and Cache-Status make the same fields, so they are
+    /// kept with the decoded entry and cloned (see [`ServedFields`]).
+    pub(crate) fn respond_hit(
+        &self,
+        decoded: &Decoded,
+        f: &Freshness,
+        parts: &Parts,
+        collapsed: bool,
+    ) -> Response<Bytes> {
+        let stored = &decoded.stored;
+        let status = || CacheStatus::hit(self.status_name(), f.ttl_secs()).collapsed(collapsed);
+        let whole = stored.partial.is_none()
+            && !Present::of(&parts.headers).has(Present::PRECONDITION | Present::RANGE);
+        let Some(served) = decoded.served.get().filter(|_| whole) else {
+            let served = decoded.served.get();
+            let (method, request) = (&parts.method, &parts.headers);
+            return self.respond_from_storage(stored, served, f, method, request, status());
+        };
+        let key = (f.age_secs(), f.ttl_secs(), collapsed);
+        let headers = served.prepared.get_or_make(key, || {
+            let ((_, mut headers, _), status_slot) =
+                whole_answer(stored, Some(served), &parts.method);
+            headers.insert(AGE, HeaderValue::from(key.0));
+            if status_slot {
+                headers.remove(crate::status::CACHE_STATUS);
+            }
+            self.add_status(&mut headers, status(), &stored.uri);
+            headers
+        });
+        let body = if parts.method == Method::HEAD {
+            Bytes::new()
+        } else {
+            stored.body.clone()
+        };
+        self.served(stored.status, headers, body)
+    }
+
+    /// The response made of `status`, `headers` and `body`, counted as
+    /// served from storage.
+    fn served(&self, status: StatusCode, headers: HeaderMap, body: Bytes) -> Response<Bytes> {
+        self.metrics.served(body.len());
         let mut response = Response::new(body);
-        *response.status_mut() = status_code;
+        *response.status_mut() = status;
         *response.headers_mut() = headers;
         response
     }
@@ -555,73 +648,141 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
     /// collapsed with concurrent misses for the same key. [`plan_request`](super::plan::plan_request)
     /// decides; this does the lookups, the waiting and the counting.
     pub async fn handle(&self, parts: &Parts) -> RequestOutcome {
+        self.handle_from(parts, None).await
+    }
+
+    /// [`handle`](Self::handle), continuing from the lookup `early` when
+    /// [`handle_now`](Self::handle_now) made one.
+    pub(crate) async fn handle_from(&self, parts: &Parts, early: Option<Early>) -> RequestOutcome {
         let s = &*self.shared;
         let config = &s.config;
-        let now = s.clock.now();
-        let retrieval = s.mixins.retrieval();
-        let facts = retrieval.request_facts(parts, config);
-        let primary = retrieval.primary_key(parts, config);
-        let bypass = if retrieval.is_exempt(parts, config) {
-            Some(Kind::Exempt)
-        } else {
-            (!facts.is_cacheable_method()).then_some(Kind::Method)
-        };
+        let (request, bypass) = self.admit(parts, early.as_ref());
         if let Some(kind) = bypass {
             Counters::bump(&s.counters.bypasses);
+            let Looked {
+                facts,
+                primary,
+                now,
+                ..
+            } = request;
             let pending = Pending::new(kind, parts, facts, primary, config, now);
             s.metrics
                 .request(Outcome::forward(pending.forward_reason()));
             return RequestOutcome::Forward(pending);
         }
-        let request = Looked {
-            parts,
-            facts,
-            primary,
-            now,
-            ticket: s.fence.ticket(),
-        };
+        let mut early = early.map(|e| e.found);
         let mut collapsed = false;
         for _ in 0..3 {
-            let found = s.lookup(&request.primary, &parts.headers).await;
-            let plan = plan_parsed(
-                found
-                    .stored
-                    .as_deref()
-                    .map(|d| (&d.stored, &d.cache_control, d.timing)),
-                found.metadata.is_some(),
-                &parts.headers,
-                &request.facts,
-                config,
-                now,
-            );
-            let key: FlightKey = (*request.primary.digest(), *found.secondary.digest());
-            let pending = match plan {
-                RequestPlan::Serve {
-                    freshness,
-                    served,
-                    refresh,
-                } => {
-                    let hit = Hit {
-                        freshness,
-                        served,
-                        refresh,
-                        collapsed,
-                    };
-                    return self.serve(&request, found, hit);
-                }
-                RequestPlan::GatewayTimeout => {
-                    s.metrics.request(Outcome::GatewayTimeout);
-                    let response = s.gateway_timeout(request.primary.uri(), "only-if-cached");
-                    return RequestOutcome::Respond(response, None);
-                }
-                plan => request.forward(plan, found, config),
+            let found = match early.take() {
+                Some(found) => found,
+                None => s.lookup(&request.primary, &parts.headers).await,
             };
+            let (plan, found) = match self.decide(&request, found, collapsed) {
+                Decision::Answer(answer) => return answer.into(),
+                Decision::Forward(plan, found) => (plan, found),
+            };
+            let key: FlightKey = (*request.primary.digest(), *found.secondary.digest());
+            let pending = request.forward(plan, found, config);
             match self.lead_or_follow(pending, key).await {
                 Ok(outcome) => return outcome,
                 Err(()) => collapsed = true,
             }
         }
         self.forward_alone(&request).await
+    }
+
+    /// [`handle`](Self::handle) without waiting, when it can be: the store
+    /// reads without waiting ([`Store::reads_without_waiting`]) and the
+    /// request is answered from storage, or with a 504 (`only-if-cached`).
+    /// Otherwise nothing is counted and [`handle_from`](Self::handle_from)
+    /// takes over, with the lookup made here when there was one.
+    pub(crate) fn handle_now(&self, parts: &Parts) -> Now {
+        let s = &*self.shared;
+        if !s.store.reads_without_waiting() {
+            return Now::Later(None);
+        }
+        let (request, bypass) = self.admit(parts, None);
+        if bypass.is_some() {
+            return Now::Later(None);
+        }
+        let Some(found) = ready_now(s.lookup(&request.primary, &parts.headers)) else {
+            return Now::Later(None);
+        };
+        match self.decide(&request, found, false) {
+            Decision::Answer(answer) => Now::Answered(answer),
+            Decision::Forward(_, found) => Now::Later(Some(Early {
+                found,
+                now: request.now,
+                ticket: request.ticket,
+            })),
+        }
+    }
+
+    /// What every attempt at `parts` reads, taken before its first lookup
+    /// (from `early`'s when there was one), and the kind of forward when
+    /// the request bypasses the cache.
+    fn admit<'a>(&self, parts: &'a Parts, early: Option<&Early>) -> (Looked<'a>, Option<Kind>) {
+        let s = &*self.shared;
+        let config = &s.config;
+        let retrieval = s.mixins.retrieval();
+        let facts = retrieval.request_facts(parts, config);
+        let bypass = if retrieval.is_exempt(parts, config) {
+            Some(Kind::Exempt)
+        } else {
+            (!facts.is_cacheable_method()).then_some(Kind::Method)
+        };
+        let (now, ticket) = match early {
+            Some(early) => (early.now, early.ticket),
+            None => (s.clock.now(), s.fence.ticket()),
+        };
+        let request = Looked {
+            parts,
+            facts,
+            primary: retrieval.primary_key(parts, config),
+            now,
+            ticket,
+        };
+        (request, bypass)
+    }
+
+    /// Plans the request on what its lookup `found` (see
+    /// [`plan_parsed`]) and answers it when the plan serves from storage
+    /// (or says 504); otherwise gives the plan and `found` back, to go
+    /// forward.
+    fn decide(&self, request: &Looked<'_>, found: Found, collapsed: bool) -> Decision {
+        let s = &*self.shared;
+        let plan = plan_parsed(
+            found
+                .stored
+                .as_deref()
+                .map(|d| (&d.stored, &d.cache_control, d.timing)),
+            found.metadata.is_some(),
+            &request.parts.headers,
+            &request.facts,
+            &s.config,
+            request.now,
+        );
+        match plan {
+            RequestPlan::Serve {
+                freshness,
+                served,
+                refresh,
+            } => {
+                let hit = Hit {
+                    freshness,
+                    served,
+                    refresh,
+                    collapsed,
+                };
+                Decision::Answer(self.serve(request, found, hit))
+            }
+            RequestPlan::GatewayTimeout => {
+                s.metrics.request(Outcome::GatewayTimeout);
+                let response = s.gateway_timeout(request.primary.uri(), "only-if-cached");
+                Decision::Answer(Answer(response, None))
+            }
+            plan => Decision::Forward(plan, found),
+        }
     }
 
     /// After collapsing onto other requests' fills too many times: goes
@@ -645,11 +806,11 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
     /// Serves a stored response (RFC 9111 §4), with a background refresh
     /// when the plan asks for one and none is running.
     #[inline(always)]
-    fn serve(&self, request: &Looked<'_>, mut found: Found, hit: Hit) -> RequestOutcome {
+    fn serve(&self, request: &Looked<'_>, mut found: Found, hit: Hit) -> Answer {
         let s = &*self.shared;
         let Some(decoded) = found.stored.take() else {
             // Not reached: a plan serves only a stored response.
-            return RequestOutcome::Respond(s.gateway_timeout(request.primary.uri(), "lost"), None);
+            return Answer(s.gateway_timeout(request.primary.uri(), "lost"), None);
         };
         Counters::bump(&s.counters.hits);
         let (outcome, counted) = match hit.served {
@@ -664,20 +825,12 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
         let refresh = if hit.refresh {
             let key = (*request.primary.digest(), *found.secondary.digest());
             self.refresh(request, &found, &decoded.stored, key)
+                .map(Box::new)
         } else {
             None
         };
-        let status =
-            CacheStatus::hit(s.status_name(), hit.freshness.ttl_secs()).collapsed(hit.collapsed);
-        let response = s.respond_from_storage(
-            &decoded.stored,
-            decoded.served.get(),
-            &hit.freshness,
-            &request.parts.method,
-            &request.parts.headers,
-            status,
-        );
-        RequestOutcome::Respond(response, refresh)
+        let response = s.respond_hit(&decoded, &hit.freshness, request.parts, hit.collapsed);
+        Answer(response, refresh)
     }
 
     /// Sends `pending` forward, as the one request for its key when
@@ -864,7 +1017,7 @@ fn whole_answer(
     };
     let (fields, slot) = match served {
         Some(served) => (served.fields.clone(), served.status_slot),
-        None => (stored.headers.clone(), false),
+        None => (whole_fields(stored), false),
     };
     ((stored.status, fields, body), slot)
 }

@@ -12,7 +12,7 @@ use tracing::Instrument;
 use super::Cache;
 use super::body::CacheBody;
 use super::mixins::Policy;
-use super::request::{Pending, RequestOutcome};
+use super::request::{Answer, Early, Now, Pending, RequestOutcome};
 use super::response::ResponseOutcome;
 use crate::store::Store;
 
@@ -29,6 +29,35 @@ pub trait Upstream<ReqBody>: Clone + Send + 'static {
         &mut self,
         request: Request<ReqBody>,
     ) -> impl Future<Output = Result<Response<Self::Body>, Self::Error>> + Send;
+}
+
+/// A request [`Cache::serve_now`] could not answer without waiting:
+/// give it to [`Cache::serve_later`]. It holds the request, its span and
+/// the lookup already made, if any (boxed: it is handed back by value).
+pub struct Later<ReqBody>(Box<Deferred<ReqBody>>);
+
+struct Deferred<ReqBody> {
+    parts: http::request::Parts,
+    body: ReqBody,
+    early: Option<Early>,
+    span: tracing::Span,
+}
+
+impl<ReqBody> Later<ReqBody> {
+    /// The request.
+    pub fn request(&self) -> &http::request::Parts {
+        &self.0.parts
+    }
+}
+
+impl<ReqBody> std::fmt::Debug for Later<ReqBody> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Later")
+            .field("method", &self.0.parts.method)
+            .field("uri", &self.0.parts.uri)
+            .field("looked_up", &self.0.early.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<S: Store, M: Policy> Cache<S, M> {
@@ -54,6 +83,88 @@ impl<S: Store, M: Policy> Cache<S, M> {
         ReqBody: Default + Send + 'static,
         U: Upstream<ReqBody>,
     {
+        match self.serve_now(request, || upstream.clone()) {
+            Ok(response) => Ok(response),
+            Err(later) => self.serve_later(later, upstream).await,
+        }
+    }
+
+    /// [`serve`](Self::serve)'s answer when it needs no waiting: a hit (or
+    /// an `only-if-cached` 504) from a store that reads without waiting
+    /// ([`Store::reads_without_waiting`], e.g. the in-memory store), with
+    /// no future at all. Otherwise [`Later`], which
+    /// [`serve_later`](Self::serve_later) takes on from where this
+    /// stopped; the two together are `serve`, counted once.
+    ///
+    /// `upstream` is called only when a background refresh starts. An
+    /// adapter whose response future is boxed answers hits through this
+    /// without the box.
+    ///
+    /// ```
+    /// # use std::collections::HashMap;
+    /// # use std::convert::Infallible;
+    /// # use std::sync::Mutex;
+    /// # use bytes::Bytes;
+    /// # use http::{Request, Response};
+    /// # use http_body_util::Full;
+    /// # use webcache_core::store::{Store, StoreKey, Write};
+    /// # use webcache_core::{Cache, Config, StoreError, Upstream};
+    /// /// A map in memory: its reads never wait, and it says so.
+    /// #[derive(Default)]
+    /// struct MapStore(Mutex<HashMap<StoreKey, Bytes>>);
+    ///
+    /// impl Store for MapStore {
+    ///     fn reads_without_waiting(&self) -> bool {
+    ///         true
+    ///     }
+    ///     async fn get_many(&self, keys: &[StoreKey]) -> Result<Vec<Option<Bytes>>, StoreError> {
+    ///         let map = self.0.lock().unwrap();
+    ///         Ok(keys.iter().map(|k| map.get(k).cloned()).collect())
+    ///     }
+    /// #   async fn put_many(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+    /// #       let mut map = self.0.lock().unwrap();
+    /// #       for w in writes { map.insert(w.key, w.value); }
+    /// #       Ok(())
+    /// #   }
+    /// #   async fn delete_many(&self, keys: &[StoreKey]) -> Result<(), StoreError> {
+    /// #       let mut map = self.0.lock().unwrap();
+    /// #       for k in keys { map.remove(k); }
+    /// #       Ok(())
+    /// #   }
+    ///     // put_many, delete_many ...
+    /// }
+    /// # #[derive(Clone)]
+    /// # struct App;
+    /// # impl Upstream<Full<Bytes>> for App {
+    /// #     type Body = Full<Bytes>;
+    /// #     type Error = Infallible;
+    /// #     async fn call(&mut self, _: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>, Infallible> {
+    /// #         Ok(Response::builder().header("cache-control", "max-age=60").body(Full::new(Bytes::from("hi"))).unwrap())
+    /// #     }
+    /// # }
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::new(MapStore::default(), Config::default());
+    /// let req = || Request::get("http://example.com/").body(Full::default()).unwrap();
+    ///
+    /// // A miss cannot be answered now; serve_later forwards it.
+    /// let later = cache.serve_now(req(), || App).unwrap_err();
+    /// cache.serve_later(later, App).await.unwrap();
+    ///
+    /// // The hit is answered at once.
+    /// let hit = cache.serve_now(req(), || App).unwrap();
+    /// assert_eq!(hit.headers()["cache-status"], "webcache; hit; ttl=60");
+    /// # });
+    /// ```
+    pub fn serve_now<ReqBody, U>(
+        &self,
+        request: Request<ReqBody>,
+        upstream: impl FnOnce() -> U,
+    ) -> Result<Response<CacheBody<U::Body>>, Later<ReqBody>>
+    where
+        ReqBody: Default + Send + 'static,
+        U: Upstream<ReqBody>,
+    {
         let span = tracing::debug_span!(
             target: "webcache::core",
             "webcache.request",
@@ -62,21 +173,63 @@ impl<S: Store, M: Policy> Cache<S, M> {
             outcome = tracing::field::Empty,
             reason = tracing::field::Empty,
         );
-        self.serve_in_span(request, upstream).instrument(span).await
+        let (parts, body) = request.into_parts();
+        let now = {
+            let _entered = span.enter();
+            self.request_handler().handle_now(&parts)
+        };
+        let early = match now {
+            Now::Answered(Answer(response, refresh)) => {
+                if let Some(refresh) = refresh {
+                    self.refresh_in_background(*refresh, upstream());
+                }
+                return Ok(response.map(CacheBody::full));
+            }
+            Now::Later(early) => early,
+        };
+        Err(Later(Box::new(Deferred {
+            parts,
+            body,
+            early,
+            span,
+        })))
     }
 
-    /// [`serve`](Self::serve), inside its span.
-    async fn serve_in_span<ReqBody, U>(
+    /// Serves a request [`serve_now`](Self::serve_now) could not answer,
+    /// forwarding to `upstream` when needed, in the request's span.
+    pub async fn serve_later<ReqBody, U>(
         &self,
-        request: Request<ReqBody>,
+        later: Later<ReqBody>,
         upstream: U,
     ) -> Result<Response<CacheBody<U::Body>>, U::Error>
     where
         ReqBody: Default + Send + 'static,
         U: Upstream<ReqBody>,
     {
-        let (parts, body) = request.into_parts();
-        let pending = match self.request_handler().handle(&parts).await {
+        let Deferred {
+            parts,
+            body,
+            early,
+            span,
+        } = *later.0;
+        self.serve_in_span(parts, body, early, upstream)
+            .instrument(span)
+            .await
+    }
+
+    /// [`serve_later`](Self::serve_later), inside its span.
+    async fn serve_in_span<ReqBody, U>(
+        &self,
+        parts: http::request::Parts,
+        body: ReqBody,
+        early: Option<Early>,
+        upstream: U,
+    ) -> Result<Response<CacheBody<U::Body>>, U::Error>
+    where
+        ReqBody: Default + Send + 'static,
+        U: Upstream<ReqBody>,
+    {
+        let pending = match self.request_handler().handle_from(&parts, early).await {
             RequestOutcome::Respond(response, refresh) => {
                 if let Some(refresh) = refresh {
                     self.refresh_in_background(refresh, upstream);

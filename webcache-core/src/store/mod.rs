@@ -270,6 +270,16 @@ pub trait Store: Send + Sync + 'static {
     fn delete_many(&self, keys: &[StoreKey])
     -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// True when every future of [`get_many`](Self::get_many) is ready at
+    /// its first poll: an in-process store that never waits. The cache
+    /// then answers hits without a future of its own
+    /// ([`Cache::serve_now`](crate::Cache::serve_now)). A read that is
+    /// pending anyway is dropped and made again on the usual path, so a
+    /// store that may wait must keep the default, `false`.
+    fn reads_without_waiting(&self) -> bool {
+        false
+    }
+
     /// The value at `key`.
     fn get(&self, key: StoreKey) -> impl Future<Output = Result<Option<Bytes>, StoreError>> + Send {
         async move {
@@ -374,6 +384,8 @@ pub trait DynStore: Send + Sync + 'static {
         &'a self,
         keys: &'a [StoreKey],
     ) -> BoxFuture<'a, Result<Vec<Option<Bytes>>, StoreError>>;
+    /// See [`Store::reads_without_waiting`].
+    fn dyn_reads_without_waiting(&self) -> bool;
     /// See [`Store::put_many`].
     fn dyn_put_many(&self, writes: Vec<Write>) -> BoxFuture<'_, Result<(), StoreError>>;
     /// See [`Store::delete_many`].
@@ -412,6 +424,9 @@ impl<T: Store> DynStore for T {
         keys: &'a [StoreKey],
     ) -> BoxFuture<'a, Result<Vec<Option<Bytes>>, StoreError>> {
         Box::pin(self.get_many(keys))
+    }
+    fn dyn_reads_without_waiting(&self) -> bool {
+        self.reads_without_waiting()
     }
     fn dyn_put_many(&self, writes: Vec<Write>) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(self.put_many(writes))
@@ -481,6 +496,9 @@ impl Store for BoxStore {
     async fn get_many(&self, keys: &[StoreKey]) -> Result<Vec<Option<Bytes>>, StoreError> {
         self.0.dyn_get_many(keys).await
     }
+    fn reads_without_waiting(&self) -> bool {
+        self.0.dyn_reads_without_waiting()
+    }
     async fn put_many(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         self.0.dyn_put_many(writes).await
     }
@@ -517,6 +535,9 @@ impl<S: Store> Store for Arc<S> {
         keys: &[StoreKey],
     ) -> impl Future<Output = Result<Vec<Option<Bytes>>, StoreError>> + Send {
         (**self).get_many(keys)
+    }
+    fn reads_without_waiting(&self) -> bool {
+        (**self).reads_without_waiting()
     }
     fn put_many(&self, writes: Vec<Write>) -> impl Future<Output = Result<(), StoreError>> + Send {
         (**self).put_many(writes)

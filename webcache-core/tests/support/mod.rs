@@ -19,11 +19,20 @@ use tokio::sync::{mpsc, watch};
 use webcache_core::StoreError;
 use webcache_core::store::{Store, StoreKey, Write};
 
-/// A map that keeps everything (TTLs ignored).
+/// A map that keeps everything (TTLs ignored). Its reads never wait; it
+/// says so ([`Store::reads_without_waiting`]) only when made
+/// [`immediate`](MapStore::immediate), so that a test picks which path a
+/// hit takes.
 #[derive(Clone, Default)]
-pub struct MapStore(Arc<Mutex<HashMap<StoreKey, Bytes>>>);
+pub struct MapStore(Arc<Mutex<HashMap<StoreKey, Bytes>>>, bool);
 
 impl MapStore {
+    /// A map whose hits the cache answers without a future
+    /// ([`webcache_core::Cache::serve_now`]).
+    pub fn immediate() -> MapStore {
+        MapStore(Arc::default(), true)
+    }
+
     pub fn map(&self) -> MutexGuard<'_, HashMap<StoreKey, Bytes>> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -33,6 +42,10 @@ impl Store for MapStore {
     async fn get_many(&self, keys: &[StoreKey]) -> Result<Vec<Option<Bytes>>, StoreError> {
         let map = self.map();
         Ok(keys.iter().map(|k| map.get(k).cloned()).collect())
+    }
+
+    fn reads_without_waiting(&self) -> bool {
+        self.1
     }
 
     async fn put_many(&self, writes: Vec<Write>) -> Result<(), StoreError> {

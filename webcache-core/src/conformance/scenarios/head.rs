@@ -24,6 +24,32 @@ pub(super) fn scenarios() -> Vec<Scenario> {
                     .cache_status("webcache; hit; ttl=100"),
             ),
         ),
+        // A server MUST NOT send a Content-Length other than the length a GET
+        // would have had (RFC 9110 §8.6): a HEAD hit sends the stored one.
+        Scenario::new(
+            "rfc9110_8_6_a_head_hit_sends_the_content_length_of_the_get",
+            app(),
+        )
+        .then(
+            get("/h")
+                .origin(ok("max-age=100", "hello"))
+                .expect(Expect::forwarded()),
+        )
+        .then(
+            get("/h").expect(
+                Expect::from_cache()
+                    .body("hello")
+                    .header("content-length", "5"),
+            ),
+        )
+        .then(
+            head("/h").expect(
+                Expect::from_cache()
+                    .status(200)
+                    .body("")
+                    .header("content-length", "5"),
+            ),
+        ),
         Scenario::new(
             "rfc9110_9_3_2_head_miss_is_forwarded_as_head_and_not_stored",
             app(),
