@@ -16,7 +16,7 @@ if ! command -v wrk >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y wrk >/dev/null
 fi
 cargo build --release -q -p webcache-examples --example bench_axum
-PORT=$port target/release/examples/bench_axum >/dev/null &
+PORT=$port ${BENCH_ENV:-} target/release/examples/bench_axum >/dev/null &
 server=$!
 trap 'kill $server 2>/dev/null' EXIT
 for _ in $(seq 50); do

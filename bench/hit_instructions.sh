@@ -7,6 +7,7 @@
 #   HIT_RECORDER=1 bash bench/hit_instructions.sh   # a counting metrics recorder installed
 #   HIT_VIA=serve bash bench/hit_instructions.sh    # hits through Cache::serve (request span)
 #   HIT_STORE=memory bash bench/hit_instructions.sh # over webcache-memory's MemoryStore (moka)
+#   HIT_STORE=memory HIT_VIA=now bash bench/hit_instructions.sh # through Cache::serve_now, as adapters send hits
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v valgrind >/dev/null; then

@@ -234,6 +234,9 @@ impl Store for CountingReads {
     fn reads_without_waiting(&self) -> bool {
         self.0.reads_without_waiting()
     }
+    fn change_count(&self, resource: &[u8; 16]) -> Option<u64> {
+        self.0.change_count(resource)
+    }
     async fn get_many(
         &self,
         keys: &[webcache_core::StoreKey],
@@ -318,6 +321,90 @@ async fn serve_now_leaves_bypasses_and_stores_that_may_wait_to_serve_later() {
         .await
         .expect("infallible");
     assert_eq!(immediate.stats().bypasses, 1, "counted once");
+}
+
+#[tokio::test]
+async fn a_hit_after_a_hit_on_the_same_thread_reads_nothing_from_the_store() {
+    let reads = Counter::default();
+    let cache = Cache::new(
+        CountingReads(MapStore::immediate(), reads.clone()),
+        Config::default(),
+    );
+    let app = App::new(|_, _| full("max-age=60", "body"));
+    cache
+        .serve(get("/f"), app.clone())
+        .await
+        .expect("infallible");
+    cache
+        .serve(get("/f"), app.clone())
+        .await
+        .expect("infallible");
+    let before = reads.get();
+    let hit = collect(
+        cache
+            .serve(get("/f"), app.clone())
+            .await
+            .expect("infallible"),
+    )
+    .await;
+    assert_eq!(reads.get(), before, "answered from the last lookup");
+    assert_eq!(cache_status(&hit), "webcache; hit; ttl=60");
+    assert_eq!(
+        (hit.headers()["age"].as_bytes(), hit.body().as_ref()),
+        (&b"0"[..], &b"body"[..])
+    );
+    assert_eq!(cache.stats().hits, 2);
+}
+
+#[tokio::test]
+async fn a_write_to_the_store_by_another_cache_is_seen_by_the_next_hit() {
+    let store = MapStore::immediate();
+    let (a, b) = (
+        Cache::new(store.clone(), Config::default()),
+        Cache::new(store.clone(), Config::default()),
+    );
+    let app = App::new(versioned);
+    for _ in 0..3 {
+        let response = collect(a.serve(get("/f"), app.clone()).await.expect("infallible")).await;
+        assert_eq!(response.body(), "v1");
+    }
+    b.invalidate("http://example.test/f")
+        .await
+        .expect("invalidated");
+    let refilled = collect(b.serve(get("/f"), app.clone()).await.expect("infallible")).await;
+    assert_eq!(refilled.body(), "v2");
+    let seen = collect(a.serve(get("/f"), app.clone()).await.expect("infallible")).await;
+    assert_eq!(
+        (cache_status(&seen), seen.body().as_ref()),
+        ("webcache; hit; ttl=60", &b"v2"[..])
+    );
+}
+
+#[tokio::test]
+async fn rfc9111_4_1_a_hit_from_the_last_lookup_serves_only_the_variant_it_selected() {
+    let cache = Cache::new(MapStore::immediate(), Config::default());
+    let app = App::new(|n, parts| {
+        let lang = parts.headers["accept-language"].to_str().unwrap_or("");
+        let mut r = full("max-age=60", format!("{lang}{n}"));
+        r.headers_mut()
+            .insert("vary", http::HeaderValue::from_static("accept-language"));
+        r
+    });
+    let send = |lang: &'static str| {
+        let (cache, app) = (cache.clone(), app.clone());
+        async move {
+            let mut request = get("/v");
+            request
+                .headers_mut()
+                .insert("accept-language", http::HeaderValue::from_static(lang));
+            let response = collect(cache.serve(request, app).await.expect("infallible")).await;
+            String::from_utf8_lossy(response.body()).into_owned()
+        }
+    };
+    for expected in ["en0", "en0", "en0", "fr1", "fr1", "en0", "fr1"] {
+        assert_eq!(send(&expected[..2]).await, expected);
+    }
+    assert_eq!(app.calls.get(), 2);
 }
 
 // ---- refresh ahead ---------------------------------------------------------

@@ -5,6 +5,12 @@
 //! store in place of a plain map.
 //!
 //! `cargo run --release -p webcache-memory --example memory_hit_instructions -- 10000`
+//!
+//! With `HIT_VIA=now` each hit goes through [`Cache::serve_now`], as the
+//! adapters send them: after the first, from the thread's last lookup
+//! (the store's change count has not moved), without reading the store.
+//!
+//! [`Cache::serve_now`]: webcache_core::Cache::serve_now
 
 #[path = "../../webcache-core/benches/support/mod.rs"]
 mod support;
@@ -22,6 +28,13 @@ fn main() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(10_000);
     let (rt, cache) = support::warmed(MemoryStore::new(64 << 20));
+    if std::env::var_os("HIT_VIA").is_some_and(|v| v == "now") {
+        for _ in 0..hits {
+            let response = cache.serve_now(black_box(request()), || support::Origin);
+            drop(black_box(response.expect("a hit answered at once")));
+        }
+        return;
+    }
     let (parts, _) = request().into_parts();
     let handler = cache.request_handler();
     rt.block_on(async {

@@ -25,6 +25,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod changes;
 mod purge;
 
 use std::collections::HashMap;
@@ -139,6 +140,8 @@ pub struct MemoryStore {
     variants: Arc<Variants>,
     records: Arc<purge::Records>,
     tags: Arc<purge::Tags>,
+    /// Moved after every write (see [`Store::change_count`]).
+    changes: Arc<changes::Changes>,
 }
 
 impl std::fmt::Debug for MemoryStore {
@@ -186,6 +189,7 @@ impl MemoryStore {
             variants,
             records: Arc::default(),
             tags: Arc::default(),
+            changes: Arc::default(),
         }
     }
 
@@ -236,6 +240,18 @@ impl MemoryStore {
         self.variants.clear();
         self.records.clear();
         self.tags.clear();
+        self.changes.changed_all();
+    }
+}
+
+impl MemoryStore {
+    /// Counts a write at `key`, once it is visible.
+    fn changed(&self, key: &StoreKey) {
+        if key.is_global() {
+            self.changes.changed_all();
+        } else {
+            self.changes.changed(key.resource());
+        }
     }
 }
 
@@ -243,6 +259,11 @@ impl Store for MemoryStore {
     /// True: every read is a lookup in memory.
     fn reads_without_waiting(&self) -> bool {
         true
+    }
+
+    /// Counted per stripe of resources, and once for all of them.
+    fn change_count(&self, resource: &[u8; 16]) -> Option<u64> {
+        Some(self.changes.count(resource))
     }
 
     async fn get_many(&self, keys: &[StoreKey]) -> Result<Vec<Option<Bytes>>, StoreError> {
@@ -273,6 +294,7 @@ impl Store for MemoryStore {
                     ttl: w.ttl,
                 },
             );
+            self.changes.changed(w.key.resource());
         }
         Ok(())
     }
@@ -280,6 +302,7 @@ impl Store for MemoryStore {
     async fn delete_many(&self, keys: &[StoreKey]) -> Result<(), StoreError> {
         for key in keys {
             self.entries.invalidate(key);
+            self.changed(key);
         }
         Ok(())
     }
@@ -292,12 +315,15 @@ impl Store for MemoryStore {
             self.entries
                 .invalidate(&StoreKey::representation(*resource, variant));
         }
+        self.changes.changed(resource);
         Ok(())
     }
 
     /// Under a lock per shard of records: atomic.
     async fn bump(&self, keys: &[StoreKey], bump: Bump) -> Result<Vec<PurgeRecord>, StoreError> {
-        Ok(keys.iter().map(|k| self.records.bump(k, bump)).collect())
+        let records = keys.iter().map(|k| self.records.bump(k, bump)).collect();
+        keys.iter().for_each(|k| self.changed(k));
+        Ok(records)
     }
 
     async fn tag(
@@ -318,7 +344,9 @@ impl Store for MemoryStore {
         seq: u64,
         mode: PurgeMode,
     ) -> Result<Vec<[u8; 16]>, StoreError> {
-        Ok(self.tags.take(tag, seq, mode))
+        let members = self.tags.take(tag, seq, mode);
+        self.changes.changed_all();
+        Ok(members)
     }
 }
 

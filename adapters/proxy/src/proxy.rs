@@ -5,6 +5,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, DATE, HeaderValue, RETRY_AFTER};
 use http::{Method, Request, Response, StatusCode, Version};
+use http_body::Body as _;
 use hyper::body::Incoming;
 use webcache_core::handler::{Mixins, Policy};
 use webcache_core::headers::fmt_http_date;
@@ -20,6 +21,46 @@ use crate::interim::Relay;
 use crate::service::ProxyService;
 use crate::upstream::{HttpUpstream, InterimTarget, UpstreamClient};
 use crate::validate::{self, Rejection};
+
+/// A request [`Proxy::handle_now`] could not answer, and its access-log
+/// entry when the log is on.
+pub(crate) struct Later {
+    step: Step,
+    log: Option<Access>,
+}
+
+/// Where a request waits.
+pub(crate) enum Step {
+    /// Its body is read ahead, or it is a PURGE.
+    Edge(Box<(http::request::Parts, RequestBody)>),
+    /// The cache could not answer it at once.
+    Cache(webcache_core::Later<RequestBody>),
+}
+
+/// An access-log entry being timed.
+pub(crate) struct Access {
+    start: std::time::Instant,
+    method: Method,
+    path: String,
+}
+
+impl Access {
+    fn of<B>(request: &Request<B>) -> Access {
+        Access {
+            start: std::time::Instant::now(),
+            method: request.method().clone(),
+            path: request.uri().path().to_owned(),
+        }
+    }
+
+    /// Writes the entry, if any, for `response`.
+    fn logged(log: Option<Access>, response: Response<ResponseBody>) -> Response<ResponseBody> {
+        if let Some(log) = log {
+            crate::access::log(&log.method, &log.path, &response, log.start.elapsed());
+        }
+        response
+    }
+}
 
 /// A caching reverse proxy: a [`Cache`] in front of one upstream. Cheap to
 /// clone; clones share the cache and the upstream connection pool.
@@ -145,24 +186,22 @@ impl<S: Store, M: Policy> Proxy<S, M> {
         relay: Option<&Arc<Relay>>,
         peer: Option<Peer>,
     ) -> Response<ResponseBody> {
-        if !self.inner.config.access_log() {
-            return self.answer(request, relay, peer).await;
+        match self.handle_now(request) {
+            Ok(response) => response,
+            Err(later) => self.handle_later(later, relay, peer).await,
         }
-        let start = std::time::Instant::now();
-        let method = request.method().clone();
-        let path = request.uri().path().to_owned();
-        let response = self.answer(request, relay, peer).await;
-        crate::access::log(&method, &path, &response, start.elapsed());
-        response
     }
 
-    async fn answer(
+    /// [`handle`](Self::handle)'s answer when it needs no waiting: a
+    /// request refused at the edge, one the proxy answers itself, or a hit
+    /// the cache answers without a future ([`Cache::serve_now`]).
+    /// Otherwise [`Later`], for [`handle_later`](Self::handle_later).
+    pub(crate) fn handle_now(
         &self,
         request: Request<Incoming>,
-        relay: Option<&Arc<Relay>>,
-        peer: Option<Peer>,
-    ) -> Response<ResponseBody> {
-        let (mut parts, body) = request.into_parts();
+    ) -> Result<Response<ResponseBody>, Later> {
+        let log = self.inner.config.access_log().then(|| Access::of(&request));
+        let (parts, body) = request.into_parts();
         let limits = self.inner.config.limits.head;
         let verdict = validate::check(
             &parts.method,
@@ -171,10 +210,49 @@ impl<S: Store, M: Policy> Proxy<S, M> {
             &parts.headers,
             limits,
         );
-        if let Err(rejection) = verdict {
-            return self.rejected(rejection);
+        let answer = match verdict {
+            Err(rejection) => Ok(self.rejected(rejection)),
+            Ok(()) => {
+                let body = RequestBody::new(body);
+                let token = self.inner.config.purge_token.as_ref();
+                if body.is_end_stream() && !crate::purge::is_purge(token, &parts) {
+                    self.through_cache_now(parts, body).map_err(Step::Cache)
+                } else {
+                    Err(Step::Edge(Box::new((parts, body))))
+                }
+            }
+        };
+        match answer {
+            Ok(response) => Ok(Access::logged(log, response)),
+            Err(step) => Err(Later { step, log }),
         }
-        let mut body = RequestBody::new(body);
+    }
+
+    /// Answers what [`handle_now`](Self::handle_now) could not.
+    pub(crate) async fn handle_later(
+        &self,
+        later: Later,
+        relay: Option<&Arc<Relay>>,
+        peer: Option<Peer>,
+    ) -> Response<ResponseBody> {
+        let response = match later.step {
+            Step::Edge(edge) => {
+                let (parts, body) = *edge;
+                self.answer_body(parts, body, relay, peer).await
+            }
+            Step::Cache(pending) => self.serve_later(pending, relay, peer).await,
+        };
+        Access::logged(later.log, response)
+    }
+
+    /// Answers a request with a body to read ahead, or a PURGE.
+    async fn answer_body(
+        &self,
+        parts: http::request::Parts,
+        mut body: RequestBody,
+        relay: Option<&Arc<Relay>>,
+        peer: Option<Peer>,
+    ) -> Response<ResponseBody> {
         if body.read_first().await.is_err() {
             return self.rejected(Rejection {
                 status: StatusCode::BAD_REQUEST,
@@ -185,8 +263,22 @@ impl<S: Store, M: Policy> Proxy<S, M> {
         if let Some(purged) = crate::purge::purge_method(&self.inner.cache, token, &parts).await {
             return purged.map(ResponseBody::generated);
         }
+        match self.through_cache_now(parts, body) {
+            Ok(response) => response,
+            Err(pending) => self.serve_later(pending, relay, peer).await,
+        }
+    }
+
+    /// The rest of the way through the cache, when it needs no waiting:
+    /// CONNECT and Max-Forwards answered here, the hop-by-hop fields
+    /// removed, then [`Cache::serve_now`].
+    fn through_cache_now(
+        &self,
+        mut parts: http::request::Parts,
+        body: RequestBody,
+    ) -> Result<Response<ResponseBody>, webcache_core::Later<RequestBody>> {
         if parts.method == Method::CONNECT {
-            return self.generated(StatusCode::NOT_IMPLEMENTED, None);
+            return Ok(self.generated(StatusCode::NOT_IMPLEMENTED, None));
         }
         if max_forwards(&parts.method, &mut parts.headers) == MaxForwards::Answer {
             // RFC 9110 §7.6.2: answer as the final recipient.
@@ -195,13 +287,36 @@ impl<S: Store, M: Policy> Proxy<S, M> {
             } else {
                 StatusCode::NOT_IMPLEMENTED
             };
-            return self.generated(status, None);
+            return Ok(self.generated(status, None));
         }
         // The fields meant for the client connection are not part of the
         // request the cache reasons about, nor of the one it forwards.
         strip_hop_by_hop(&mut parts.headers);
+        let request = Request::from_parts(parts, body);
+        // A background refresh relays no interim response: its client has
+        // its answer already.
+        let refresh = || HttpUpstream {
+            client: self.inner.upstream.clone(),
+            interim: None,
+            peer: None,
+        };
+        match self.inner.cache.serve_now(request, refresh) {
+            Ok(response) => Ok(response.map(ResponseBody::cache)),
+            Err(pending) => Err(pending),
+        }
+    }
+
+    /// Serves through the cache what it could not answer at once,
+    /// relaying interim responses when asked to.
+    async fn serve_later(
+        &self,
+        pending: webcache_core::Later<RequestBody>,
+        relay: Option<&Arc<Relay>>,
+        peer: Option<Peer>,
+    ) -> Response<ResponseBody> {
+        let version = pending.request().version;
         let interim = relay
-            .filter(|_| self.inner.config.relay_interim() && parts.version == Version::HTTP_11)
+            .filter(|_| self.inner.config.relay_interim() && version == Version::HTTP_11)
             .map(|relay| InterimTarget {
                 relay: relay.clone(),
                 request: relay.begin(),
@@ -211,8 +326,7 @@ impl<S: Store, M: Policy> Proxy<S, M> {
             interim: interim.clone(),
             peer,
         };
-        let request = Request::from_parts(parts, body);
-        let result = self.inner.cache.serve(request, upstream).await;
+        let result = self.inner.cache.serve_later(pending, upstream).await;
         if let Some(target) = &interim {
             target.relay.end(target.request);
         }

@@ -39,17 +39,23 @@ impl std::fmt::Debug for PurgeToken {
     }
 }
 
+/// True for a `PURGE` request when purging is on (with no token, PURGE is
+/// forwarded as any unknown method).
+pub(crate) fn is_purge(token: Option<&PurgeToken>, parts: &Parts) -> bool {
+    token.is_some() && parts.method.as_str() == "PURGE"
+}
+
 /// The answer to a `PURGE` request when purging is on; `None` for any
-/// other request (or with no token: it is forwarded as any unknown method).
+/// other request.
 pub(crate) async fn purge_method<S: Store, M: Policy>(
     cache: &Cache<S, M>,
     token: Option<&PurgeToken>,
     parts: &Parts,
 ) -> Option<Response<Bytes>> {
-    let token = token?;
-    if parts.method.as_str() != "PURGE" {
+    if !is_purge(token, parts) {
         return None;
     }
+    let token = token?;
     let response = admin::handle_purge_method(cache, &token.0, parts).await;
     tracing::info!(target: "webcache::proxy", uri = %parts.uri, status = response.status().as_u16(), "PURGE");
     Some(response)

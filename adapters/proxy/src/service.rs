@@ -67,25 +67,54 @@ impl<S: Store, M: Policy> hyper::service::Service<Request<Incoming>> for ProxySe
     type Future = ResponseFuture;
 
     fn call(&self, request: Request<Incoming>) -> Self::Future {
+        let later = match self.proxy.handle_now(request) {
+            Ok(response) => return ResponseFuture::ready(response),
+            Err(later) => later,
+        };
         let proxy = self.proxy.clone();
         let relay = self.relay.clone();
         let peer = self.peer;
         // Held until the response head is handed over: the connection is
         // not idle meanwhile.
         let busy = self.activity.as_ref().map(Activity::busy);
-        ResponseFuture {
-            inner: Box::pin(async move {
-                let response = proxy.handle_relayed(request, relay.as_ref(), peer).await;
-                drop(busy);
-                Ok(response)
-            }),
-        }
+        ResponseFuture::boxed(async move {
+            let response = proxy.handle_later(later, relay.as_ref(), peer).await;
+            drop(busy);
+            Ok(response)
+        })
     }
 }
 
-/// The future of a [`ProxyService`] call.
+/// The future of a [`ProxyService`] call: ready at once for what the
+/// proxy answers without waiting (see [`Proxy::handle`]), boxed otherwise.
 pub struct ResponseFuture {
-    inner: Pin<Box<dyn Future<Output = Result<Response<ResponseBody>, Infallible>> + Send>>,
+    inner: Inner,
+}
+
+type Answer = Result<Response<ResponseBody>, Infallible>;
+
+// The ready response inline is the point: a hit costs no allocation.
+#[allow(clippy::large_enum_variant)]
+enum Inner {
+    Ready(Option<Response<ResponseBody>>),
+    Boxed(Pin<Box<dyn Future<Output = Answer> + Send>>),
+}
+
+// Nothing in it is ever pinned but the boxed future, which its box pins.
+impl Unpin for ResponseFuture {}
+
+impl ResponseFuture {
+    fn ready(response: Response<ResponseBody>) -> Self {
+        ResponseFuture {
+            inner: Inner::Ready(Some(response)),
+        }
+    }
+
+    fn boxed(future: impl Future<Output = Answer> + Send + 'static) -> Self {
+        ResponseFuture {
+            inner: Inner::Boxed(Box::pin(future)),
+        }
+    }
 }
 
 impl std::fmt::Debug for ResponseFuture {
@@ -95,9 +124,15 @@ impl std::fmt::Debug for ResponseFuture {
 }
 
 impl Future for ResponseFuture {
-    type Output = Result<Response<ResponseBody>, Infallible>;
+    type Output = Answer;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.inner.as_mut().poll(cx)
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Answer> {
+        match &mut self.get_mut().inner {
+            Inner::Ready(response) => match response.take() {
+                Some(response) => Poll::Ready(Ok(response)),
+                None => panic!("ResponseFuture polled after it completed"),
+            },
+            Inner::Boxed(future) => future.as_mut().poll(cx),
+        }
     }
 }

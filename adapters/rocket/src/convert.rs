@@ -104,7 +104,13 @@ pub(crate) fn stored_response<'r>(
     response: Response<Bytes>,
 ) -> RocketResponse<'r> {
     let (mut parts, body) = response.into_parts();
-    parts.headers.remove(CONTENT_LENGTH);
+    let declared = parts.headers.remove(CONTENT_LENGTH);
+    // A HEAD hit carries the length a GET would have had (RFC 9110 §8.6);
+    // Rocket sends the size of the body, which it strips for HEAD.
+    let len = match declared.and_then(|v| v.to_str().ok()?.parse().ok()) {
+        Some(declared) if request.method() == rocket::http::Method::Head => declared,
+        _ => body.len(),
+    };
     let mut out = RocketResponse::new();
     out.set_status(status(parts.status));
     match RequestLocal::of(request).keep_fields(parts.headers) {
@@ -118,7 +124,6 @@ pub(crate) fn stored_response<'r>(
         // A second stored response for one request: copy its fields.
         Err(headers) => set_headers(&mut out, &headers),
     }
-    let len = body.len();
     out.set_sized_body(len, Cursor::new(body));
     out
 }

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
@@ -33,6 +34,34 @@ impl Store for MapStore {
         for k in keys {
             map.remove(k);
         }
+        Ok(())
+    }
+}
+
+/// [`MapStore`] as an in-process store says it is: reads that never wait,
+/// and a count of its writes (one for every resource), so that the cache
+/// answers hits from each thread's last lookup (`Cache::serve_now`).
+#[derive(Clone, Default)]
+pub struct Immediate(pub MapStore, pub Arc<AtomicU64>);
+
+impl Store for Immediate {
+    fn reads_without_waiting(&self) -> bool {
+        true
+    }
+    fn change_count(&self, _: &[u8; 16]) -> Option<u64> {
+        Some(self.1.load(Ordering::Acquire))
+    }
+    async fn get_many(&self, keys: &[StoreKey]) -> Result<Vec<Option<Bytes>>, StoreError> {
+        self.0.get_many(keys).await
+    }
+    async fn put_many(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        self.0.put_many(writes).await?;
+        self.1.fetch_add(1, Ordering::Release);
+        Ok(())
+    }
+    async fn delete_many(&self, keys: &[StoreKey]) -> Result<(), StoreError> {
+        self.0.delete_many(keys).await?;
+        self.1.fetch_add(1, Ordering::Release);
         Ok(())
     }
 }

@@ -50,6 +50,14 @@ pub(crate) struct Decoded {
     pub(crate) served: OnceLock<ServedFields>,
 }
 
+impl Decoded {
+    /// Its fields as a hit sends them, made now if they were not yet.
+    pub(crate) fn served_fields(&self, config: &Config) -> &ServedFields {
+        self.served
+            .get_or_init(|| ServedFields::of(&self.stored, config))
+    }
+}
+
 /// The stored fields as a hit sends them, made once: with a placeholder
 /// Age, and a placeholder Cache-Status when the cache adds one and the
 /// stored response has none, so that a hit's clone has room for both (a
@@ -187,9 +195,7 @@ impl DecodedEntries {
             set.swap(0, i);
             if let Some(slot) = &set[0] {
                 let decoded = &slot.decoded;
-                decoded
-                    .served
-                    .get_or_init(|| ServedFields::of(&decoded.stored, config));
+                decoded.served_fields(config);
                 return Ok(decoded.clone());
             }
         }

@@ -68,6 +68,7 @@ mod body;
 mod decoded;
 mod fence;
 mod flight;
+mod front;
 mod mixins;
 mod outage;
 pub mod plan;
@@ -160,7 +161,12 @@ pub(crate) struct Shared<S, M> {
     pub(crate) outages: outage::Outages,
     /// The key of this cache's global purge record.
     pub(crate) global_key: StoreKey,
+    /// Tells this cache from every other in the process (see `front`).
+    pub(crate) id: u64,
 }
+
+/// The next [`Shared::id`].
+static NEXT_CACHE: AtomicU64 = AtomicU64::new(0);
 
 /// Builds a [`Cache`].
 pub struct CacheBuilder<S, M> {
@@ -385,6 +391,7 @@ impl<S, M> CacheBuilder<S, M> {
                 fence: fence::Fence::default(),
                 tasks: Arc::new(Tasks::default()),
                 counters: Counters::default(),
+                id: NEXT_CACHE.fetch_add(1, Ordering::Relaxed),
                 metrics: Metrics::register(),
                 outages: outage::Outages::default(),
                 global_key: StoreKey::global(crate::key::namespace(&self.config)),
@@ -660,9 +667,42 @@ pub struct Stats {
     pub refreshes: u64,
 }
 
+/// A counter bumped from many threads at once: each thread bumps one of
+/// [`STRIPES`] counters on cache lines of their own, so that threads on
+/// different cores do not take turns owning one line; read as their sum.
+#[derive(Debug, Default)]
+pub(crate) struct Striped([Padded; STRIPES]);
+
+/// The number of stripes of a [`Striped`] counter.
+const STRIPES: usize = 16;
+
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct Padded(AtomicU64);
+
+thread_local! {
+    /// This thread's stripe.
+    static STRIPE: usize = {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        NEXT.fetch_add(1, Ordering::Relaxed) % STRIPES
+    };
+}
+
+impl Striped {
+    pub(crate) fn bump(&self) {
+        let stripe = STRIPE.try_with(|s| *s).unwrap_or(0);
+        self.0[stripe].0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn sum(&self) -> u64 {
+        self.0.iter().map(|p| p.0.load(Ordering::Relaxed)).sum()
+    }
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
-    pub(crate) hits: AtomicU64,
+    /// Bumped on every hit, from every thread: striped.
+    pub(crate) hits: Striped,
     pub(crate) misses: AtomicU64,
     pub(crate) revalidations: AtomicU64,
     pub(crate) purges: AtomicU64,
@@ -682,7 +722,7 @@ impl Counters {
     fn snapshot(&self) -> Stats {
         let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
         Stats {
-            hits: l(&self.hits),
+            hits: self.hits.sum(),
             misses: l(&self.misses),
             revalidations: l(&self.revalidations),
             purges: l(&self.purges),

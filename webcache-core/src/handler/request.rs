@@ -11,6 +11,7 @@ use http::{Method, Request, Response, StatusCode, Uri, Version};
 
 use super::decoded::{Decoded, ServedFields, whole_fields};
 use super::flight::{FillOutcome, FlightKey, Join, wait};
+use super::front;
 use super::mixins::{Policy, Retrieval, Validation};
 use super::plan::{RequestPlan, Served, plan_parsed, validates_variants};
 use super::{Counters, Shared};
@@ -555,18 +556,25 @@ impl<S: Store, M: Policy> Shared<S, M> {
         f: &Freshness,
         parts: &Parts,
         collapsed: bool,
+        own: Option<&mut front::Own>,
     ) -> Response<Bytes> {
         let stored = &decoded.stored;
         let status = || CacheStatus::hit(self.status_name(), f.ttl_secs()).collapsed(collapsed);
         let whole = stored.partial.is_none()
             && !Present::of(&parts.headers).has(Present::PRECONDITION | Present::RANGE);
-        let Some(served) = decoded.served.get().filter(|_| whole) else {
+        // Made here for this thread's own entries, which are not decoded
+        // again (see `decoded` for the others).
+        let served = match own {
+            Some(_) => Some(decoded.served_fields(&self.config)),
+            None => decoded.served.get(),
+        };
+        let Some(served) = served.filter(|_| whole) else {
             let served = decoded.served.get();
             let (method, request) = (&parts.method, &parts.headers);
             return self.respond_from_storage(stored, served, f, method, request, status());
         };
         let key = (f.age_secs(), f.ttl_secs(), collapsed);
-        let headers = served.prepared.get_or_make(key, || {
+        let make = || {
             let ((_, mut headers, _), status_slot) =
                 whole_answer(stored, Some(served), &parts.method);
             headers.insert(AGE, HeaderValue::from(key.0));
@@ -575,11 +583,25 @@ impl<S: Store, M: Policy> Shared<S, M> {
             }
             self.add_status(&mut headers, status(), &stored.uri);
             headers
-        });
-        let body = if parts.method == Method::HEAD {
-            Bytes::new()
-        } else {
-            stored.body.clone()
+        };
+        let head = parts.method == Method::HEAD;
+        let (headers, body) = match own {
+            Some(own) => {
+                let body = if head {
+                    Bytes::new()
+                } else {
+                    own.body(&stored.body)
+                };
+                (own.fields(key, make), body)
+            }
+            None => {
+                let body = if head {
+                    Bytes::new()
+                } else {
+                    stored.body.clone()
+                };
+                (served.prepared.get_or_make(key, make), body)
+            }
         };
         self.served(stored.status, headers, body)
     }
@@ -648,13 +670,20 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
     /// collapsed with concurrent misses for the same key. [`plan_request`](super::plan::plan_request)
     /// decides; this does the lookups, the waiting and the counting.
     pub async fn handle(&self, parts: &Parts) -> RequestOutcome {
-        self.handle_from(parts, None).await
+        Requests(&self.shared).handle_from(parts, None).await
     }
+}
 
-    /// [`handle`](Self::handle), continuing from the lookup `early` when
+/// The request handler's work on a borrowed cache: what
+/// [`RequestHandler`] and [`Cache::serve_now`](crate::Cache::serve_now)
+/// run, the latter without a reference count to touch on every hit.
+pub(crate) struct Requests<'a, S, M>(pub(crate) &'a Shared<S, M>);
+
+impl<S: Store, M: Policy> Requests<'_, S, M> {
+    /// [`RequestHandler::handle`], continuing from the lookup `early` when
     /// [`handle_now`](Self::handle_now) made one.
     pub(crate) async fn handle_from(&self, parts: &Parts, early: Option<Early>) -> RequestOutcome {
-        let s = &*self.shared;
+        let s = self.0;
         let config = &s.config;
         let (request, bypass) = self.admit(parts, early.as_ref());
         if let Some(kind) = bypass {
@@ -691,13 +720,13 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
         self.forward_alone(&request).await
     }
 
-    /// [`handle`](Self::handle) without waiting, when it can be: the store
+    /// [`RequestHandler::handle`] without waiting, when it can be: the store
     /// reads without waiting ([`Store::reads_without_waiting`]) and the
     /// request is answered from storage, or with a 504 (`only-if-cached`).
     /// Otherwise nothing is counted and [`handle_from`](Self::handle_from)
     /// takes over, with the lookup made here when there was one.
     pub(crate) fn handle_now(&self, parts: &Parts) -> Now {
-        let s = &*self.shared;
+        let s = self.0;
         if !s.store.reads_without_waiting() {
             return Now::Later(None);
         }
@@ -705,9 +734,19 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
         if bypass.is_some() {
             return Now::Later(None);
         }
+        let changes = s.store.change_count(request.primary.digest());
+        if let Some(answer) = changes.and_then(|c| self.front_hit(&request, c)) {
+            return Now::Answered(answer);
+        }
         let Some(found) = ready_now(s.lookup(&request.primary, &parts.headers)) else {
             return Now::Later(None);
         };
+        if let (Some(changes), Some(stored), Some(metadata)) =
+            (changes, &found.stored, &found.metadata)
+        {
+            let resource = request.primary.digest();
+            front::offer(s.id, resource, changes, stored, &metadata.vary);
+        }
         match self.decide(&request, found, false) {
             Decision::Answer(answer) => Now::Answered(answer),
             Decision::Forward(_, found) => Now::Later(Some(Early {
@@ -722,7 +761,7 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
     /// (from `early`'s when there was one), and the kind of forward when
     /// the request bypasses the cache.
     fn admit<'a>(&self, parts: &'a Parts, early: Option<&Early>) -> (Looked<'a>, Option<Kind>) {
-        let s = &*self.shared;
+        let s = self.0;
         let config = &s.config;
         let retrieval = s.mixins.retrieval();
         let facts = retrieval.request_facts(parts, config);
@@ -750,7 +789,7 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
     /// (or says 504); otherwise gives the plan and `found` back, to go
     /// forward.
     fn decide(&self, request: &Looked<'_>, found: Found, collapsed: bool) -> Decision {
-        let s = &*self.shared;
+        let s = self.0;
         let plan = plan_parsed(
             found
                 .stored
@@ -788,7 +827,7 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
     /// After collapsing onto other requests' fills too many times: goes
     /// forward alone, as a miss.
     async fn forward_alone(&self, request: &Looked<'_>) -> RequestOutcome {
-        let s = &*self.shared;
+        let s = self.0;
         let found = s.lookup(&request.primary, &request.parts.headers).await;
         let why = if found.metadata.is_none() {
             Forward::UriMiss
@@ -807,13 +846,28 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
     /// when the plan asks for one and none is running.
     #[inline(always)]
     fn serve(&self, request: &Looked<'_>, mut found: Found, hit: Hit) -> Answer {
-        let s = &*self.shared;
+        let s = self.0;
         let Some(decoded) = found.stored.take() else {
             // Not reached: a plan serves only a stored response.
             return Answer(s.gateway_timeout(request.primary.uri(), "lost"), None);
         };
-        Counters::bump(&s.counters.hits);
-        let (outcome, counted) = match hit.served {
+        self.count_hit(request, hit.served);
+        let refresh = if hit.refresh {
+            let key = (*request.primary.digest(), *found.secondary.digest());
+            self.refresh(request, &found, &decoded.stored, key)
+                .map(Box::new)
+        } else {
+            None
+        };
+        let response = s.respond_hit(&decoded, &hit.freshness, request.parts, hit.collapsed, None);
+        Answer(response, refresh)
+    }
+
+    /// Counts a request served from storage as `served`.
+    fn count_hit(&self, request: &Looked<'_>, served: Served) {
+        let s = self.0;
+        s.counters.hits.bump();
+        let (outcome, counted) = match served {
             Served::Fresh => ("hit", Outcome::Hit),
             Served::MaxStale => ("stale", Outcome::StaleMaxStale),
             Served::StaleWhileRevalidate => {
@@ -822,15 +876,46 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
         };
         s.metrics.request(counted);
         tracing::debug!(target: "webcache::core", uri = request.primary.uri(), outcome);
-        let refresh = if hit.refresh {
-            let key = (*request.primary.digest(), *found.secondary.digest());
-            self.refresh(request, &found, &decoded.stored, key)
-                .map(Box::new)
-        } else {
-            None
-        };
-        let response = s.respond_hit(&decoded, &hit.freshness, request.parts, hit.collapsed);
-        Answer(response, refresh)
+    }
+
+    /// A fresh hit answered from this thread's last lookup of the resource
+    /// (see `front`), when the store says nothing under it changed since.
+    fn front_hit(&self, request: &Looked<'_>, changes: u64) -> Option<Answer> {
+        let s = self.0;
+        let resource = request.primary.digest();
+        front::with(s.id, resource, changes, |entry| {
+            let d = &entry.decoded;
+            if d.stored.uri != request.primary.uri() {
+                return None;
+            }
+            if !entry.vary.is_empty() {
+                let headers = &request.parts.headers;
+                let selected = s.secondary_key(&request.primary, &entry.vary, headers);
+                if d.stored.selecting != selected.selecting() {
+                    return None;
+                }
+            }
+            let plan = plan_parsed(
+                Some((&d.stored, &d.cache_control, d.timing)),
+                true,
+                &request.parts.headers,
+                &request.facts,
+                &s.config,
+                request.now,
+            );
+            let RequestPlan::Serve {
+                freshness,
+                served: Served::Fresh,
+                refresh: false,
+            } = plan
+            else {
+                return None;
+            };
+            self.count_hit(request, Served::Fresh);
+            let own = Some(&mut entry.own);
+            let response = s.respond_hit(d, &freshness, request.parts, false, own);
+            Some(Answer(response, None))
+        })
     }
 
     /// Sends `pending` forward, as the one request for its key when
@@ -842,7 +927,7 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
         mut pending: Pending,
         key: FlightKey,
     ) -> Result<RequestOutcome, ()> {
-        let s = &*self.shared;
+        let s = self.0;
         let backoff = s.config.unreachable_backoff();
         if s.outages
             .backing_off(pending.primary.digest(), pending.request_time, backoff)
@@ -889,7 +974,7 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
         key: FlightKey,
     ) -> Option<Pending> {
         let (metadata, seen) = (&found.metadata, found.seen);
-        let s = &*self.shared;
+        let s = self.0;
         let guard = s.flights.try_lead(key)?;
         Counters::bump(&s.counters.refreshes);
         s.metrics.refresh();

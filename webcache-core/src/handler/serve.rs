@@ -12,7 +12,7 @@ use tracing::Instrument;
 use super::Cache;
 use super::body::CacheBody;
 use super::mixins::Policy;
-use super::request::{Answer, Early, Now, Pending, RequestOutcome};
+use super::request::{Answer, Early, Now, Pending, RequestOutcome, Requests};
 use super::response::ResponseOutcome;
 use crate::store::Store;
 
@@ -176,7 +176,7 @@ impl<S: Store, M: Policy> Cache<S, M> {
         let (parts, body) = request.into_parts();
         let now = {
             let _entered = span.enter();
-            self.request_handler().handle_now(&parts)
+            Requests(&self.shared).handle_now(&parts)
         };
         let early = match now {
             Now::Answered(Answer(response, refresh)) => {
@@ -229,7 +229,7 @@ impl<S: Store, M: Policy> Cache<S, M> {
         ReqBody: Default + Send + 'static,
         U: Upstream<ReqBody>,
     {
-        let pending = match self.request_handler().handle_from(&parts, early).await {
+        let pending = match Requests(&self.shared).handle_from(&parts, early).await {
             RequestOutcome::Respond(response, refresh) => {
                 if let Some(refresh) = refresh {
                     self.refresh_in_background(refresh, upstream);

@@ -280,6 +280,22 @@ pub trait Store: Send + Sync + 'static {
         false
     }
 
+    /// A count that moves after every write that may change what a read
+    /// of `resource`'s keys returns: a put or delete of its metadata or
+    /// representations, a bump of its purge record or of a global record,
+    /// a tag purge, a flush. It must move once the write is visible to
+    /// readers, never before. Expiry and eviction need not move it (the
+    /// cache uses it only to serve fresh responses). While it stands still
+    /// the cache may answer hits from what its last lookup read, without
+    /// reading again.
+    ///
+    /// `None` (the default): the store cannot tell (a store shared with
+    /// other processes), and every hit reads it.
+    fn change_count(&self, resource: &[u8; DIGEST_LEN]) -> Option<u64> {
+        let _ = resource;
+        None
+    }
+
     /// The value at `key`.
     fn get(&self, key: StoreKey) -> impl Future<Output = Result<Option<Bytes>, StoreError>> + Send {
         async move {
@@ -386,6 +402,8 @@ pub trait DynStore: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<Vec<Option<Bytes>>, StoreError>>;
     /// See [`Store::reads_without_waiting`].
     fn dyn_reads_without_waiting(&self) -> bool;
+    /// See [`Store::change_count`].
+    fn dyn_change_count(&self, resource: &[u8; DIGEST_LEN]) -> Option<u64>;
     /// See [`Store::put_many`].
     fn dyn_put_many(&self, writes: Vec<Write>) -> BoxFuture<'_, Result<(), StoreError>>;
     /// See [`Store::delete_many`].
@@ -427,6 +445,9 @@ impl<T: Store> DynStore for T {
     }
     fn dyn_reads_without_waiting(&self) -> bool {
         self.reads_without_waiting()
+    }
+    fn dyn_change_count(&self, resource: &[u8; DIGEST_LEN]) -> Option<u64> {
+        self.change_count(resource)
     }
     fn dyn_put_many(&self, writes: Vec<Write>) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(self.put_many(writes))
@@ -499,6 +520,9 @@ impl Store for BoxStore {
     fn reads_without_waiting(&self) -> bool {
         self.0.dyn_reads_without_waiting()
     }
+    fn change_count(&self, resource: &[u8; DIGEST_LEN]) -> Option<u64> {
+        self.0.dyn_change_count(resource)
+    }
     async fn put_many(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         self.0.dyn_put_many(writes).await
     }
@@ -538,6 +562,9 @@ impl<S: Store> Store for Arc<S> {
     }
     fn reads_without_waiting(&self) -> bool {
         (**self).reads_without_waiting()
+    }
+    fn change_count(&self, resource: &[u8; DIGEST_LEN]) -> Option<u64> {
+        (**self).change_count(resource)
     }
     fn put_many(&self, writes: Vec<Write>) -> impl Future<Output = Result<(), StoreError>> + Send {
         (**self).put_many(writes)

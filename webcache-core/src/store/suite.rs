@@ -57,7 +57,91 @@ pub async fn run_all<S: Store>(store: Arc<S>) {
     salt_change_invalidates_every_representation(store.clone()).await;
     master_salt_separates_caches(store.clone()).await;
     undecodable_bytes_are_a_miss(store.clone()).await;
+    change_counts_move_with_every_write(&store).await;
+    hits_see_what_another_cache_wrote(store.clone()).await;
     super::purge_suite::run_all(store).await;
+}
+
+/// A hit through one cache serves what another cache on the same store
+/// stored since, even after hits that a store keeping change counts lets
+/// the cache answer without reading it.
+pub async fn hits_see_what_another_cache_wrote<S: Store>(store: Arc<S>) {
+    let (a, b) = (
+        Cache::new(store.clone(), Config::default()),
+        Cache::new(store, Config::default()),
+    );
+    let origin = CountingOrigin {
+        vary: false,
+        ..origin()
+    };
+    let uri = format!("http://example.com/seen/{:x}", random_salt());
+    for _ in 0..3 {
+        let response = a.serve(get(&uri, "en"), origin.clone()).await;
+        assert_eq!(body(response.expect("infallible")).await, "1");
+    }
+    b.invalidate(&uri).await.expect("invalidated");
+    let refilled = b.serve(get(&uri, "en"), origin.clone()).await;
+    assert_eq!(body(refilled.expect("infallible")).await, "2");
+    let seen = a.serve(get(&uri, "en"), origin.clone()).await;
+    assert_eq!(body(seen.expect("infallible")).await, "2", "a stale hit");
+}
+
+/// [`Store::change_count`], for a store that keeps one: a resource's
+/// count moves after a put or delete of its keys, a bump of its purge
+/// record or of a global record, a tag purge; not after reads. (A store
+/// that keeps none skips this check.)
+pub async fn change_counts_move_with_every_write<S: Store>(store: &S) {
+    let (m, a, _) = keys();
+    let resource = *m.resource();
+    let Some(first) = store.change_count(&resource) else {
+        return;
+    };
+    let before = std::cell::Cell::new(first);
+    let moved = |what: &str, store: &S| {
+        let now = store.change_count(&resource).expect("a count, as before");
+        assert_ne!(now, before.get(), "the count did not move after {what}");
+        before.set(now);
+    };
+    store
+        .put(m, Bytes::from_static(b"m"), TTL)
+        .await
+        .expect("put");
+    moved("a put of the metadata", store);
+    store
+        .put(a, Bytes::from_static(b"a"), TTL)
+        .await
+        .expect("put");
+    moved("a put of a representation", store);
+    store.get_many(&[m, a]).await.expect("get_many");
+    assert_eq!(
+        store.change_count(&resource),
+        Some(before.get()),
+        "a read moved it"
+    );
+    store.delete(a).await.expect("delete");
+    moved("a delete", store);
+    store
+        .delete_resource(&resource)
+        .await
+        .expect("delete_resource");
+    moved("delete_resource", store);
+    let bump = crate::purge::Bump::Hard;
+    if store.bump(&[StoreKey::purge(resource)], bump).await.is_ok() {
+        moved("a bump of its purge record", store);
+        store
+            .bump(&[StoreKey::global(random_digest())], bump)
+            .await
+            .expect("bump");
+        moved("a bump of a global record", store);
+    }
+    let tag = random_digest();
+    if store
+        .take_tag(&tag, 1, crate::PurgeMode::Hard)
+        .await
+        .is_ok()
+    {
+        moved("a tag purge", store);
+    }
 }
 
 /// `get_many` returns values in key order and `None` for absent keys.
@@ -212,6 +296,8 @@ pub async fn concurrent_writers<S: Store>(store: &Arc<S>) {
 struct CountingOrigin {
     calls: Arc<AtomicUsize>,
     extra: Option<(&'static str, HeaderValue)>,
+    /// False: no `Vary: accept-language`.
+    vary: bool,
 }
 
 impl Upstream<Full<Bytes>> for CountingOrigin {
@@ -226,7 +312,9 @@ impl Upstream<Full<Bytes>> for CountingOrigin {
         let mut response = Response::new(Full::new(Bytes::from(n.to_string())));
         let headers = response.headers_mut();
         headers.insert("cache-control", HeaderValue::from_static("max-age=3600"));
-        headers.insert("vary", HeaderValue::from_static("accept-language"));
+        if self.vary {
+            headers.insert("vary", HeaderValue::from_static("accept-language"));
+        }
         if let Some((name, value)) = &self.extra {
             headers.insert(*name, value.clone());
         }
@@ -239,6 +327,7 @@ fn origin() -> CountingOrigin {
     CountingOrigin {
         calls: Arc::new(AtomicUsize::new(0)),
         extra: None,
+        vary: true,
     }
 }
 

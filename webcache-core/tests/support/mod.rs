@@ -6,7 +6,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -23,14 +23,23 @@ use webcache_core::store::{Store, StoreKey, Write};
 /// says so ([`Store::reads_without_waiting`]) only when made
 /// [`immediate`](MapStore::immediate), so that a test picks which path a
 /// hit takes.
+///
+/// Immediate, it also counts its writes ([`Store::change_count`], one
+/// count for all resources), so that hits are answered from each thread's
+/// last lookup while nothing was written.
 #[derive(Clone, Default)]
-pub struct MapStore(Arc<Mutex<HashMap<StoreKey, Bytes>>>, bool);
+pub struct MapStore(Arc<Mutex<HashMap<StoreKey, Bytes>>>, bool, Arc<AtomicU64>);
 
 impl MapStore {
     /// A map whose hits the cache answers without a future
     /// ([`webcache_core::Cache::serve_now`]).
     pub fn immediate() -> MapStore {
-        MapStore(Arc::default(), true)
+        MapStore(Arc::default(), true, Arc::default())
+    }
+
+    /// Counts a write, once it is visible.
+    fn changed(&self) {
+        self.2.fetch_add(1, Ordering::Release);
     }
 
     pub fn map(&self) -> MutexGuard<'_, HashMap<StoreKey, Bytes>> {
@@ -48,11 +57,17 @@ impl Store for MapStore {
         self.1
     }
 
+    fn change_count(&self, _: &[u8; 16]) -> Option<u64> {
+        self.1.then(|| self.2.load(Ordering::Acquire))
+    }
+
     async fn put_many(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         let mut map = self.map();
         for w in writes {
             map.insert(w.key, w.value);
         }
+        drop(map);
+        self.changed();
         Ok(())
     }
 
@@ -61,11 +76,14 @@ impl Store for MapStore {
         for k in keys {
             map.remove(k);
         }
+        drop(map);
+        self.changed();
         Ok(())
     }
 
     async fn delete_resource(&self, resource: &[u8; 16]) -> Result<(), StoreError> {
         self.map().retain(|k, _| k.resource() != resource);
+        self.changed();
         Ok(())
     }
 }
