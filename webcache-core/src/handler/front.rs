@@ -33,9 +33,13 @@ use super::decoded::{Decoded, PreparedKey};
 use crate::key::DIGEST_LEN;
 
 /// Slots per thread.
-pub(crate) const SLOTS: usize = 256;
+pub(crate) const SLOTS: usize = 512;
 /// The largest body kept.
-pub(crate) const MAX_BODY: usize = 16 << 10;
+pub(crate) const MAX_BODY: usize = 8 << 10;
+/// The uses after which an entry's fields and body are copied for its
+/// thread: an entry that is replaced sooner (slots that several hot
+/// resources share) serves the shared ones, and costs no copy.
+const COPY_AFTER: u8 = 2;
 /// The most uses remembered: an occupant used this often survives as many
 /// lookups of other resources for its slot.
 const MAX_USES: u8 = 3;
@@ -47,11 +51,27 @@ pub(crate) struct Entry {
     resource: [u8; DIGEST_LEN],
     /// The resource's change count read before the lookup.
     changes: u64,
-    pub(crate) decoded: Arc<Decoded>,
+    decoded: Arc<Decoded>,
     /// The resource's Vary field names as its metadata lists them.
-    pub(crate) vary: Vec<http::HeaderName>,
+    vary: Vec<http::HeaderName>,
     uses: u8,
-    pub(crate) own: Own,
+    /// Hits served from it, up to [`COPY_AFTER`].
+    served: u8,
+    own: Own,
+}
+
+impl Entry {
+    /// The resource's Vary field names as its metadata lists them.
+    pub(crate) fn vary(&self) -> &[http::HeaderName] {
+        &self.vary
+    }
+
+    /// What it holds, and this thread's copies once it has served
+    /// [`COPY_AFTER`] hits (`None` before: use the shared fields).
+    pub(crate) fn split(&mut self) -> (&Decoded, Option<&mut Own>) {
+        let own = (self.served >= COPY_AFTER).then_some(&mut self.own);
+        (&self.decoded, own)
+    }
 }
 
 /// The fields a whole hit sent last, with their key, and the body: copies
@@ -126,6 +146,7 @@ pub(crate) fn with<R>(
             }
             let used = use_entry(entry)?;
             entry.uses = (entry.uses + 1).min(MAX_USES);
+            entry.served = (entry.served + 1).min(COPY_AFTER);
             Some(used)
         })
         .ok()
@@ -164,6 +185,7 @@ pub(crate) fn offer(
             decoded: decoded.clone(),
             vary: vary.to_vec(),
             uses: 0,
+            served: 0,
             own: Own::default(),
         });
     });

@@ -562,13 +562,7 @@ impl<S: Store, M: Policy> Shared<S, M> {
         let status = || CacheStatus::hit(self.status_name(), f.ttl_secs()).collapsed(collapsed);
         let whole = stored.partial.is_none()
             && !Present::of(&parts.headers).has(Present::PRECONDITION | Present::RANGE);
-        // Made here for this thread's own entries, which are not decoded
-        // again (see `decoded` for the others).
-        let served = match own {
-            Some(_) => Some(decoded.served_fields(&self.config)),
-            None => decoded.served.get(),
-        };
-        let Some(served) = served.filter(|_| whole) else {
+        let Some(served) = decoded.served.get().filter(|_| whole) else {
             let served = decoded.served.get();
             let (method, request) = (&parts.method, &parts.headers);
             return self.respond_from_storage(stored, served, f, method, request, status());
@@ -884,16 +878,16 @@ impl<S: Store, M: Policy> Requests<'_, S, M> {
         let s = self.0;
         let resource = request.primary.digest();
         front::with(s.id, resource, changes, |entry| {
-            let d = &entry.decoded;
+            let selected = (!entry.vary().is_empty()).then(|| {
+                let headers = &request.parts.headers;
+                s.secondary_key(&request.primary, entry.vary(), headers)
+            });
+            let (d, own) = entry.split();
             if d.stored.uri != request.primary.uri() {
                 return None;
             }
-            if !entry.vary.is_empty() {
-                let headers = &request.parts.headers;
-                let selected = s.secondary_key(&request.primary, &entry.vary, headers);
-                if d.stored.selecting != selected.selecting() {
-                    return None;
-                }
+            if selected.is_some_and(|key| d.stored.selecting != key.selecting()) {
+                return None;
             }
             let plan = plan_parsed(
                 Some((&d.stored, &d.cache_control, d.timing)),
@@ -912,7 +906,8 @@ impl<S: Store, M: Policy> Requests<'_, S, M> {
                 return None;
             };
             self.count_hit(request, Served::Fresh);
-            let own = Some(&mut entry.own);
+            // Not decoded again, so made here (see `decoded`).
+            d.served_fields(&s.config);
             let response = s.respond_hit(d, &freshness, request.parts, false, own);
             Some(Answer(response, None))
         })

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# User-space instructions per request of the `bench_axum` server (the one
+# `bench/axum.sh` loads): the bare 1 KiB route, the same route behind the
+# cache layer (hits), and behind the do-nothing layer that answers a canned
+# hit. Counted by callgrind over real HTTP/1.1 on loopback: the server runs
+# under callgrind, h2load (--h1, keep-alive, 4 connections) sends N and 5N
+# requests to one of its ports, so that start-up and warming cancel out;
+# prints (Ir(5N) - Ir(N)) / 4N for each. The kernel's share is not counted.
+# Counts repeat whatever else the machine is doing, where throughput does not.
+#
+#   bash bench/axum_instructions.sh
+#   N=5000 bash bench/axum_instructions.sh
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+N=${N:-2000}
+PORT=${PORT:-18290}
+for tool in valgrind h2load curl; do
+  if ! command -v "$tool" >/dev/null; then
+    pkg=$tool
+    [ "$tool" = h2load ] && pkg=nghttp2-client
+    echo "installing $pkg" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null
+  fi
+done
+(cd "$ROOT" && cargo build --release -q -p webcache-examples --example bench_axum)
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+count() { # port offset, requests -> instructions of the whole server run
+  local url="http://127.0.0.1:$((PORT + $1))/object" pid
+  PORT=$PORT valgrind --tool=callgrind --callgrind-out-file="$WORK/cg" \
+    "$ROOT/target/release/examples/bench_axum" >/dev/null 2>"$WORK/valgrind" &
+  pid=$!
+  for _ in $(seq 1 600); do
+    curl -sf -o /dev/null "$url" && break
+    sleep 0.1
+  done
+  curl -sf -o /dev/null "$url"
+  h2load --h1 -n "$2" -c 4 "$url" >"$WORK/h2load"
+  if ! grep -qE "^status codes: $2 2xx" "$WORK/h2load"; then
+    cat "$WORK/h2load" >&2
+    return 1
+  fi
+  kill -TERM "$pid"
+  wait "$pid" || true
+  awk '/Collected/ {print $NF}' "$WORK/valgrind"
+}
+
+for case in "0 bare route" "1 cache hit" "2 do-nothing layer"; do
+  read -r offset name <<<"$case"
+  small=$(count "$offset" "$N")
+  large=$(count "$offset" $((5 * N)))
+  awk -v a="$small" -v b="$large" -v n="$N" -v name="$name" \
+    'BEGIN { printf "%-20s %6.0f instructions per request (user space)\n", name ":", (b - a) / (4 * n) }'
+done
