@@ -14,14 +14,9 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 N=${N:-2000}
 PORT=${PORT:-18290}
-for tool in valgrind h2load curl; do
-  if ! command -v "$tool" >/dev/null; then
-    pkg=$tool
-    [ "$tool" = h2load ] && pkg=nghttp2-client
-    echo "installing $pkg" >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null
-  fi
-done
+# shellcheck source=need.sh
+. "$ROOT/bench/need.sh"
+need valgrind h2load curl
 (cd "$ROOT" && cargo build --release -q -p webcache-examples --example bench_axum)
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT

@@ -16,14 +16,9 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 N=${N:-5000}
 OBJECT=${PATH_:-/1k}
 PORT=${PORT:-18190}
-for tool in valgrind h2load curl; do
-  if ! command -v "$tool" >/dev/null; then
-    pkg=$tool
-    [ "$tool" = h2load ] && pkg=nghttp2-client
-    echo "installing $pkg" >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null
-  fi
-done
+# shellcheck source=need.sh
+. "$ROOT/bench/need.sh"
+need valgrind h2load curl
 (cd "$ROOT" && cargo build --release -q -p webcache-proxy --bin webcache-proxy --example origin --example floor)
 BIN=${BIN:-"$ROOT/target/release/webcache-proxy"}
 WORK=$(mktemp -d)
