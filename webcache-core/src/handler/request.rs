@@ -663,8 +663,16 @@ impl<S: Store, M: Policy> RequestHandler<S, M> {
     /// allowed stale, validated when not, and a miss goes forward —
     /// collapsed with concurrent misses for the same key. [`plan_request`](super::plan::plan_request)
     /// decides; this does the lookups, the waiting and the counting.
+    ///
+    /// A hit that needs no waiting (see
+    /// [`Cache::serve_now`](crate::Cache::serve_now)) is answered before
+    /// the first await.
     pub async fn handle(&self, parts: &Parts) -> RequestOutcome {
-        Requests(&self.shared).handle_from(parts, None).await
+        let requests = Requests(&self.shared);
+        match requests.handle_now(parts) {
+            Now::Answered(answer) => answer.into(),
+            Now::Later(early) => requests.handle_from(parts, early).await,
+        }
     }
 }
 
