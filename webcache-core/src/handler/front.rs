@@ -16,12 +16,12 @@
 //! the field names its metadata lists: it answers a request whose
 //! selecting fields select that very representation (RFC 9111 §4.1).
 //!
-//! Bounded: [`SLOTS`] slots per thread, chosen by the resource's digest;
-//! only stored responses whose body has at most [`MAX_BODY`] bytes, so
-//! that a thread holds at most about `SLOTS × 2 × MAX_BODY` bytes of
-//! bodies (the stored one and the thread's copy) and their fields. A
-//! slot's occupant is replaced by another resource only once it has gone
-//! unused as often as it was used.
+//! Bounded: [`SETS`] sets of [`WAYS`] slots per thread, the set chosen by
+//! the resource's digest; only stored responses whose body has at most
+//! [`MAX_BODY`] bytes, so that a thread holds at most about
+//! `SETS × WAYS × 2 × MAX_BODY` bytes of bodies (4 MiB: the stored one and
+//! the thread's copy) and their fields. A slot's occupant is replaced by
+//! another resource only once it has gone unused as often as it was used.
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -32,10 +32,12 @@ use http::{HeaderMap, HeaderValue};
 use super::decoded::{Decoded, PreparedKey};
 use crate::key::DIGEST_LEN;
 
-/// Slots per thread.
-pub(crate) const SLOTS: usize = 512;
+/// Sets of slots per thread.
+pub(crate) const SETS: usize = 512;
+/// Slots per set.
+pub(crate) const WAYS: usize = 2;
 /// The largest body kept.
-pub(crate) const MAX_BODY: usize = 8 << 10;
+pub(crate) const MAX_BODY: usize = 4 << 10;
 /// The uses after which an entry's fields and body are copied for its
 /// thread: an entry that is replaced sooner (slots that several hot
 /// resources share) serves the shared ones, and costs no copy.
@@ -121,12 +123,51 @@ fn own_copy(fields: &HeaderMap) -> HeaderMap {
 }
 
 thread_local! {
-    static FRONT: RefCell<Box<[Option<Entry>]>> =
-        RefCell::new((0..SLOTS).map(|_| None).collect());
+    static FRONT: RefCell<Box<[Set]>> = RefCell::new((0..SETS).map(|_| Set::default()).collect());
 }
 
-fn slot(resource: &[u8; DIGEST_LEN]) -> usize {
-    usize::from(u16::from_le_bytes([resource[0], resource[1]])) % SLOTS
+/// The [`WAYS`] slots a resource may be kept in.
+#[derive(Default)]
+struct Set([Option<Entry>; WAYS]);
+
+impl Set {
+    fn of<'a>(front: &'a mut [Set], resource: &[u8; DIGEST_LEN]) -> &'a mut Set {
+        let set = usize::from(u16::from_le_bytes([resource[0], resource[1]])) % SETS;
+        &mut front[set]
+    }
+
+    fn find(&mut self, cache: u64, resource: &[u8; DIGEST_LEN]) -> Option<&mut Entry> {
+        self.0
+            .iter_mut()
+            .flatten()
+            .find(|e| e.cache == cache && e.resource == *resource)
+    }
+
+    /// The slot an offer of `resource` may take: its own, a free one, or
+    /// the least used other one once that has gone unused (each refusal
+    /// costs it a use).
+    fn room(&mut self, cache: u64, resource: &[u8; DIGEST_LEN]) -> Option<&mut Option<Entry>> {
+        let same = |slot: &Option<Entry>| {
+            slot.as_ref()
+                .is_some_and(|e| e.cache == cache && e.resource == *resource)
+        };
+        let at = match self.0.iter().position(same) {
+            Some(at) => at,
+            None => match self.0.iter().position(Option::is_none) {
+                Some(free) => free,
+                None => {
+                    let uses = |at: usize| self.0[at].as_ref().map_or(0, |e| e.uses);
+                    let victim = (0..WAYS).min_by_key(|&at| uses(at))?;
+                    if let Some(entry) = self.0[victim].as_mut().filter(|e| e.uses > 0) {
+                        entry.uses -= 1;
+                        return None;
+                    }
+                    victim
+                }
+            },
+        };
+        Some(&mut self.0[at])
+    }
 }
 
 /// Runs `use_entry` on this thread's entry for `resource` in `cache` when
@@ -140,8 +181,8 @@ pub(crate) fn with<R>(
     FRONT
         .try_with(|front| {
             let mut front = front.try_borrow_mut().ok()?;
-            let entry = front[slot(resource)].as_mut()?;
-            if entry.cache != cache || entry.resource != *resource || entry.changes != changes {
+            let entry = Set::of(&mut front, resource).find(cache, resource)?;
+            if entry.changes != changes {
                 return None;
             }
             let used = use_entry(entry)?;
@@ -154,8 +195,8 @@ pub(crate) fn with<R>(
 }
 
 /// Offers what a lookup of `resource` in `cache` found at change count
-/// `changes`: kept when its slot is free, holds the same resource, or
-/// holds one that has gone unused (see the module docs).
+/// `changes`: kept in its own slot of its set, a free one, or one that has
+/// gone unused (see the module docs).
 pub(crate) fn offer(
     cache: u64,
     resource: &[u8; DIGEST_LEN],
@@ -170,14 +211,9 @@ pub(crate) fn offer(
         let Ok(mut front) = front.try_borrow_mut() else {
             return;
         };
-        let slot = &mut front[slot(resource)];
-        if let Some(entry) = slot {
-            let same = entry.cache == cache && entry.resource == *resource;
-            if !same && entry.uses > 0 {
-                entry.uses -= 1;
-                return;
-            }
-        }
+        let Some(slot) = Set::of(&mut front, resource).room(cache, resource) else {
+            return;
+        };
         *slot = Some(Entry {
             cache,
             resource: *resource,
