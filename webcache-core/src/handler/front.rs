@@ -21,7 +21,9 @@
 //! [`MAX_BODY`] bytes, so that a thread holds at most about
 //! `SETS × WAYS × 2 × MAX_BODY` bytes of bodies (4 MiB: the stored one and
 //! the thread's copy) and their fields. A slot's occupant is replaced by
-//! another resource only once it has gone unused as often as it was used.
+//! another resource only once it has gone unused as often as it was used:
+//! each offer a set refuses costs all its occupants a use, and a use is
+//! given back by each hit.
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -144,28 +146,26 @@ impl Set {
     }
 
     /// The slot an offer of `resource` may take: its own, a free one, or
-    /// the least used other one once that has gone unused (each refusal
-    /// costs it a use).
+    /// the least used one once it has gone unused. A refused offer costs
+    /// every occupant a use, so that an entry nothing uses any more (its
+    /// count moved, or its cache is gone) is replaced in time.
     fn room(&mut self, cache: u64, resource: &[u8; DIGEST_LEN]) -> Option<&mut Option<Entry>> {
         let same = |slot: &Option<Entry>| {
             slot.as_ref()
                 .is_some_and(|e| e.cache == cache && e.resource == *resource)
         };
+        let uses = |slot: &Option<Entry>| slot.as_ref().map_or(0, |e| e.uses);
         let at = match self.0.iter().position(same) {
             Some(at) => at,
-            None => match self.0.iter().position(Option::is_none) {
-                Some(free) => free,
-                None => {
-                    let uses = |at: usize| self.0[at].as_ref().map_or(0, |e| e.uses);
-                    let victim = (0..WAYS).min_by_key(|&at| uses(at))?;
-                    if let Some(entry) = self.0[victim].as_mut().filter(|e| e.uses > 0) {
-                        entry.uses -= 1;
-                        return None;
-                    }
-                    victim
-                }
-            },
+            None => (0..WAYS).min_by_key(|&at| uses(&self.0[at]))?,
         };
+        if !same(&self.0[at]) && uses(&self.0[at]) > 0 {
+            self.0
+                .iter_mut()
+                .flatten()
+                .for_each(|e| e.uses = e.uses.saturating_sub(1));
+            return None;
+        }
         Some(&mut self.0[at])
     }
 }
@@ -220,9 +220,86 @@ pub(crate) fn offer(
             changes,
             decoded: decoded.clone(),
             vary: vary.to_vec(),
-            uses: 0,
+            // One use to start with: a newcomer outlasts an entry that has
+            // gone unused, and is the next to go if it is not used.
+            uses: 1,
             served: 0,
             own: Own::default(),
         });
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use http::StatusCode;
+
+    use super::*;
+    use crate::config::Config;
+    use crate::store::{StoreKey, StoredResponse};
+
+    fn decoded() -> Arc<Decoded> {
+        let now = SystemTime::now();
+        let stored = StoredResponse::new(
+            StatusCode::OK,
+            HeaderMap::new(),
+            Bytes::from_static(b"x"),
+            now,
+            now,
+            "http://a.test/",
+        );
+        let entries = super::super::decoded::DecodedEntries::default();
+        let key = StoreKey::representation([9; DIGEST_LEN], [0; DIGEST_LEN]);
+        entries
+            .decode(&key, stored.encode(), &Config::default())
+            .expect("decodes")
+    }
+
+    /// Two resources of the same set (its index is the first two bytes).
+    fn resources() -> [[u8; DIGEST_LEN]; 2] {
+        let mut b = [7; DIGEST_LEN];
+        b[..2].copy_from_slice(&(SETS as u16).to_le_bytes());
+        let mut a = b;
+        a[..2].copy_from_slice(&0u16.to_le_bytes());
+        [a, b]
+    }
+
+    fn hit(cache: u64, resource: &[u8; DIGEST_LEN]) -> bool {
+        with(cache, resource, 1, |_| Some(())).is_some()
+    }
+
+    #[test]
+    fn entries_nothing_uses_any_more_give_way_to_new_ones() {
+        let d = decoded();
+        let [a, b] = resources();
+        // A gone cache's entries, used often, fill the set.
+        for r in [a, b] {
+            offer(100, &r, 1, &d, &[]);
+            for _ in 0..5 {
+                assert!(hit(100, &r));
+            }
+        }
+        // Another cache's offers for the same resources are refused at
+        // first, then taken once the old entries have gone unused.
+        let mut offers = 0;
+        while !(hit(101, &a) && hit(101, &b)) {
+            offers += 1;
+            assert!(offers <= 2 * usize::from(MAX_USES) + 2, "never replaced");
+            offer(101, &a, 1, &d, &[]);
+            offer(101, &b, 1, &d, &[]);
+        }
+        assert!(!hit(100, &a) && !hit(100, &b));
+    }
+
+    #[test]
+    fn an_entry_answers_only_its_cache_resource_and_count() {
+        let d = decoded();
+        let [a, b] = resources();
+        offer(200, &a, 1, &d, &[]);
+        assert!(hit(200, &a));
+        assert!(!hit(201, &a), "another cache");
+        assert!(!hit(200, &b), "another resource");
+        assert!(with(200, &a, 2, |_| Some(())).is_none(), "another count");
+    }
 }
