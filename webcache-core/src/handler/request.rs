@@ -290,11 +290,14 @@ pub(crate) struct Found {
     pub(crate) seen: Option<Seen>,
 }
 
-/// A lookup made by [`RequestHandler::handle_now`] for a request it could
-/// not answer, with the time and fence ticket taken before it: where
-/// [`RequestHandler::handle_from`] goes on.
+/// A lookup made by [`Requests::handle_now`] for a request it could not
+/// answer, with what it read of the request and the time and fence ticket
+/// taken before the lookup: where [`Requests::handle_from`] goes on, with
+/// nothing read twice.
 pub(crate) struct Early {
     found: Found,
+    facts: RequestFacts,
+    primary: PrimaryKey,
     now: SystemTime,
     ticket: super::fence::Ticket,
 }
@@ -323,7 +326,7 @@ pub(crate) enum Now {
     /// Answered from storage (or with a 504).
     Answered(Answer),
     /// Not answered: go on with [`RequestHandler::handle_from`].
-    Later(Option<Early>),
+    Later(Option<Box<Early>>),
 }
 
 /// The output of `future` if it is ready at its first poll; otherwise it
@@ -684,10 +687,35 @@ pub(crate) struct Requests<'a, S, M>(pub(crate) &'a Shared<S, M>);
 impl<S: Store, M: Policy> Requests<'_, S, M> {
     /// [`RequestHandler::handle`], continuing from the lookup `early` when
     /// [`handle_now`](Self::handle_now) made one.
-    pub(crate) async fn handle_from(&self, parts: &Parts, early: Option<Early>) -> RequestOutcome {
+    pub(crate) async fn handle_from(
+        &self,
+        parts: &Parts,
+        early: Option<Box<Early>>,
+    ) -> RequestOutcome {
         let s = self.0;
         let config = &s.config;
-        let (request, bypass) = self.admit(parts, early.as_ref());
+        let (request, bypass, mut early) = match early.map(|e| *e) {
+            Some(Early {
+                found,
+                facts,
+                primary,
+                now,
+                ticket,
+            }) => {
+                let request = Looked {
+                    parts,
+                    facts,
+                    primary,
+                    now,
+                    ticket,
+                };
+                (request, None, Some(found))
+            }
+            None => {
+                let (request, bypass) = self.admit(parts);
+                (request, bypass, None)
+            }
+        };
         if let Some(kind) = bypass {
             Counters::bump(&s.counters.bypasses);
             let Looked {
@@ -701,7 +729,6 @@ impl<S: Store, M: Policy> Requests<'_, S, M> {
                 .request(Outcome::forward(pending.forward_reason()));
             return RequestOutcome::Forward(pending);
         }
-        let mut early = early.map(|e| e.found);
         let mut collapsed = false;
         for _ in 0..3 {
             let found = match early.take() {
@@ -732,7 +759,7 @@ impl<S: Store, M: Policy> Requests<'_, S, M> {
         if !s.store.reads_without_waiting() {
             return Now::Later(None);
         }
-        let (request, bypass) = self.admit(parts, None);
+        let (request, bypass) = self.admit(parts);
         if bypass.is_some() {
             return Now::Later(None);
         }
@@ -751,18 +778,19 @@ impl<S: Store, M: Policy> Requests<'_, S, M> {
         }
         match self.decide(&request, found, false) {
             Decision::Answer(answer) => Now::Answered(answer),
-            Decision::Forward(_, found) => Now::Later(Some(Early {
+            Decision::Forward(_, found) => Now::Later(Some(Box::new(Early {
                 found,
+                facts: request.facts,
+                primary: request.primary,
                 now: request.now,
                 ticket: request.ticket,
-            })),
+            }))),
         }
     }
 
-    /// What every attempt at `parts` reads, taken before its first lookup
-    /// (from `early`'s when there was one), and the kind of forward when
-    /// the request bypasses the cache.
-    fn admit<'a>(&self, parts: &'a Parts, early: Option<&Early>) -> (Looked<'a>, Option<Kind>) {
+    /// What every attempt at `parts` reads, taken before its first lookup,
+    /// and the kind of forward when the request bypasses the cache.
+    fn admit<'a>(&self, parts: &'a Parts) -> (Looked<'a>, Option<Kind>) {
         let s = self.0;
         let config = &s.config;
         let retrieval = s.mixins.retrieval();
@@ -772,16 +800,12 @@ impl<S: Store, M: Policy> Requests<'_, S, M> {
         } else {
             (!facts.is_cacheable_method()).then_some(Kind::Method)
         };
-        let (now, ticket) = match early {
-            Some(early) => (early.now, early.ticket),
-            None => (s.clock.now(), s.fence.ticket()),
-        };
         let request = Looked {
             parts,
             facts,
             primary: retrieval.primary_key(parts, config),
-            now,
-            ticket,
+            now: s.clock.now(),
+            ticket: s.fence.ticket(),
         };
         (request, bypass)
     }

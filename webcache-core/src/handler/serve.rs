@@ -39,7 +39,7 @@ pub struct Later<ReqBody>(Box<Deferred<ReqBody>>);
 struct Deferred<ReqBody> {
     parts: http::request::Parts,
     body: ReqBody,
-    early: Option<Early>,
+    early: Option<Box<Early>>,
     span: tracing::Span,
 }
 
@@ -222,7 +222,7 @@ impl<S: Store, M: Policy> Cache<S, M> {
         &self,
         parts: http::request::Parts,
         body: ReqBody,
-        early: Option<Early>,
+        early: Option<Box<Early>>,
         upstream: U,
     ) -> Result<Response<CacheBody<U::Body>>, U::Error>
     where
