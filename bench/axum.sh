@@ -11,10 +11,9 @@ secs=${1:-10}
 conns=${2:-32}
 port=3100
 
-if ! command -v wrk >/dev/null; then
-  echo "installing wrk" >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y wrk >/dev/null
-fi
+# shellcheck source=need.sh
+. bench/need.sh
+need wrk curl
 cargo build --release -q -p webcache-examples --example bench_axum
 PORT=$port ${BENCH_ENV:-} target/release/examples/bench_axum >/dev/null &
 server=$!

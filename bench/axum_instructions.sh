@@ -26,10 +26,7 @@ count() { # port offset, requests -> instructions of the whole server run
   PORT=$PORT valgrind --tool=callgrind --callgrind-out-file="$WORK/cg" \
     "$ROOT/target/release/examples/bench_axum" >/dev/null 2>"$WORK/valgrind" &
   pid=$!
-  for _ in $(seq 1 600); do
-    curl -sf -o /dev/null "$url" && break
-    sleep 0.1
-  done
+  wait_for "$url"
   curl -sf -o /dev/null "$url"
   h2load --h1 -n "$2" -c 4 "$url" >"$WORK/h2load"
   if ! grep -qE "^status codes: $2 2xx" "$WORK/h2load"; then

@@ -10,10 +10,9 @@
 #   HIT_STORE=memory HIT_VIA=now bash bench/hit_instructions.sh # through Cache::serve_now, as adapters send hits
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v valgrind >/dev/null; then
-  echo "installing valgrind" >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y valgrind >/dev/null
-fi
+# shellcheck source=need.sh
+. bench/need.sh
+need valgrind
 crate=webcache-core example=hit_instructions
 if [ "${HIT_STORE:-}" = memory ]; then crate=webcache-memory example=memory_hit_instructions; fi
 cargo build --release -q -p "$crate" --example "$example"

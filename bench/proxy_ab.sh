@@ -9,6 +9,8 @@
 #   bash bench/proxy_ab.sh /tmp/old/webcache-proxy target/release/webcache-proxy 7 5 /1k
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=need.sh
+. "$ROOT/bench/need.sh"
 A=${1:?the first (baseline) binary}
 B=${2:?the second binary}
 ROUNDS=${3:-7}
@@ -22,14 +24,7 @@ cleanup() {
   wait 2>/dev/null || true
 }
 trap cleanup EXIT
-wait_port() {
-  for _ in $(seq 1 300); do
-    curl -s -o /dev/null "http://127.0.0.1:$1$OBJECT" && return 0
-    sleep 0.1
-  done
-  echo "nothing answers on port $1" >&2
-  return 1
-}
+wait_port() { wait_for "http://127.0.0.1:$1$OBJECT"; }
 taskset -c 0 "$ROOT/target/release/examples/origin" "127.0.0.1:$PORT" 2>/dev/null &
 PIDS+=($!)
 wait_port "$PORT"

@@ -30,14 +30,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_port() { # port
-  for _ in $(seq 1 600); do
-    curl -s -o /dev/null "http://127.0.0.1:$1$OBJECT" && return 0
-    sleep 0.1
-  done
-  echo "nothing answers on port $1" >&2
-  return 1
-}
+wait_port() { wait_for "http://127.0.0.1:$1$OBJECT"; }
 
 "$ROOT/target/release/examples/origin" "127.0.0.1:$PORT" 2>/dev/null &
 PIDS+=($!)

@@ -14,10 +14,9 @@ conns=${2:-32}
 rounds=${3:-3}
 port=3200
 
-if ! command -v wrk >/dev/null; then
-  echo "installing wrk" >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y wrk >/dev/null
-fi
+# shellcheck source=need.sh
+. bench/need.sh
+need wrk curl
 cargo build --release -q -p webcache-examples --features rocket --example bench_rocket
 PORT=$port target/release/examples/bench_rocket >/dev/null &
 server=$!

@@ -17,10 +17,9 @@ conns=${2:-32}
 rounds=${3:-5}
 port=${PORT:-3260}  # bench/axum.sh uses 3100-3102
 
-if ! command -v wrk >/dev/null; then
-  echo "installing wrk" >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y wrk >/dev/null
-fi
+# shellcheck source=need.sh
+. bench/need.sh
+need wrk curl
 cargo build --release -q -p webcache-examples --features warp --example bench_warp
 PORT=$port target/release/examples/bench_warp >/dev/null &
 server=$!
