@@ -506,6 +506,11 @@ impl Activity {
         Activity::default()
     }
 
+    /// Counts a request answered at once (never in flight).
+    pub(crate) fn answered(&self) {
+        self.started.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Marks a request in flight until the guard is dropped.
     pub(crate) fn busy(self: &Arc<Self>) -> Busy {
         self.started.fetch_add(1, Ordering::Relaxed);

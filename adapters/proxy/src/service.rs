@@ -68,7 +68,14 @@ impl<S: Store, M: Policy> hyper::service::Service<Request<Incoming>> for ProxySe
 
     fn call(&self, request: Request<Incoming>) -> Self::Future {
         let later = match self.proxy.handle_now(request) {
-            Ok(response) => return ResponseFuture::ready(response),
+            Ok(response) => {
+                // Answered at once, and still activity: the connection is
+                // not idle.
+                if let Some(activity) = &self.activity {
+                    activity.answered();
+                }
+                return ResponseFuture::ready(response);
+            }
             Err(later) => later,
         };
         let proxy = self.proxy.clone();

@@ -338,6 +338,28 @@ async fn idle_client_connections_are_closed_but_busy_ones_are_not() {
     assert!(started.elapsed() < Duration::from_secs(5));
 }
 
+#[tokio::test]
+async fn a_connection_busy_with_hits_is_not_closed_as_idle() {
+    let origin = origin().await;
+    let p = proxy_set(&origin, |b| {
+        b.client_idle_timeout(Duration::from_millis(300))
+    })
+    .await;
+    let mut stream = TcpStream::connect(p.addr).await.unwrap();
+    assert_eq!(status(&keep_alive_request(&mut stream, "/hot").await), 200);
+    // Hits (answered without waiting) for four idle timeouts, on the one
+    // connection: each is answered, and none says it closes.
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_millis(1200) {
+        let answer = keep_alive_request(&mut stream, "/hot").await;
+        assert_eq!(status(&answer), 200, "{answer}");
+        assert!(answer.contains("age:"), "a hit: {answer}");
+        assert!(!answer.contains("connection: close"), "{answer}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(origin.count(), 1);
+}
+
 // ---- forwarding fields ------------------------------------------------
 
 #[tokio::test]
