@@ -31,32 +31,82 @@ impl Input {
     }
 }
 
-/// One remembered digest: the input it was computed from and its mix.
-#[derive(Default)]
-struct Slot {
+/// One remembered value: the input it was computed from, and its mix.
+struct Slot<V> {
     mix: u64,
     input: Vec<u8>,
-    digest: [u8; DIGEST_LEN],
+    value: Option<V>,
 }
 
-struct Recent {
-    slots: Box<[Slot]>,
+/// Values computed from inputs of length-prefixed parts, the most recent
+/// one remembered in each of its slots (chosen by the input's mix). A
+/// value is returned from a slot only for an input equal byte for byte to
+/// the one it was computed from, so a memo never changes what its
+/// computation returns; inputs longer than [`MAX_INPUT`] are computed
+/// every time.
+pub(crate) struct Memo<V> {
+    slots: Box<[Slot<V>]>,
     /// The input being written, kept for its allocation.
     scratch: Input,
 }
 
+impl<V: Clone> Memo<V> {
+    /// A memo of `slots` slots.
+    pub(crate) fn new(slots: usize) -> Self {
+        Memo {
+            slots: (0..slots.max(1))
+                .map(|_| Slot {
+                    mix: 0,
+                    input: Vec::new(),
+                    value: None,
+                })
+                .collect(),
+            scratch: Input(Vec::with_capacity(128)),
+        }
+    }
+
+    /// The value of the parts `write` appends: `compute`d from them, or
+    /// remembered from the last equal input in its slot.
+    pub(crate) fn get(
+        &mut self,
+        write: impl FnOnce(&mut Input),
+        compute: impl FnOnce(&[u8]) -> V,
+    ) -> V {
+        self.scratch.0.clear();
+        write(&mut self.scratch);
+        let input = &self.scratch.0;
+        if input.len() > MAX_INPUT {
+            return compute(input);
+        }
+        let mix = mix(input);
+        let slot = &mut self.slots[(mix % self.slots.len() as u64) as usize];
+        if let Some(value) = slot
+            .value
+            .as_ref()
+            .filter(|_| slot.mix == mix && slot.input == *input)
+        {
+            return value.clone();
+        }
+        let value = compute(input);
+        slot.mix = mix;
+        slot.value = Some(value.clone());
+        std::mem::swap(&mut slot.input, &mut self.scratch.0);
+        value
+    }
+}
+
 thread_local! {
-    static RECENT: RefCell<Recent> = RefCell::new(Recent {
-        slots: (0..SLOTS).map(|_| Slot::default()).collect(),
-        scratch: Input(Vec::with_capacity(128)),
-    });
+    static RECENT: RefCell<Memo<[u8; DIGEST_LEN]>> = RefCell::new(Memo::new(SLOTS));
 }
 
 /// The digest of the parts `write` appends: the first [`DIGEST_LEN`] bytes
 /// of the SHA-256 of the length-prefixed parts.
 pub(crate) fn digest16(write: impl Fn(&mut Input)) -> [u8; DIGEST_LEN] {
     RECENT
-        .try_with(|recent| recent.try_borrow_mut().ok().map(|mut r| r.digest(&write)))
+        .try_with(|recent| {
+            let mut recent = recent.try_borrow_mut().ok()?;
+            Some(recent.get(&write, sha256_16))
+        })
         .ok()
         .flatten()
         .unwrap_or_else(|| {
@@ -65,26 +115,6 @@ pub(crate) fn digest16(write: impl Fn(&mut Input)) -> [u8; DIGEST_LEN] {
             write(&mut input);
             sha256_16(&input.0)
         })
-}
-
-impl Recent {
-    fn digest(&mut self, write: &impl Fn(&mut Input)) -> [u8; DIGEST_LEN] {
-        self.scratch.0.clear();
-        write(&mut self.scratch);
-        let input = &self.scratch.0;
-        if input.len() > MAX_INPUT {
-            return sha256_16(input);
-        }
-        let mix = mix(input);
-        let slot = &mut self.slots[(mix % SLOTS as u64) as usize];
-        if slot.mix == mix && slot.input == *input {
-            return slot.digest;
-        }
-        slot.digest = sha256_16(input);
-        slot.mix = mix;
-        std::mem::swap(&mut slot.input, &mut self.scratch.0);
-        slot.digest
-    }
 }
 
 /// The first [`DIGEST_LEN`] bytes of the SHA-256 of `input`.

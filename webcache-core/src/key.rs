@@ -12,12 +12,15 @@
 //! assert_eq!(key.uri(), "http://example.com/a?b=1");
 //! ```
 
+use std::cell::RefCell;
+use std::sync::Arc;
+
 use bytes::{BufMut, Bytes, BytesMut};
 use http::header::{HOST, HeaderMap, HeaderName, HeaderValue};
 use http::request::Parts;
 
 use crate::config::Config;
-use crate::digests::digest16;
+use crate::digests::{Memo, digest16};
 use crate::headers::normalized_value;
 
 /// Length of the digests that name resources and representations.
@@ -27,8 +30,19 @@ pub const DIGEST_LEN: usize = 16;
 /// scheme, host, port, path and query — salted with the master salt.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PrimaryKey {
-    uri: String,
+    /// Shared by the clones a thread's recent keys hand out.
+    uri: Arc<str>,
     digest: [u8; DIGEST_LEN],
+}
+
+/// Request targets' keys remembered per thread.
+const RECENT_KEYS: usize = 256;
+
+thread_local! {
+    /// The keys of each thread's most recent request targets, by the
+    /// target's parts as the request gave them: a hit on a hot resource
+    /// then neither writes its URI again nor looks its digest up.
+    static KEYS: RefCell<Memo<PrimaryKey>> = RefCell::new(Memo::new(RECENT_KEYS));
 }
 
 /// The digest naming the tag `tag` in the store: its index and marks
@@ -92,7 +106,19 @@ impl PrimaryKey {
             .map(|pq| pq.as_str())
             .filter(|pq| !pq.is_empty())
             .unwrap_or("/");
-        Self::from_parts(scheme, authority, path_and_query, config)
+        let compute = || Self::from_parts(scheme, authority, path_and_query, config);
+        KEYS.try_with(|keys| {
+            let mut keys = keys.try_borrow_mut().ok()?;
+            let write = |input: &mut crate::digests::Input| {
+                let target = [scheme, authority, path_and_query].map(str::as_bytes);
+                input.part(config.master_salt());
+                target.into_iter().for_each(|part| input.part(part));
+            };
+            Some(keys.get(write, |_| compute()))
+        })
+        .ok()
+        .flatten()
+        .unwrap_or_else(compute)
     }
 
     /// The key of an absolute URI such as `https://example.com/a?b`; `None`
@@ -128,7 +154,10 @@ impl PrimaryKey {
             d.part(config.master_salt());
             d.part(uri.as_bytes());
         });
-        PrimaryKey { uri, digest }
+        PrimaryKey {
+            uri: uri.into(),
+            digest,
+        }
     }
 
     /// The normalised effective request URI.
@@ -514,6 +543,25 @@ mod tests {
             "http://host.example/p"
         );
         assert_eq!(key("/p", Some(":80"), &c).uri(), "http://:80/p");
+    }
+
+    #[test]
+    fn remembered_keys_are_the_computed_ones() {
+        // Each target twice (the second from the thread's recent keys),
+        // under two salts and the other scheme, and more targets than the
+        // recent keys hold: every key is the one from_parts computes.
+        let salted = Config::builder().master_salt("s").build().unwrap();
+        let https = Config::builder().default_scheme("https").build().unwrap();
+        for round in 0..2 {
+            for n in 0..(RECENT_KEYS + 50) {
+                let path = format!("/p/{n}?q");
+                for config in [&Config::default(), &salted, &https] {
+                    let scheme = config.default_scheme();
+                    let expected = PrimaryKey::from_parts(scheme, "H:80", &path, config);
+                    assert_eq!(key(&path, Some("H:80"), config), expected, "round {round}");
+                }
+            }
+        }
     }
 
     #[test]
