@@ -390,6 +390,12 @@ impl ProxyConfigBuilder {
     }
 
     /// The bound on receiving a request head from a client; default 30 s.
+    ///
+    /// On HTTP/1 it bounds the wait for each head, from the connection's
+    /// start or its last response head, checked in quarters (a wait
+    /// ends between this and 1.25 × this): the connection is closed, or
+    /// dropped if no head ever arrived on it. It also bounds a TLS
+    /// handshake and the first bytes of a cleartext connection.
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
         self.header_read_timeout = timeout;
         self

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 
 use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -163,10 +163,13 @@ impl Builders {
         let head = config.max_request_line() + config.max_header_section();
         let buffer = (head + 1024).max(8192);
         let header_list = u32::try_from(head + 1024).unwrap_or(u32::MAX);
+        // hyper's own header-read timeout arms and drops a timer for every
+        // request; on a connection known to be HTTP/1 the connection's
+        // watcher bounds the wait for a head instead (`serve`).
         let mut http1 = http1::Builder::new();
         http1
             .timer(TokioTimer::new())
-            .header_read_timeout(config.header_read_timeout())
+            .header_read_timeout(None)
             .keep_alive(true)
             .auto_date_header(false)
             .max_buf_size(buffer);
@@ -305,13 +308,18 @@ impl<S: Store, M: Policy> Connection<S, M> {
             Some(peer_info),
             Some(activity.clone()),
         );
-        // The idle timeout and the shutdown are watched by a task of their
-        // own, which raises `close`: the connection's task then only reads
-        // a flag on each wake-up, not a timer and a channel.
+        // The idle timeout, the wait for a request head on HTTP/1 and the
+        // shutdown are watched by a task of their own, which raises
+        // `close`: the connection's task then only reads a flag on each
+        // wake-up, not a timer and a channel.
         let close = Arc::new(CloseSignal::default());
+        let head = (protocol == Protocol::Http1).then(|| config.header_read_timeout());
         let watcher = tokio::spawn(watch_connection(
             activity,
-            config.client_idle_timeout(),
+            Quiet {
+                idle: config.client_idle_timeout(),
+                head,
+            },
             self.stopping.clone(),
             close.clone(),
         ));
@@ -328,51 +336,93 @@ impl<S: Store, M: Policy> Connection<S, M> {
     }
 }
 
-/// Raises `close` once the connection has been idle for `timeout`, or at
-/// the shutdown.
+/// How long a connection may go without a request in flight or started.
+struct Quiet {
+    /// The client idle timeout.
+    idle: Duration,
+    /// On HTTP/1, the header-read timeout: no request in flight means the
+    /// connection waits for a head (hyper's timer is off, see `Builders`).
+    head: Option<Duration>,
+}
+
+/// Raises `close` once the connection has been quiet for the shorter of
+/// its bounds, or at the shutdown. An HTTP/1 connection that never
+/// completed a request head is dropped instead (nothing is being written
+/// on it, and a graceful close would leave it waiting for that head).
 async fn watch_connection(
     activity: Arc<Activity>,
-    timeout: Duration,
+    quiet: Quiet,
     mut stopping: watch::Receiver<bool>,
     close: Arc<CloseSignal>,
 ) {
+    let timeout = quiet.head.map_or(quiet.idle, |head| head.min(quiet.idle));
     if !*stopping.borrow_and_update() {
         tokio::select! {
-            () = activity.idle(timeout) => {}
+            () = activity.idle(timeout) => {
+                if quiet.head.is_some() && activity.never_started() {
+                    return close.drop_now();
+                }
+            }
             _ = stopping.changed() => {}
         }
     }
     close.raise();
 }
 
-/// A request to close a connection gracefully, from outside its task.
+/// A request to close a connection, from outside its task: gracefully, or
+/// by dropping it.
 #[derive(Default)]
 struct CloseSignal {
-    raised: AtomicBool,
+    /// [`OPEN`], [`CLOSE`] or [`DROP`].
+    state: AtomicU8,
     waker: std::sync::Mutex<Option<std::task::Waker>>,
 }
 
+/// No close asked for.
+const OPEN: u8 = 0;
+/// Close gracefully: answer what is in flight, then close.
+const CLOSE: u8 = 1;
+/// Drop the connection now.
+const DROP: u8 = 2;
+
 impl CloseSignal {
     fn raise(&self) {
-        self.raised.store(true, Ordering::Release);
+        self.signal(CLOSE);
+    }
+
+    fn drop_now(&self) {
+        self.signal(DROP);
+    }
+
+    fn signal(&self, how: u8) {
+        self.state.store(how, Ordering::Release);
         let waker = self.waker.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(waker) = waker {
             waker.wake();
         }
     }
 
-    fn register(&self, waker: &std::task::Waker) {
+    /// The state, with `waker` registered to be woken when it changes
+    /// while it is [`OPEN`].
+    fn watch(&self, waker: &std::task::Waker) -> u8 {
+        let state = self.state.load(Ordering::Acquire);
+        if state != OPEN {
+            return state;
+        }
         let mut slot = self.waker.lock().unwrap_or_else(|e| e.into_inner());
         match &*slot {
             Some(current) if current.will_wake(waker) => {}
             _ => *slot = Some(waker.clone()),
         }
+        drop(slot);
+        // Raised between the check and the registration.
+        self.state.load(Ordering::Acquire)
     }
 }
 
 pin_project_lite::pin_project! {
     /// A connection that shuts down gracefully once its [`CloseSignal`]
-    /// is raised.
+    /// is raised, and ends at once (`None`) when it says drop.
     struct Closable<C> {
         #[pin]
         connection: C,
@@ -382,32 +432,29 @@ pin_project_lite::pin_project! {
 }
 
 impl<C: GracefulConnection> Future for Closable<C> {
-    type Output = C::Output;
+    type Output = Option<C::Output>;
 
     fn poll(
         self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<C::Output> {
+    ) -> std::task::Poll<Option<C::Output>> {
         let mut this = self.project();
         if !*this.closing {
-            if this.close.raised.load(Ordering::Acquire) {
-                *this.closing = true;
-                this.connection.as_mut().start_closing();
-            } else {
-                this.close.register(cx.waker());
-                // Raised between the check and the registration.
-                if this.close.raised.load(Ordering::Acquire) {
+            match this.close.watch(cx.waker()) {
+                OPEN => {}
+                DROP => return std::task::Poll::Ready(None),
+                _ => {
                     *this.closing = true;
                     this.connection.as_mut().start_closing();
                 }
             }
         }
-        this.connection.poll(cx)
+        this.connection.poll(cx).map(Some)
     }
 }
 
 /// Serves `connection` until it ends, closing it gracefully once `close`
-/// is raised.
+/// is raised, or dropping it when `close` says so.
 async fn closable<C, E>(connection: C, close: Arc<CloseSignal>) -> Result<(), BoxError>
 where
     C: GracefulConnection<Output = Result<(), E>>,
@@ -418,7 +465,7 @@ where
         close,
         closing: false,
     };
-    closable.await.map_err(Into::into)
+    closable.await.unwrap_or(Ok(())).map_err(Into::into)
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -504,6 +551,11 @@ pub(crate) struct Activity {
 impl Activity {
     fn new() -> Self {
         Activity::default()
+    }
+
+    /// Whether no request has started on the connection yet.
+    fn never_started(&self) -> bool {
+        self.started.load(Ordering::Relaxed) == 0
     }
 
     /// Counts a request answered at once (never in flight).

@@ -521,6 +521,62 @@ async fn rfc9113_3_4_a_preface_split_across_writes_is_http2() {
 }
 
 #[tokio::test]
+async fn a_head_trickled_slower_than_the_header_read_timeout_is_cut_off() {
+    let origin = origin().await;
+    let p = proxy_set(&origin, |b| {
+        b.header_read_timeout(Duration::from_millis(300))
+    })
+    .await;
+    for earlier in [false, true] {
+        let mut stream = TcpStream::connect(p.addr).await.unwrap();
+        let mut answered = String::new();
+        if earlier {
+            // A whole request first: the bound is on each head.
+            answered = keep_alive_request(&mut stream, "/first").await;
+            assert_eq!(status(&answered), 200, "{answered}");
+        }
+        let started = std::time::Instant::now();
+        let trickle = async {
+            for byte in b"GET /slow-head HTTP/1.1\r\nHost: a\r\nX-Pad: aaaaaaaaaaaaaaaa" {
+                if stream.write_all(&[*byte]).await.is_err() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(40)).await;
+            }
+        };
+        trickle.await;
+        let rest = read_all(&mut stream).await;
+        assert!(rest.is_empty(), "after {answered:?}: {rest}");
+        let waited = started.elapsed();
+        // The trickle alone takes about 2.4 s: it was cut off well before.
+        assert!(waited >= Duration::from_millis(250), "{waited:?}");
+        assert!(
+            waited < Duration::from_millis(2400),
+            "not cut off: {waited:?}"
+        );
+    }
+    assert_eq!(origin.count(), 1, "only /first reached the origin");
+}
+
+#[tokio::test]
+async fn a_keep_alive_connection_waits_for_its_next_head_at_most_the_header_read_timeout() {
+    let origin = origin().await;
+    let p = proxy_set(&origin, |b| {
+        b.header_read_timeout(Duration::from_millis(300))
+            .client_idle_timeout(Duration::from_secs(60))
+    })
+    .await;
+    let mut stream = TcpStream::connect(p.addr).await.unwrap();
+    assert_eq!(status(&keep_alive_request(&mut stream, "/k").await), 200);
+    let started = std::time::Instant::now();
+    let rest = read_all(&mut stream).await;
+    assert!(rest.is_empty(), "{rest}");
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(250), "{waited:?}");
+    assert!(waited < Duration::from_secs(5), "{waited:?}");
+}
+
+#[tokio::test]
 async fn a_connection_that_sends_nothing_is_closed_after_the_header_read_timeout() {
     let origin = origin().await;
     let p = proxy_set(&origin, |b| {
