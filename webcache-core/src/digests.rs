@@ -128,12 +128,21 @@ fn sha256_16(input: &[u8]) -> [u8; DIGEST_LEN] {
 /// A cheap mix of `bytes`, to choose a slot (equal inputs are compared
 /// whole: collisions cost a SHA-256, never a wrong digest).
 fn mix(bytes: &[u8]) -> u64 {
+    let step = |h: u64, word: u64| {
+        let h = (h ^ word).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        h ^ (h >> 29)
+    };
+    let mut words = bytes.chunks_exact(8);
     let mut h = bytes.len() as u64;
-    for chunk in bytes.chunks(8) {
+    for word in &mut words {
+        let word: [u8; 8] = word.try_into().unwrap_or_default();
+        h = step(h, u64::from_le_bytes(word));
+    }
+    let rest = words.remainder();
+    if !rest.is_empty() {
         let mut word = [0u8; 8];
-        word[..chunk.len()].copy_from_slice(chunk);
-        h = (h ^ u64::from_le_bytes(word)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        h ^= h >> 29;
+        word[..rest.len()].copy_from_slice(rest);
+        h = step(h, u64::from_le_bytes(word));
     }
     h
 }

@@ -54,11 +54,10 @@ impl Access {
     }
 
     /// Writes the entry, if any, for `response`.
-    fn logged(log: Option<Access>, response: Response<ResponseBody>) -> Response<ResponseBody> {
+    fn write(log: Option<Access>, response: &Response<ResponseBody>) {
         if let Some(log) = log {
-            crate::access::log(&log.method, &log.path, &response, log.start.elapsed());
+            crate::access::log(&log.method, &log.path, response, log.start.elapsed());
         }
-        response
     }
 }
 
@@ -223,7 +222,10 @@ impl<S: Store, M: Policy> Proxy<S, M> {
             }
         };
         match answer {
-            Ok(response) => Ok(Access::logged(log, response)),
+            Ok(response) => {
+                Access::write(log, &response);
+                Ok(response)
+            }
             Err(step) => Err(Later { step, log }),
         }
     }
@@ -242,7 +244,8 @@ impl<S: Store, M: Policy> Proxy<S, M> {
             }
             Step::Cache(pending) => self.serve_later(pending, relay, peer).await,
         };
-        Access::logged(later.log, response)
+        Access::write(later.log, &response);
+        response
     }
 
     /// Answers a request with a body to read ahead, or a PURGE.
