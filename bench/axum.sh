@@ -2,13 +2,18 @@
 # Cache-hit throughput of the axum layer against the same route without it,
 # and against a "floor" layer that answers with a canned hit-shaped response
 # and does nothing else, measured in one run, alternating, with wrk. Prints
-# requests/s, p99 and the ratios (target: cached >= 0.95 x plain).
+# requests/s, p99 and the ratios (target: cached >= 0.95 x plain): of the
+# totals, and the median of each round's own ratios (the runs of a round
+# are seconds apart, so a machine whose speed drifts biases them least).
+# Each round starts with the next of the three, so no one always runs first.
 #
-#   bash bench/axum.sh [seconds per run] [connections]
+#   bash bench/axum.sh [seconds per run] [connections] [rounds]
+#   bash bench/axum.sh 3 32 15     # on a machine whose speed drifts
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
 conns=${2:-32}
+rounds=${3:-3}
 port=3100
 
 # shellcheck source=need.sh
@@ -36,15 +41,25 @@ wrk -t1 -c4 -d2s "http://127.0.0.1:$((port + 1))/object" >/dev/null
 wrk -t1 -c4 -d2s "http://127.0.0.1:$((port + 2))/object" >/dev/null
 
 plain_total=0; cached_total=0; floor_total=0
+cached_ratios=(); floor_ratios=()
+declare -A rps p99
 printf "%-8s %12s %8s %12s %8s %12s %8s\n" round plain_rps p99_ms cached_rps p99_ms floor_rps p99_ms
-for round in 1 2 3; do
-  read -r p_rps p_p99 < <(run "http://127.0.0.1:$port/object")
-  read -r c_rps c_p99 < <(run "http://127.0.0.1:$((port + 1))/object")
-  read -r f_rps f_p99 < <(run "http://127.0.0.1:$((port + 2))/object")
-  printf "%-8s %12d %8s %12d %8s %12d %8s\n" "$round" "$p_rps" "$p_p99" "$c_rps" "$c_p99" "$f_rps" "$f_p99"
-  plain_total=$((plain_total + p_rps)); cached_total=$((cached_total + c_rps)); floor_total=$((floor_total + f_rps))
+sides=(plain cached floor)
+for round in $(seq 1 "$rounds"); do
+  for i in 0 1 2; do
+    side=${sides[$(((round - 1 + i) % 3))]}
+    case $side in plain) at=$port ;; cached) at=$((port + 1)) ;; floor) at=$((port + 2)) ;; esac
+    read -r "rps[$side]" "p99[$side]" < <(run "http://127.0.0.1:$at/object")
+  done
+  printf "%-8s %12d %8s %12d %8s %12d %8s\n" "$round" "${rps[plain]}" "${p99[plain]}" \
+    "${rps[cached]}" "${p99[cached]}" "${rps[floor]}" "${p99[floor]}"
+  plain_total=$((plain_total + rps[plain])); cached_total=$((cached_total + rps[cached])); floor_total=$((floor_total + rps[floor]))
+  cached_ratios+=("$(awk -v c="${rps[cached]}" -v p="${rps[plain]}" 'BEGIN { printf "%.4f", c / p }')")
+  floor_ratios+=("$(awk -v f="${rps[floor]}" -v p="${rps[plain]}" 'BEGIN { printf "%.4f", f / p }')")
 done
-awk -v c="$cached_total" -v p="$plain_total" -v f="$floor_total" 'BEGIN {
-  printf "cache hit / plain route throughput: %.3f\n", c / p
-  printf "floor layer / plain route throughput: %.3f (the cheapest a caching layer could be)\n", f / p }'
+median() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+awk -v c="$cached_total" -v p="$plain_total" -v f="$floor_total" \
+  -v mc="$(median "${cached_ratios[@]}")" -v mf="$(median "${floor_ratios[@]}")" 'BEGIN {
+  printf "cache hit / plain route throughput: %.3f (median of the rounds: %.3f)\n", c / p, mc
+  printf "floor layer / plain route throughput: %.3f (median of the rounds: %.3f; the cheapest a caching layer could be)\n", f / p, mf }'
 curl -si "http://127.0.0.1:$((port + 1))/object" | grep -i -E '^(cache-status|age):'
