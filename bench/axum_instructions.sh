@@ -28,11 +28,7 @@ count() { # port offset, requests -> instructions of the whole server run
   pid=$!
   wait_for "$url"
   curl -sf -o /dev/null "$url"
-  h2load --h1 -n "$2" -c 4 "$url" >"$WORK/h2load"
-  if ! grep -qE "^status codes: $2 2xx" "$WORK/h2load"; then
-    cat "$WORK/h2load" >&2
-    return 1
-  fi
+  h1_load "$url" "$2" "$WORK/h2load"
   kill -TERM "$pid"
   wait "$pid" || true
   awk '/Collected/ {print $NF}' "$WORK/valgrind"

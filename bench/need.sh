@@ -3,6 +3,8 @@
 # `need TOOL...` installs with apt-get each tool that is missing (h2load
 # comes in Debian's nghttp2-client), updating the package lists once.
 # `wait_for URL` waits up to a minute for URL to answer.
+# `h1_load URL N OUT` sends N keep-alive HTTP/1.1 requests with h2load (4
+# connections), its report in OUT; fails unless all N were answered 2xx.
 need() {
   local tool pkg updated=0
   for tool in "$@"; do
@@ -25,4 +27,12 @@ wait_for() {
   done
   echo "nothing answers at $1" >&2
   return 1
+}
+
+h1_load() {
+  h2load --h1 -n "$2" -c 4 "$1" >"$3"
+  if ! grep -qE "^status codes: $2 2xx" "$3"; then
+    cat "$3" >&2
+    return 1
+  fi
 }

@@ -49,11 +49,7 @@ count() { # requests -> instructions of the whole proxy run
   pid=$!
   wait_port "$port"
   curl -s -o /dev/null "http://127.0.0.1:$port$OBJECT"
-  h2load --h1 -n "$1" -c 4 "http://127.0.0.1:$port$OBJECT" >"$WORK/h2load.$1"
-  if ! grep -qE "^status codes: $1 2xx" "$WORK/h2load.$1"; then
-    cat "$WORK/h2load.$1" >&2
-    return 1
-  fi
+  h1_load "http://127.0.0.1:$port$OBJECT" "$1" "$WORK/h2load.$1"
   # The proxy stops on SIGINT; the floor has no handler (and a background
   # job ignores SIGINT), so it gets SIGTERM; valgrind writes its counts
   # either way.
