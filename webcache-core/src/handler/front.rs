@@ -65,6 +65,11 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
+    /// Whether it is what a lookup of `resource` in `cache` found.
+    fn is(&self, cache: u64, resource: &[u8; DIGEST_LEN]) -> bool {
+        self.cache == cache && self.resource == *resource
+    }
+
     /// The resource's Vary field names as its metadata lists them.
     pub(crate) fn vary(&self) -> &[http::HeaderName] {
         &self.vary
@@ -139,10 +144,7 @@ impl Set {
     }
 
     fn find(&mut self, cache: u64, resource: &[u8; DIGEST_LEN]) -> Option<&mut Entry> {
-        self.0
-            .iter_mut()
-            .flatten()
-            .find(|e| e.cache == cache && e.resource == *resource)
+        self.0.iter_mut().flatten().find(|e| e.is(cache, resource))
     }
 
     /// The slot an offer of `resource` may take: its own, a free one, or
@@ -150,10 +152,7 @@ impl Set {
     /// every occupant a use, so that an entry nothing uses any more (its
     /// count moved, or its cache is gone) is replaced in time.
     fn room(&mut self, cache: u64, resource: &[u8; DIGEST_LEN]) -> Option<&mut Option<Entry>> {
-        let same = |slot: &Option<Entry>| {
-            slot.as_ref()
-                .is_some_and(|e| e.cache == cache && e.resource == *resource)
-        };
+        let same = |slot: &Option<Entry>| slot.as_ref().is_some_and(|e| e.is(cache, resource));
         let uses = |slot: &Option<Entry>| slot.as_ref().map_or(0, |e| e.uses);
         let at = match self.0.iter().position(same) {
             Some(at) => at,
