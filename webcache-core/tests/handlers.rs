@@ -407,6 +407,47 @@ async fn rfc9111_4_1_a_hit_from_the_last_lookup_serves_only_the_variant_it_selec
     assert_eq!(app.calls.get(), 2);
 }
 
+#[tokio::test]
+async fn rfc9111_4_1_hits_taking_turns_between_two_variants_read_nothing_from_the_store() {
+    let reads = Counter::default();
+    let cache = Cache::new(
+        CountingReads(MapStore::immediate(), reads.clone()),
+        Config::default(),
+    );
+    let app = App::new(|n, parts| {
+        let lang = parts.headers["accept-language"].to_str().unwrap_or("");
+        let mut r = full("max-age=60", format!("{lang}{n}"));
+        r.headers_mut()
+            .insert("vary", http::HeaderValue::from_static("accept-language"));
+        r
+    });
+    let send = |lang: &'static str| {
+        let (cache, app) = (cache.clone(), app.clone());
+        async move {
+            let mut request = get("/v");
+            request
+                .headers_mut()
+                .insert("accept-language", http::HeaderValue::from_static(lang));
+            let response = collect(cache.serve(request, app).await.expect("infallible")).await;
+            String::from_utf8_lossy(response.body()).into_owned()
+        }
+    };
+    // Each variant stored, then looked up once (which keeps it here).
+    for lang in ["en", "fr", "en", "fr"] {
+        send(lang).await;
+    }
+    let before = reads.get();
+    for expected in ["en0", "fr1", "en0", "fr1", "en0", "fr1"] {
+        assert_eq!(send(&expected[..2]).await, expected);
+    }
+    assert_eq!(
+        reads.get(),
+        before,
+        "both variants answered from the last lookups"
+    );
+    assert_eq!(app.calls.get(), 2);
+}
+
 // ---- refresh ahead ---------------------------------------------------------
 
 #[tokio::test]

@@ -12,9 +12,11 @@
 //! current one is never used. The request is planned again on every hit
 //! (freshness is computed at each request), and only a fresh response is
 //! served from here: anything else, and every miss, takes the usual path.
-//! For a resource that varies, the entry holds one representation, with
+//! For a resource that varies, an entry holds one representation, with
 //! the field names its metadata lists: it answers a request whose
 //! selecting fields select that very representation (RFC 9111 §4.1).
+//! Each representation is an entry of its own, so requests that take turns
+//! between two variants are both answered here.
 //!
 //! Bounded: [`SETS`] sets of [`WAYS`] slots per thread, the set chosen by
 //! the resource's digest; only stored responses whose body has at most
@@ -68,6 +70,12 @@ impl Entry {
     /// Whether it is what a lookup of `resource` in `cache` found.
     fn is(&self, cache: u64, resource: &[u8; DIGEST_LEN]) -> bool {
         self.cache == cache && self.resource == *resource
+    }
+
+    /// Whether it is what a lookup of `resource` in `cache` found, with the
+    /// same representation as `decoded` (the same selecting fields).
+    fn holds(&self, cache: u64, resource: &[u8; DIGEST_LEN], decoded: &Decoded) -> bool {
+        self.is(cache, resource) && self.decoded.stored.selecting == decoded.stored.selecting
     }
 
     /// The resource's Vary field names as its metadata lists them.
@@ -143,16 +151,33 @@ impl Set {
         &mut front[set]
     }
 
-    fn find(&mut self, cache: u64, resource: &[u8; DIGEST_LEN]) -> Option<&mut Entry> {
-        self.0.iter_mut().flatten().find(|e| e.is(cache, resource))
+    /// The entries of `resource` in `cache`, one per representation kept.
+    fn find<'a>(
+        &'a mut self,
+        cache: u64,
+        resource: &'a [u8; DIGEST_LEN],
+    ) -> impl Iterator<Item = &'a mut Entry> {
+        self.0
+            .iter_mut()
+            .flatten()
+            .filter(move |e| e.is(cache, resource))
     }
 
-    /// The slot an offer of `resource` may take: its own, a free one, or
-    /// the least used one once it has gone unused. A refused offer costs
-    /// every occupant a use, so that an entry nothing uses any more (its
-    /// count moved, or its cache is gone) is replaced in time.
-    fn room(&mut self, cache: u64, resource: &[u8; DIGEST_LEN]) -> Option<&mut Option<Entry>> {
-        let same = |slot: &Option<Entry>| slot.as_ref().is_some_and(|e| e.is(cache, resource));
+    /// The slot an offer of `decoded`, a representation of `resource`, may
+    /// take: its own, a free one, or the least used one once it has gone
+    /// unused. A refused offer costs every occupant a use, so that an entry
+    /// nothing uses any more (its count moved, or its cache is gone) is
+    /// replaced in time.
+    fn room(
+        &mut self,
+        cache: u64,
+        resource: &[u8; DIGEST_LEN],
+        decoded: &Decoded,
+    ) -> Option<&mut Option<Entry>> {
+        let same = |slot: &Option<Entry>| {
+            slot.as_ref()
+                .is_some_and(|e| e.holds(cache, resource, decoded))
+        };
         let uses = |slot: &Option<Entry>| slot.as_ref().map_or(0, |e| e.uses);
         let at = match self.0.iter().position(same) {
             Some(at) => at,
@@ -169,25 +194,27 @@ impl Set {
     }
 }
 
-/// Runs `use_entry` on this thread's entry for `resource` in `cache` when
-/// it was looked up at change count `changes`; `None` when there is none.
+/// Runs `use_entry` on this thread's entries for `resource` in `cache`
+/// that were looked up at change count `changes`, one after the other,
+/// until one gives `Some`; `None` when none does.
 pub(crate) fn with<R>(
     cache: u64,
     resource: &[u8; DIGEST_LEN],
     changes: u64,
-    use_entry: impl FnOnce(&mut Entry) -> Option<R>,
+    mut use_entry: impl FnMut(&mut Entry) -> Option<R>,
 ) -> Option<R> {
     FRONT
         .try_with(|front| {
             let mut front = front.try_borrow_mut().ok()?;
-            let entry = Set::of(&mut front, resource).find(cache, resource)?;
-            if entry.changes != changes {
-                return None;
-            }
-            let used = use_entry(entry)?;
-            entry.uses = (entry.uses + 1).min(MAX_USES);
-            entry.served = (entry.served + 1).min(COPY_AFTER);
-            Some(used)
+            let set = Set::of(&mut front, resource);
+            set.find(cache, resource)
+                .filter(|entry| entry.changes == changes)
+                .find_map(|entry| {
+                    let used = use_entry(entry)?;
+                    entry.uses = (entry.uses + 1).min(MAX_USES);
+                    entry.served = (entry.served + 1).min(COPY_AFTER);
+                    Some(used)
+                })
         })
         .ok()
         .flatten()
@@ -210,7 +237,7 @@ pub(crate) fn offer(
         let Ok(mut front) = front.try_borrow_mut() else {
             return;
         };
-        let Some(slot) = Set::of(&mut front, resource).room(cache, resource) else {
+        let Some(slot) = Set::of(&mut front, resource).room(cache, resource, decoded) else {
             return;
         };
         *slot = Some(Entry {
@@ -239,8 +266,14 @@ mod tests {
     use crate::store::{StoreKey, StoredResponse};
 
     fn decoded() -> Arc<Decoded> {
+        decoded_selecting(None)
+    }
+
+    /// A representation selected by `Accept-Language: lang`, or one of a
+    /// resource that does not vary.
+    fn decoded_selecting(lang: Option<&str>) -> Arc<Decoded> {
         let now = SystemTime::now();
-        let stored = StoredResponse::new(
+        let mut stored = StoredResponse::new(
             StatusCode::OK,
             HeaderMap::new(),
             Bytes::from_static(b"x"),
@@ -248,6 +281,10 @@ mod tests {
             now,
             "http://a.test/",
         );
+        if let Some(lang) = lang {
+            let name = http::HeaderName::from_static("accept-language");
+            stored.selecting = vec![(name, Some(lang.as_bytes().to_vec()))];
+        }
         let entries = super::super::decoded::DecodedEntries::default();
         let key = StoreKey::representation([9; DIGEST_LEN], [0; DIGEST_LEN]);
         entries
@@ -300,5 +337,24 @@ mod tests {
         assert!(!hit(201, &a), "another cache");
         assert!(!hit(200, &b), "another resource");
         assert!(with(200, &a, 2, |_| Some(())).is_none(), "another count");
+    }
+
+    #[test]
+    fn each_representation_of_a_resource_keeps_a_slot_of_its_own() {
+        let (en, fr) = (decoded_selecting(Some("en")), decoded_selecting(Some("fr")));
+        let [a, _] = resources();
+        let found = |d: &Arc<Decoded>| {
+            with(300, &a, 1, |e| Arc::ptr_eq(&e.decoded, d).then_some(())).is_some()
+        };
+        offer(300, &a, 1, &en, &[]);
+        offer(300, &a, 1, &fr, &[]);
+        assert!(
+            found(&en) && found(&fr),
+            "the second did not replace the first"
+        );
+        // Offered again, a representation takes back its own slot.
+        let en_again = decoded_selecting(Some("en"));
+        offer(300, &a, 1, &en_again, &[]);
+        assert!(found(&en_again) && found(&fr) && !found(&en));
     }
 }
