@@ -8,6 +8,7 @@
 #   HIT_VIA=serve bash bench/hit_instructions.sh    # hits through Cache::serve (request span)
 #   HIT_STORE=memory bash bench/hit_instructions.sh # over webcache-memory's MemoryStore (moka)
 #   HIT_STORE=memory HIT_VIA=now bash bench/hit_instructions.sh # through Cache::serve_now, as adapters send hits
+#   HIT_STORE=memory HIT_VIA=now HIT_VARIANTS=2 bash bench/hit_instructions.sh # the same, taking turns between two variants
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=need.sh

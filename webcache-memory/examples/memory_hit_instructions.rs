@@ -9,6 +9,8 @@
 //! With `HIT_VIA=now` each hit goes through [`Cache::serve_now`], as the
 //! adapters send them: after the first, from the thread's last lookup
 //! (the store's change count has not moved), without reading the store.
+//! With `HIT_VARIANTS=2` too, the hits take turns between two variants of
+//! the resource (it varies on Accept-Encoding).
 //!
 //! [`Cache::serve_now`]: webcache_core::Cache::serve_now
 
@@ -20,7 +22,7 @@ use std::hint::black_box;
 use webcache_core::handler::RequestOutcome;
 use webcache_memory::MemoryStore;
 
-use support::request;
+use support::{request, request_accepting};
 
 fn main() {
     let hits: u64 = std::env::args()
@@ -29,8 +31,22 @@ fn main() {
         .unwrap_or(10_000);
     let (rt, cache) = support::warmed(MemoryStore::new(64 << 20));
     if std::env::var_os("HIT_VIA").is_some_and(|v| v == "now") {
-        for _ in 0..hits {
-            let response = cache.serve_now(black_box(request()), || support::Origin);
+        let two = std::env::var_os("HIT_VARIANTS").is_some_and(|v| v == "2");
+        let variant = |n: u64| match n % 2 {
+            1 if two => request_accepting("identity"),
+            _ => request(),
+        };
+        if two {
+            // The second variant stored, and each looked up once.
+            rt.block_on(async {
+                for n in 0..3 {
+                    let miss = cache.serve(variant(n), support::Origin).await;
+                    drop(miss.expect("infallible"));
+                }
+            });
+        }
+        for n in 0..hits {
+            let response = cache.serve_now(black_box(variant(n)), || support::Origin);
             drop(black_box(response.expect("a hit answered at once")));
         }
         return;

@@ -94,9 +94,15 @@ impl Upstream<Full<Bytes>> for Origin {
 }
 
 pub fn request() -> Request<Full<Bytes>> {
+    request_accepting("gzip, br")
+}
+
+/// [`request`] with another Accept-Encoding: another variant of the same
+/// resource.
+pub fn request_accepting(encodings: &'static str) -> Request<Full<Bytes>> {
     Request::get("/products/42?page=2")
         .header("host", "shop.example.com")
-        .header("accept-encoding", "gzip, br")
+        .header("accept-encoding", encodings)
         .header("user-agent", "Mozilla/5.0 (X11; Linux x86_64)")
         .header("accept", "text/html")
         .body(Full::default())
