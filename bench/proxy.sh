@@ -52,8 +52,10 @@ cleanup() {
     for pid in "${PIDS[@]}"; do
         kill "$pid" 2>/dev/null || true
     done
-    if [ -f "$WORK/nginx/nginx.pid" ]; then
-        kill "$(cat "$WORK/nginx/nginx.pid")" 2>/dev/null || true
+    # nginx may have removed its pid file since the kill above.
+    local nginx
+    if nginx=$(cat "$WORK/nginx/nginx.pid" 2>/dev/null); then
+        kill "$nginx" 2>/dev/null || true
     fi
     wait 2>/dev/null || true
     rm -rf "$WORK"
