@@ -380,29 +380,37 @@ async fn a_write_to_the_store_by_another_cache_is_seen_by_the_next_hit() {
     );
 }
 
+/// `Vary: Accept-Language`, with the language and the call's index for a
+/// body.
+fn by_language(n: usize, parts: &Parts) -> Response<Full<Bytes>> {
+    let lang = parts.headers["accept-language"].to_str().unwrap_or("");
+    let mut r = full("max-age=60", format!("{lang}{n}"));
+    r.headers_mut()
+        .insert("vary", http::HeaderValue::from_static("accept-language"));
+    r
+}
+
+/// The body of `cache`'s answer, through `app`, to a GET of `/v` in `lang`.
+async fn in_language<S: Store>(
+    cache: &Cache<S>,
+    app: &App<Full<Bytes>>,
+    lang: &'static str,
+) -> String {
+    let mut request = get("/v");
+    request
+        .headers_mut()
+        .insert("accept-language", http::HeaderValue::from_static(lang));
+    let response = cache.serve(request, app.clone()).await;
+    let response = collect(response.expect("infallible")).await;
+    String::from_utf8_lossy(response.body()).into_owned()
+}
+
 #[tokio::test]
 async fn rfc9111_4_1_a_hit_from_the_last_lookup_serves_only_the_variant_it_selected() {
     let cache = Cache::new(MapStore::immediate(), Config::default());
-    let app = App::new(|n, parts| {
-        let lang = parts.headers["accept-language"].to_str().unwrap_or("");
-        let mut r = full("max-age=60", format!("{lang}{n}"));
-        r.headers_mut()
-            .insert("vary", http::HeaderValue::from_static("accept-language"));
-        r
-    });
-    let send = |lang: &'static str| {
-        let (cache, app) = (cache.clone(), app.clone());
-        async move {
-            let mut request = get("/v");
-            request
-                .headers_mut()
-                .insert("accept-language", http::HeaderValue::from_static(lang));
-            let response = collect(cache.serve(request, app).await.expect("infallible")).await;
-            String::from_utf8_lossy(response.body()).into_owned()
-        }
-    };
+    let app = App::new(by_language);
     for expected in ["en0", "en0", "en0", "fr1", "fr1", "en0", "fr1"] {
-        assert_eq!(send(&expected[..2]).await, expected);
+        assert_eq!(in_language(&cache, &app, &expected[..2]).await, expected);
     }
     assert_eq!(app.calls.get(), 2);
 }
@@ -414,31 +422,15 @@ async fn rfc9111_4_1_hits_taking_turns_between_two_variants_read_nothing_from_th
         CountingReads(MapStore::immediate(), reads.clone()),
         Config::default(),
     );
-    let app = App::new(|n, parts| {
-        let lang = parts.headers["accept-language"].to_str().unwrap_or("");
-        let mut r = full("max-age=60", format!("{lang}{n}"));
-        r.headers_mut()
-            .insert("vary", http::HeaderValue::from_static("accept-language"));
-        r
-    });
-    let send = |lang: &'static str| {
-        let (cache, app) = (cache.clone(), app.clone());
-        async move {
-            let mut request = get("/v");
-            request
-                .headers_mut()
-                .insert("accept-language", http::HeaderValue::from_static(lang));
-            let response = collect(cache.serve(request, app).await.expect("infallible")).await;
-            String::from_utf8_lossy(response.body()).into_owned()
-        }
-    };
-    // Each variant stored, then looked up once (which keeps it here).
+    let app = App::new(by_language);
+    // Each variant stored, then looked up once (which keeps it in this
+    // thread's front).
     for lang in ["en", "fr", "en", "fr"] {
-        send(lang).await;
+        in_language(&cache, &app, lang).await;
     }
     let before = reads.get();
     for expected in ["en0", "fr1", "en0", "fr1", "en0", "fr1"] {
-        assert_eq!(send(&expected[..2]).await, expected);
+        assert_eq!(in_language(&cache, &app, &expected[..2]).await, expected);
     }
     assert_eq!(
         reads.get(),
