@@ -230,6 +230,16 @@ async fn config_coalesce_false_sends_every_miss_forward() {
 #[derive(Clone)]
 struct CountingReads(MapStore, Counter);
 
+impl CountingReads {
+    /// A cache over an immediate map store whose reads are counted, and
+    /// the count.
+    fn cache() -> (Cache<CountingReads>, Counter) {
+        let reads = Counter::default();
+        let store = CountingReads(MapStore::immediate(), reads.clone());
+        (Cache::new(store, Config::default()), reads)
+    }
+}
+
 impl Store for CountingReads {
     fn reads_without_waiting(&self) -> bool {
         self.0.reads_without_waiting()
@@ -260,11 +270,7 @@ impl Store for CountingReads {
 
 #[tokio::test]
 async fn serve_now_answers_hits_and_serve_later_goes_on_from_its_lookup() {
-    let reads = Counter::default();
-    let cache = Cache::new(
-        CountingReads(MapStore::immediate(), reads.clone()),
-        Config::default(),
-    );
+    let (cache, reads) = CountingReads::cache();
     let app = App::new(|_, _| full("max-age=60", "body"));
     let Err(later) = cache.serve_now(get("/n"), || app.clone()) else {
         panic!("a miss cannot be answered without forwarding");
@@ -325,11 +331,7 @@ async fn serve_now_leaves_bypasses_and_stores_that_may_wait_to_serve_later() {
 
 #[tokio::test]
 async fn a_hit_after_a_hit_on_the_same_thread_reads_nothing_from_the_store() {
-    let reads = Counter::default();
-    let cache = Cache::new(
-        CountingReads(MapStore::immediate(), reads.clone()),
-        Config::default(),
-    );
+    let (cache, reads) = CountingReads::cache();
     let app = App::new(|_, _| full("max-age=60", "body"));
     cache
         .serve(get("/f"), app.clone())
@@ -417,11 +419,7 @@ async fn rfc9111_4_1_a_hit_from_the_last_lookup_serves_only_the_variant_it_selec
 
 #[tokio::test]
 async fn rfc9111_4_1_hits_taking_turns_between_two_variants_read_nothing_from_the_store() {
-    let reads = Counter::default();
-    let cache = Cache::new(
-        CountingReads(MapStore::immediate(), reads.clone()),
-        Config::default(),
-    );
+    let (cache, reads) = CountingReads::cache();
     let app = App::new(by_language);
     // Each variant stored, then looked up once (which keeps it in this
     // thread's front).
