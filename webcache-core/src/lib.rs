@@ -146,7 +146,7 @@ pub mod validation;
 
 pub use config::{Config, ConfigBuilder, Role};
 pub use error::{BoxError, DecodeError, Error, InvalidateError, PurgeError, StoreError};
-pub use handler::{Cache, CacheBody, CacheBuilder, Later, Stats, Upstream};
+pub use handler::{Cache, CacheBody, CacheBuilder, Later, NotNow, Stats, Upstream};
 pub use purge::PurgeMode;
 pub use store::{Store, StoreKey, StoredResponse};
 

@@ -293,6 +293,57 @@ async fn serve_now_answers_hits_and_serve_later_goes_on_from_its_lookup() {
 }
 
 #[tokio::test]
+async fn answer_now_answers_hits_from_borrowed_parts_and_not_now_goes_on_from_its_lookup() {
+    let (cache, reads) = CountingReads::cache();
+    let app = App::new(|_, p: &Parts| full("max-age=60", p.uri.path().to_owned()));
+    let (parts, body) = get("/b").into_parts();
+    let Err(not_now) = cache.answer_now(&parts, || app.clone()) else {
+        panic!("a miss cannot be answered without forwarding");
+    };
+    assert_eq!(reads.get(), 1, "the miss was looked up once");
+    let miss = cache
+        .serve_later(not_now.later(parts, body), app.clone())
+        .await
+        .expect("infallible");
+    assert_eq!(collect(miss).await.body(), "/b");
+    assert_eq!(reads.get(), 1, "serve_later reused the lookup");
+    let (parts, _) = get("/b").into_parts();
+    let Ok(hit) = cache.answer_now(&parts, || app.clone()) else {
+        panic!("a fresh hit is answered at once");
+    };
+    assert_eq!(cache_status(&hit), "webcache; hit; ttl=60");
+    assert_eq!(hit.body(), "/b", "the whole body, in hand");
+    let stats = cache.stats();
+    assert_eq!((stats.misses, stats.hits, app.calls.get()), (1, 1, 1));
+}
+
+#[tokio::test]
+async fn not_now_given_another_resource_looks_that_one_up_instead() {
+    let (cache, reads) = CountingReads::cache();
+    let app = App::new(|_, p: &Parts| full("max-age=60", p.uri.path().to_owned()));
+    cache
+        .serve(get("/stored"), app.clone())
+        .await
+        .expect("infallible");
+    // A lookup of /other, then the request of /stored handed over with it:
+    // what was found for /other must not answer /stored, nor the reverse.
+    let (other, _) = get("/other").into_parts();
+    let Err(not_now) = cache.answer_now(&other, || app.clone()) else {
+        panic!("/other is not stored");
+    };
+    let (stored, body) = get("/stored").into_parts();
+    let before = reads.get();
+    let response = cache
+        .serve_later(not_now.later(stored, body), app.clone())
+        .await
+        .expect("infallible");
+    assert_eq!(reads.get(), before + 1, "/stored was looked up afresh");
+    assert_eq!(cache_status(&response), "webcache; hit; ttl=60");
+    assert_eq!(collect(response).await.body(), "/stored");
+    assert_eq!(app.calls.get(), 1, "nothing forwarded");
+}
+
+#[tokio::test]
 async fn serve_now_leaves_bypasses_and_stores_that_may_wait_to_serve_later() {
     let reads = Counter::default();
     let cache = Cache::new(

@@ -10,7 +10,7 @@ use hyper::body::Incoming;
 use webcache_core::handler::{Mixins, Policy};
 use webcache_core::headers::fmt_http_date;
 use webcache_core::status::CacheStatus;
-use webcache_core::{Cache, Store, StoreKey};
+use webcache_core::{Cache, NotNow, Store, StoreKey};
 
 use crate::body::{RequestBody, ResponseBody};
 use crate::config::ProxyConfig;
@@ -193,14 +193,14 @@ impl<S: Store, M: Policy> Proxy<S, M> {
 
     /// [`handle`](Self::handle)'s answer when it needs no waiting: a
     /// request refused at the edge, one the proxy answers itself, or a hit
-    /// the cache answers without a future ([`Cache::serve_now`]).
+    /// the cache answers without a future ([`Cache::answer_now`]).
     /// Otherwise [`Later`], for [`handle_later`](Self::handle_later).
     pub(crate) fn handle_now(
         &self,
         request: Request<Incoming>,
     ) -> Result<Response<ResponseBody>, Later> {
         let log = self.inner.config.access_log().then(|| Access::of(&request));
-        let (parts, body) = request.into_parts();
+        let (mut parts, body) = request.into_parts();
         let limits = self.inner.config.limits.head;
         let verdict = validate::check(
             &parts.method,
@@ -212,12 +212,17 @@ impl<S: Store, M: Policy> Proxy<S, M> {
         let answer = match verdict {
             Err(rejection) => Ok(self.rejected(rejection)),
             Ok(()) => {
-                let body = RequestBody::new(body);
                 let token = self.inner.config.purge_token.as_ref();
                 if body.is_end_stream() && !crate::purge::is_purge(token, &parts) {
-                    self.through_cache_now(parts, body).map_err(Step::Cache)
+                    match self.through_cache_now(&mut parts) {
+                        Ok(response) => Ok(response),
+                        Err(not_now) => {
+                            let body = RequestBody::new(body);
+                            Err(Step::Cache(not_now.later(parts, body)))
+                        }
+                    }
                 } else {
-                    Err(Step::Edge(Box::new((parts, body))))
+                    Err(Step::Edge(Box::new((parts, RequestBody::new(body)))))
                 }
             }
         };
@@ -251,7 +256,7 @@ impl<S: Store, M: Policy> Proxy<S, M> {
     /// Answers a request with a body to read ahead, or a PURGE.
     async fn answer_body(
         &self,
-        parts: http::request::Parts,
+        mut parts: http::request::Parts,
         mut body: RequestBody,
         relay: Option<&Arc<Relay>>,
         peer: Option<Peer>,
@@ -266,20 +271,23 @@ impl<S: Store, M: Policy> Proxy<S, M> {
         if let Some(purged) = crate::purge::purge_method(&self.inner.cache, token, &parts).await {
             return purged.map(ResponseBody::generated);
         }
-        match self.through_cache_now(parts, body) {
+        match self.through_cache_now(&mut parts) {
             Ok(response) => response,
-            Err(pending) => self.serve_later(pending, relay, peer).await,
+            Err(not_now) => {
+                let pending = not_now.later(parts, body);
+                self.serve_later(pending, relay, peer).await
+            }
         }
     }
 
     /// The rest of the way through the cache, when it needs no waiting:
     /// CONNECT and Max-Forwards answered here, the hop-by-hop fields
-    /// removed, then [`Cache::serve_now`].
+    /// removed from `parts`, then [`Cache::answer_now`]. On `Err`, `parts`
+    /// is the request to take on with [`NotNow::later`].
     fn through_cache_now(
         &self,
-        mut parts: http::request::Parts,
-        body: RequestBody,
-    ) -> Result<Response<ResponseBody>, webcache_core::Later<RequestBody>> {
+        parts: &mut http::request::Parts,
+    ) -> Result<Response<ResponseBody>, NotNow> {
         if parts.method == Method::CONNECT {
             return Ok(self.generated(StatusCode::NOT_IMPLEMENTED, None));
         }
@@ -295,7 +303,6 @@ impl<S: Store, M: Policy> Proxy<S, M> {
         // The fields meant for the client connection are not part of the
         // request the cache reasons about, nor of the one it forwards.
         strip_hop_by_hop(&mut parts.headers);
-        let request = Request::from_parts(parts, body);
         // A background refresh relays no interim response: its client has
         // its answer already.
         let refresh = || HttpUpstream {
@@ -303,10 +310,8 @@ impl<S: Store, M: Policy> Proxy<S, M> {
             interim: None,
             peer: None,
         };
-        match self.inner.cache.serve_now(request, refresh) {
-            Ok(response) => Ok(response.map(ResponseBody::cache)),
-            Err(pending) => Err(pending),
-        }
+        let response = self.inner.cache.answer_now(parts, refresh)?;
+        Ok(response.map(ResponseBody::whole))
     }
 
     /// Serves through the cache what it could not answer at once,

@@ -97,7 +97,7 @@ pub use mixins::{
 };
 pub use request::{Pending, RequestHandler, RequestOutcome};
 pub use response::{ResponseHandler, ResponseOutcome};
-pub use serve::{Later, Upstream};
+pub use serve::{Later, NotNow, Upstream};
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;

@@ -694,6 +694,10 @@ impl<S: Store, M: Policy> Requests<'_, S, M> {
     ) -> RequestOutcome {
         let s = self.0;
         let config = &s.config;
+        // The lookup is of the request `Cache::answer_now` was given: one
+        // made for another resource is not reused.
+        let retrieval = s.mixins.retrieval();
+        let early = early.filter(|e| e.primary == retrieval.primary_key(parts, config));
         let (request, bypass, mut early) = match early.map(|e| *e) {
             Some(Early {
                 found,

@@ -3,7 +3,7 @@
 
 use std::future::Future;
 
-use bytes::Buf;
+use bytes::{Buf, Bytes};
 use http::{Request, Response};
 use http_body::Body;
 use http_body_util::BodyExt;
@@ -41,6 +41,36 @@ struct Deferred<ReqBody> {
     body: ReqBody,
     early: Option<Box<Early>>,
     span: tracing::Span,
+}
+
+/// A request [`Cache::answer_now`] could not answer without waiting:
+/// its span and the lookup already made, if any.
+pub struct NotNow {
+    early: Option<Box<Early>>,
+    span: tracing::Span,
+}
+
+impl NotNow {
+    /// The [`Later`] of the request `answer_now` was given, for
+    /// [`Cache::serve_later`], which goes on from the lookup already made.
+    /// Give it the same parts: a lookup made for another resource is not
+    /// reused (it is looked up again).
+    pub fn later<ReqBody>(self, parts: http::request::Parts, body: ReqBody) -> Later<ReqBody> {
+        Later(Box::new(Deferred {
+            parts,
+            body,
+            early: self.early,
+            span: self.span,
+        }))
+    }
+}
+
+impl std::fmt::Debug for NotNow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NotNow")
+            .field("looked_up", &self.early.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<ReqBody> Later<ReqBody> {
@@ -154,6 +184,17 @@ impl<S: Store, M: Policy> Cache<S, M> {
     /// // The hit is answered at once.
     /// let hit = cache.serve_now(req(), || App).unwrap();
     /// assert_eq!(hit.headers()["cache-status"], "webcache; hit; ttl=60");
+    ///
+    /// // answer_now borrows the parts, and gives the whole body.
+    /// let (parts, _) = req().into_parts();
+    /// let hit = cache.answer_now(&parts, || App).unwrap();
+    /// assert_eq!(hit.body(), "hi");
+    ///
+    /// // What it cannot answer goes on with the same parts.
+    /// let other = || Request::get("http://example.com/b").body(Full::default()).unwrap();
+    /// let (parts, body) = other().into_parts();
+    /// let not_now = cache.answer_now(&parts, || App).unwrap_err();
+    /// cache.serve_later(not_now.later(parts, body), App).await.unwrap();
     /// # });
     /// ```
     pub fn serve_now<ReqBody, U>(
@@ -165,34 +206,49 @@ impl<S: Store, M: Policy> Cache<S, M> {
         ReqBody: Default + Send + 'static,
         U: Upstream<ReqBody>,
     {
+        let (parts, body) = request.into_parts();
+        match self.answer_now(&parts, upstream) {
+            Ok(response) => Ok(response.map(CacheBody::full)),
+            Err(not_now) => Err(not_now.later(parts, body)),
+        }
+    }
+
+    /// [`serve_now`](Self::serve_now) on a request the caller keeps: the
+    /// hit's response with its whole body, or [`NotNow`], which
+    /// [`NotNow::later`] turns into the [`Later`] of the same request. An
+    /// adapter that already holds the request's parts answers a hit
+    /// through this without moving them (see `serve_now`'s example).
+    #[inline]
+    pub fn answer_now<ReqBody, U>(
+        &self,
+        parts: &http::request::Parts,
+        upstream: impl FnOnce() -> U,
+    ) -> Result<Response<Bytes>, NotNow>
+    where
+        ReqBody: Default + Send + 'static,
+        U: Upstream<ReqBody>,
+    {
         let span = tracing::debug_span!(
             target: "webcache::core",
             "webcache.request",
-            method = %request.method(),
-            uri = %request.uri(),
+            method = %parts.method,
+            uri = %parts.uri,
             outcome = tracing::field::Empty,
             reason = tracing::field::Empty,
         );
-        let (parts, body) = request.into_parts();
         let now = {
             let _entered = span.enter();
-            Requests(&self.shared).handle_now(&parts)
+            Requests(&self.shared).handle_now(parts)
         };
-        let early = match now {
+        match now {
             Now::Answered(Answer(response, refresh)) => {
                 if let Some(refresh) = refresh {
                     self.refresh_in_background(*refresh, upstream());
                 }
-                return Ok(response.map(CacheBody::full));
+                Ok(response)
             }
-            Now::Later(early) => early,
-        };
-        Err(Later(Box::new(Deferred {
-            parts,
-            body,
-            early,
-            span,
-        })))
+            Now::Later(early) => Err(NotNow { early, span }),
+        }
     }
 
     /// Serves a request [`serve_now`](Self::serve_now) could not answer,
