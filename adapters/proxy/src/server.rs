@@ -402,6 +402,11 @@ impl CloseSignal {
         }
     }
 
+    /// The state.
+    fn state(&self) -> u8 {
+        self.state.load(Ordering::Acquire)
+    }
+
     /// The state, with `waker` registered to be woken when it changes
     /// while it is [`OPEN`].
     fn watch(&self, waker: &std::task::Waker) -> u8 {
@@ -428,6 +433,11 @@ pin_project_lite::pin_project! {
         connection: C,
         close: Arc<CloseSignal>,
         closing: bool,
+        // The waker last registered with `close`: while the task's waker
+        // is still that one, a poll reads the state without the lock
+        // (only `signal` empties the slot, and it changes the state
+        // first, then wakes what it took).
+        registered: Option<std::task::Waker>,
     }
 }
 
@@ -440,7 +450,14 @@ impl<C: GracefulConnection> Future for Closable<C> {
     ) -> std::task::Poll<Option<C::Output>> {
         let mut this = self.project();
         if !*this.closing {
-            match this.close.watch(cx.waker()) {
+            let state = match this.registered {
+                Some(waker) if waker.will_wake(cx.waker()) => this.close.state(),
+                _ => {
+                    *this.registered = Some(cx.waker().clone());
+                    this.close.watch(cx.waker())
+                }
+            };
+            match state {
                 OPEN => {}
                 DROP => return std::task::Poll::Ready(None),
                 _ => {
@@ -464,6 +481,7 @@ where
         connection,
         close,
         closing: false,
+        registered: None,
     };
     closable.await.unwrap_or(Ok(())).map_err(Into::into)
 }
