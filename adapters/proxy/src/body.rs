@@ -248,6 +248,7 @@ impl Body for ResponseBody {
     type Data = Bytes;
     type Error = BodyError;
 
+    #[inline]
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -258,6 +259,7 @@ impl Body for ResponseBody {
         }
     }
 
+    #[inline]
     fn is_end_stream(&self) -> bool {
         match &self.inner {
             Inner::Cache { body } => body.is_end_stream(),
@@ -265,6 +267,7 @@ impl Body for ResponseBody {
         }
     }
 
+    #[inline]
     fn size_hint(&self) -> SizeHint {
         match &self.inner {
             Inner::Cache { body } => body.size_hint(),

@@ -284,6 +284,7 @@ impl<S: Store, M: Policy> Proxy<S, M> {
     /// CONNECT and Max-Forwards answered here, the hop-by-hop fields
     /// removed from `parts`, then [`Cache::answer_now`]. On `Err`, `parts`
     /// is the request to take on with [`NotNow::later`].
+    #[inline]
     fn through_cache_now(
         &self,
         parts: &mut http::request::Parts,

@@ -133,6 +133,7 @@ impl std::fmt::Debug for ResponseFuture {
 impl Future for ResponseFuture {
     type Output = Answer;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Answer> {
         match &mut self.get_mut().inner {
             Inner::Ready(response) => match response.take() {
