@@ -106,22 +106,26 @@ impl Upstream<Bytes> for Origin {
     }
 }
 
-#[tokio::test]
-async fn one_debug_span_per_request_with_its_outcome_recorded_once() {
+/// The request spans of a miss then a hit of one URI, through `serve`
+/// over `store`.
+async fn miss_then_hit(store: MapStore) -> Vec<Seen> {
     let spans = Spans::default();
     let _guard = tracing::subscriber::set_default(spans.clone());
-    let cache = Cache::new(MapStore::default(), Config::default());
+    let cache = Cache::new(store, Config::default());
     for _ in 0..2 {
         let response = cache.serve(get("http://example.test/a"), Origin).await;
         collect(response.expect("Infallible")).await;
     }
     let seen = spans.seen.lock().unwrap().clone();
-    let requests: Vec<&Seen> = seen
-        .iter()
+    assert!(seen.iter().all(|s| s.level != "INFO" && s.level != "WARN"));
+    seen.into_iter()
         .filter(|s| s.name == "webcache.request")
-        .collect();
-    assert_eq!(requests.len(), 2, "{seen:?}");
-    for r in &requests {
+        .collect()
+}
+
+fn assert_miss_then_hit(requests: &[Seen]) {
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    for r in requests {
         assert_eq!(
             (r.target.as_str(), r.level.as_str()),
             ("webcache::core", "DEBUG")
@@ -131,5 +135,16 @@ async fn one_debug_span_per_request_with_its_outcome_recorded_once() {
     assert_eq!(requests[0].reasons, ["uri-miss"]);
     assert_eq!(requests[1].outcomes, ["hit"]);
     assert_eq!(requests[1].reasons, ["fresh"]);
-    assert!(seen.iter().all(|s| s.level != "INFO" && s.level != "WARN"));
+}
+
+#[tokio::test]
+async fn one_debug_span_per_request_with_its_outcome_recorded_once() {
+    assert_miss_then_hit(&miss_then_hit(MapStore::default()).await);
+}
+
+/// A store that reads without waiting: the hit is answered without a
+/// future (`Cache::answer_now`), in its span all the same.
+#[tokio::test]
+async fn a_hit_answered_at_once_records_its_outcome_in_its_span() {
+    assert_miss_then_hit(&miss_then_hit(MapStore::immediate()).await);
 }
