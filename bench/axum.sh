@@ -7,13 +7,17 @@
 # are seconds apart, so a machine whose speed drifts biases them least).
 # Each round starts with the next of the three, so no one always runs first.
 #
+# By default 15 rounds of 3 s: on a VM whose speed drifts from minute to
+# minute, three rounds of 10 s read anywhere from 0.81x to 0.99x for the
+# same build, and many short alternating rounds average the drift out.
+#
 #   bash bench/axum.sh [seconds per run] [connections] [rounds]
-#   bash bench/axum.sh 3 32 15     # on a machine whose speed drifts
+#   bash bench/axum.sh 10 32 3     # fewer, longer rounds
 set -euo pipefail
 cd "$(dirname "$0")/.."
-secs=${1:-10}
+secs=${1:-3}
 conns=${2:-32}
-rounds=${3:-3}
+rounds=${3:-15}
 port=3100
 
 # shellcheck source=need.sh
