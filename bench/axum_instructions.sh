@@ -6,7 +6,9 @@
 # under callgrind, h2load (--h1, keep-alive, 4 connections) sends N and 5N
 # requests to one of its ports, so that start-up and warming cancel out;
 # prints (Ir(5N) - Ir(N)) / 4N for each. The kernel's share is not counted.
-# Counts repeat whatever else the machine is doing, where throughput does not.
+# Counts barely move with other load, where throughput swings; a busy machine
+# lowers them by a few dozen a request (more requests per wakeup of the
+# server), so compare builds on a quiet one.
 #
 #   bash bench/axum_instructions.sh
 #   N=5000 bash bench/axum_instructions.sh

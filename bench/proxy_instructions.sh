@@ -4,8 +4,10 @@
 # in front of the `origin` example, h2load (--h1, keep-alive) sends N hits,
 # twice (N and 5N), so that start-up and warming cancel out; prints
 # (Ir(5N) - Ir(N)) / 4N. The kernel's share is not counted (it is the same
-# for any two builds). Counts repeat whatever else the machine is doing, so
-# two builds compare on a busy machine where throughput cannot.
+# for any two builds). Counts barely move with what else the machine is
+# doing, where throughput swings: a busy machine lowers them by a few dozen
+# a request (more requests wait for each wakeup of the proxy, so each pays
+# a smaller share of the polling), so compare builds on a quiet one.
 #
 #   bash bench/proxy_instructions.sh                       # this checkout's build
 #   BIN=/path/to/webcache-proxy bash bench/proxy_instructions.sh   # another build
