@@ -209,30 +209,26 @@ impl<S: Store, M: Policy> Proxy<S, M> {
             &parts.headers,
             limits,
         );
-        let answer = match verdict {
-            Err(rejection) => Ok(self.rejected(rejection)),
-            Ok(()) => {
-                let token = self.inner.config.purge_token.as_ref();
-                if body.is_end_stream() && !crate::purge::is_purge(token, &parts) {
-                    match self.through_cache_now(&mut parts) {
-                        Ok(response) => Ok(response),
-                        Err(not_now) => {
-                            let body = RequestBody::new(body);
-                            Err(Step::Cache(not_now.later(parts, body)))
-                        }
-                    }
-                } else {
-                    Err(Step::Edge(Box::new((parts, RequestBody::new(body)))))
-                }
-            }
-        };
-        match answer {
-            Ok(response) => {
-                Access::write(log, &response);
-                Ok(response)
-            }
-            Err(step) => Err(Later { step, log }),
+        // Each answer returns from where it is made: the response is
+        // moved once less than through a Result matched again.
+        if let Err(rejection) = verdict {
+            let response = self.rejected(rejection);
+            Access::write(log, &response);
+            return Ok(response);
         }
+        let token = self.inner.config.purge_token.as_ref();
+        let step = if body.is_end_stream() && !crate::purge::is_purge(token, &parts) {
+            match self.through_cache_now(&mut parts) {
+                Ok(response) => {
+                    Access::write(log, &response);
+                    return Ok(response);
+                }
+                Err(not_now) => Step::Cache(not_now.later(parts, RequestBody::new(body))),
+            }
+        } else {
+            Step::Edge(Box::new((parts, RequestBody::new(body))))
+        };
+        Err(Later { step, log })
     }
 
     /// Answers what [`handle_now`](Self::handle_now) could not.
